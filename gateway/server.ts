@@ -1,0 +1,176 @@
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createGatewayRuntime, getGraphQLWSOptions, type GatewayPlugin } from '@graphql-hive/gateway-runtime';
+import { unifiedGraphHandler } from '@graphql-hive/router-runtime';
+import httpTransport from '@graphql-mesh/transport-http';
+import wsTransport from '@graphql-mesh/transport-ws';
+import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
+import { GraphQLError } from 'graphql';
+import { useServer } from 'graphql-ws/use/ws';
+import { WebSocketServer } from 'ws';
+import type pg from 'pg';
+import { IDENTITY_CONNECTION_PARAM, IDENTITY_HEADER, type Caller } from '../subgraphs/common/identity';
+import { logger } from '../subgraphs/common/logger';
+import { SessionResolver, sessionKeyFromAuthorization, sessionKeyFromConnectionParams } from './sessions';
+import { routingUrls, withRoutingUrls } from './supergraph';
+
+export type QueryPlanner = 'native' | 'js';
+
+export interface GatewayOptions {
+  supergraphSdl: string;
+  /** subgraph name → URL, replacing the composed routing URLs */
+  subgraphUrls?: Record<string, string>;
+  /** OMERO database, where sessions are resolved */
+  omeroPool: pg.Pool;
+  secret: string;
+  port: number;
+  host?: string;
+  /** 'native': Hive's Rust query planner (default); 'js': the JavaScript planner */
+  planner?: QueryPlanner;
+  sessionCacheMs?: number;
+  identityTtlSeconds?: number;
+}
+
+export interface RunningGateway {
+  url: string;
+  port: number;
+  stop(): Promise<void>;
+}
+
+/** What the identity step adds to every gateway context. */
+interface IdentityContext {
+  caller: Caller;
+  identityToken: string;
+}
+
+function unauthenticated(): GraphQLError {
+  return new GraphQLError('The OMERO session key is unknown, closed or expired.', { extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } } });
+}
+
+/** Resolves `Authorization: Bearer <OMERO session uuid>` into a signed identity for the subgraphs. */
+function useOmeroIdentity(sessions: SessionResolver): GatewayPlugin {
+  return {
+    async onContextBuilding({ context, extendContext }) {
+      const ctx = context as Partial<IdentityContext> & { request?: Request };
+      if (ctx.identityToken) return; // WebSocket connections resolved it at connection_init
+      const key = sessionKeyFromAuthorization(ctx.request?.headers.get('authorization'));
+      const resolved = await sessions.tokenFor(key);
+      if (!resolved) throw unauthenticated();
+      extendContext({ caller: resolved.caller, identityToken: resolved.token } as never);
+    },
+  };
+}
+
+export async function startGateway(options: GatewayOptions): Promise<RunningGateway> {
+  const sessions = new SessionResolver(options.omeroPool, {
+    secret: options.secret,
+    cacheMs: options.sessionCacheMs ?? 5_000,
+    tokenTtlSeconds: options.identityTtlSeconds ?? 300,
+  });
+  const supergraph = withRoutingUrls(options.supergraphSdl, options.subgraphUrls ?? {});
+  const subgraphs = routingUrls(supergraph);
+
+  const runtime = createGatewayRuntime<IdentityContext>({
+    supergraph: () => supergraph,
+    transports: { http: httpTransport, ws: wsTransport } as never,
+    transportEntries: {
+      // Apollo Server subgraphs serve subscriptions over graphql-ws, not SSE.
+      '*.http': {
+        options: {
+          subscriptions: {
+            kind: 'ws',
+            location: '/graphql',
+            options: { connectionParams: { [IDENTITY_CONNECTION_PARAM]: '{context.identityToken}' } },
+          },
+        },
+      },
+    },
+    propagateHeaders: {
+      fromClientToSubgraphs: ({ context }) => ({ [IDENTITY_HEADER]: (context as Partial<IdentityContext>).identityToken }),
+    },
+    ...(options.planner === 'js' ? {} : { unifiedGraphHandler }),
+    graphqlEndpoint: '/graphql',
+    graphiql: { title: 'omero-graph', subscriptionsProtocol: 'WS' },
+    renderGraphiQL,
+    landingPage: false,
+    maskedErrors: true,
+    logging: process.env.JEST_WORKER_ID ? false : 'warn',
+    plugins: () => [useOmeroIdentity(sessions)],
+  });
+
+  const readiness = async (): Promise<{ ok: boolean; checks: Record<string, string> }> => {
+    const checks: Record<string, string> = {};
+    await Promise.all([
+      options.omeroPool.query('SELECT 1').then(
+        () => void (checks.sessions = 'ok'),
+        () => void (checks.sessions = 'unavailable'),
+      ),
+      ...Object.entries(subgraphs).map(async ([name, url]) => {
+        try {
+          const res = await fetch(url.replace(/\/graphql$/, '/readyz'), { signal: AbortSignal.timeout(2000) });
+          checks[name] = res.ok ? 'ok' : 'unavailable';
+        } catch {
+          checks[name] = 'unavailable';
+        }
+      }),
+    ]);
+    return { ok: Object.values(checks).every((v) => v === 'ok'), checks };
+  };
+
+  const server: Server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (path === '/healthz') {
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
+      return;
+    }
+    if (path === '/readyz') {
+      readiness().then(
+        ({ ok, checks }) => res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify({ status: ok ? 'ready' : 'unavailable', checks })),
+        () => res.writeHead(503).end(),
+      );
+      return;
+    }
+    void runtime(req, res);
+  });
+
+  // Client subscriptions over graphql-ws; the session key travels in connection_init.
+  const wss = new WebSocketServer({ server, path: '/graphql' });
+  const connections = new WeakMap<object, IdentityContext>();
+  const wsOptions = getGraphQLWSOptions<IdentityContext, { request: IncomingMessage; socket: object }>(runtime, (ctx) => {
+    const identity = connections.get(ctx.extra.socket);
+    const headers = new Headers();
+    for (const [k, v] of Object.entries(ctx.extra.request.headers)) if (typeof v === 'string') headers.set(k, v);
+    return { ...identity, req: ctx.extra.request, socket: ctx.extra.socket, request: new Request('http://gateway/graphql', { headers }) };
+  });
+  const wsCleanup = useServer(
+    {
+      ...wsOptions,
+      onConnect: async (ctx) => {
+        const resolved = await sessions.tokenFor(sessionKeyFromConnectionParams(ctx.connectionParams));
+        if (!resolved) return false; // 4403 Forbidden
+        connections.set(ctx.extra.socket, { caller: resolved.caller, identityToken: resolved.token });
+        return true;
+      },
+    },
+    wss,
+  );
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host ?? '127.0.0.1', () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  const url = `http://${options.host && options.host !== '0.0.0.0' ? options.host : 'localhost'}:${port}/graphql`;
+  logger.info({ url }, 'gateway listening');
+  return {
+    url,
+    port,
+    async stop() {
+      await wsCleanup.dispose();
+      wss.close();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await runtime.dispose();
+    },
+  };
+}

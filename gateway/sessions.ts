@@ -1,0 +1,93 @@
+import type pg from 'pg';
+import { signIdentity, type Caller, type Identity } from '../subgraphs/common/identity';
+import { permString } from '../subgraphs/common/permissions';
+
+/** OMERO's `system` group: its members are administrators. */
+const SYSTEM_GROUP_ID = 0;
+
+/**
+ * Resolves OMERO session keys to identities from OMERO's own tables (design section 3): the
+ * session row whose uuid is the key, open while `closed` is null and, when `timetolive` (ms) is
+ * not 0, while `started + timetolive` lies ahead. Results are cached for `cacheMs`, so a closed
+ * session stops working within that time.
+ */
+export class SessionResolver {
+  private readonly cache = new Map<string, { caller: Identity | null; token: string | null; until: number }>();
+  private anonymous: { token: string; until: number } | null = null;
+
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly options: { secret: string; cacheMs: number; tokenTtlSeconds: number; maxEntries?: number },
+  ) {}
+
+  /** The identity for a session key, or null when the key names no open session. */
+  async resolve(sessionKey: string): Promise<Identity | null> {
+    return (await this.lookup(sessionKey)).caller;
+  }
+
+  /** The signed identity header for a session key (null: unknown or closed session). */
+  async tokenFor(sessionKey: string | null): Promise<{ caller: Caller; token: string } | null> {
+    const now = Date.now();
+    if (sessionKey === null) {
+      if (!this.anonymous || this.anonymous.until <= now) {
+        this.anonymous = { token: signIdentity(null, this.options.secret, this.options.tokenTtlSeconds, now), until: now + this.options.tokenTtlSeconds * 500 };
+      }
+      return { caller: null, token: this.anonymous.token };
+    }
+    const entry = await this.lookup(sessionKey);
+    return entry.caller && entry.token ? { caller: entry.caller, token: entry.token } : null;
+  }
+
+  private async lookup(sessionKey: string) {
+    const now = Date.now();
+    const cached = this.cache.get(sessionKey);
+    if (cached && cached.until > now) return cached;
+    const caller = await this.query(sessionKey);
+    const entry = {
+      caller,
+      token: caller ? signIdentity(caller, this.options.secret, this.options.tokenTtlSeconds, now) : null,
+      until: now + this.options.cacheMs,
+    };
+    if (this.cache.size >= (this.options.maxEntries ?? 10_000)) this.cache.delete(this.cache.keys().next().value!);
+    this.cache.set(sessionKey, entry);
+    return entry;
+  }
+
+  private async query(sessionKey: string): Promise<Identity | null> {
+    if (sessionKey.length > 255) return null; // session.uuid is varchar(255)
+    const session = await this.pool.query<{ id: number; omename: string }>(
+      `SELECT e.id, e.omename FROM session s JOIN experimenter e ON e.id = s.owner
+        WHERE s.uuid = $1 AND s.closed IS NULL
+          AND (s.timetolive = 0 OR s.started + s.timetolive * interval '1 millisecond' > localtimestamp)`,
+      [sessionKey],
+    );
+    const user = session.rows[0];
+    if (!user) return null;
+    const groups = await this.pool.query<{ id: number; name: string; permissions: number; owner: boolean }>(
+      `SELECT g.id, g.name, g.permissions, m.owner FROM groupexperimentermap m JOIN experimentergroup g ON g.id = m.parent
+        WHERE m.child = $1 ORDER BY m.child_index`,
+      [user.id],
+    );
+    return {
+      userId: Number(user.id),
+      userName: user.omename,
+      isAdmin: groups.rows.some((g) => Number(g.id) === SYSTEM_GROUP_ID),
+      groups: groups.rows.map((g) => ({ id: Number(g.id), name: g.name, perm: permString(Number(g.permissions)), leader: g.owner })),
+    };
+  }
+}
+
+/** `Authorization: Bearer <key>` → key; also accepts the bare key. */
+export function sessionKeyFromAuthorization(value: string | null | undefined): string | null {
+  if (!value) return null;
+  const match = /^\s*Bearer\s+(\S+)\s*$/i.exec(value);
+  return match ? match[1] : value.trim() || null;
+}
+
+/** graphql-ws connection_init payloads: {authorization: 'Bearer …'} or {sessionKey: '…'}. */
+export function sessionKeyFromConnectionParams(params: Record<string, unknown> | undefined): string | null {
+  if (!params) return null;
+  const auth = params.authorization ?? params.Authorization;
+  if (typeof auth === 'string') return sessionKeyFromAuthorization(auth);
+  return typeof params.sessionKey === 'string' ? params.sessionKey : null;
+}

@@ -1,0 +1,76 @@
+import { DEFAULT_PORTS, SUBGRAPH_NAMES, type ServiceName } from '../subgraphs/common/config';
+import { createPool, type Pool } from '../subgraphs/common/db';
+import { startSubgraph, type RunningService, type SubgraphDefinition } from '../subgraphs/common/server';
+import { formsSubgraph } from '../subgraphs/forms/index';
+import { importsSubgraph } from '../subgraphs/imports/index';
+import { omeroSubgraph } from '../subgraphs/omero/index';
+import { provenanceSubgraph } from '../subgraphs/provenance/index';
+import { workflowsSubgraph } from '../subgraphs/workflows/index';
+import { startGateway, type QueryPlanner, type RunningGateway } from './server';
+import { readSupergraph } from './supergraph';
+
+export interface StackOptions {
+  omeroDatabaseUrl: string;
+  biomeroDatabaseUrl: string;
+  secret: string;
+  host?: string;
+  /** fixed ports per service; 0 picks a free one (tests). Defaults: 4000-4005. */
+  ports?: Partial<Record<ServiceName | 'gateway', number>>;
+  planner?: QueryPlanner;
+  sessionCacheMs?: number;
+}
+
+export interface Stack {
+  gateway: RunningGateway;
+  subgraphs: Record<ServiceName, RunningService>;
+  stop(): Promise<void>;
+}
+
+/**
+ * The whole graph in one process: the five subgraphs on their own ports and the gateway in front,
+ * as `npm start` runs it (production runs each as a process of its own, same code).
+ */
+export async function startStack(options: StackOptions): Promise<Stack> {
+  const omeroPool: Pool = createPool(options.omeroDatabaseUrl, { name: 'omero', readOnly: true });
+  const biomeroPool: Pool = createPool(options.biomeroDatabaseUrl, { name: 'biomero' });
+  const port = (name: ServiceName | 'gateway') => options.ports?.[name] ?? DEFAULT_PORTS[name];
+  const definitions: Record<ServiceName, SubgraphDefinition<unknown>> = {
+    omero: omeroSubgraph({ pool: omeroPool }) as SubgraphDefinition<unknown>,
+    imports: importsSubgraph({ pool: biomeroPool }) as SubgraphDefinition<unknown>,
+    workflows: workflowsSubgraph({ pool: biomeroPool }) as SubgraphDefinition<unknown>,
+    forms: formsSubgraph({ pool: omeroPool }) as SubgraphDefinition<unknown>,
+    provenance: provenanceSubgraph({ omeroPool, biomeroPool }) as SubgraphDefinition<unknown>,
+  };
+  const started: RunningService[] = [];
+  const closePools = () => Promise.all([omeroPool.end(), biomeroPool.end()]);
+  try {
+    const subgraphs = {} as Record<ServiceName, RunningService>;
+    for (const name of SUBGRAPH_NAMES) {
+      subgraphs[name] = await startSubgraph(definitions[name], { port: port(name), host: options.host, secret: options.secret });
+      started.push(subgraphs[name]);
+    }
+    const gateway = await startGateway({
+      supergraphSdl: readSupergraph(),
+      subgraphUrls: Object.fromEntries(SUBGRAPH_NAMES.map((n) => [n, subgraphs[n].url])),
+      omeroPool,
+      secret: options.secret,
+      port: port('gateway'),
+      host: options.host,
+      planner: options.planner,
+      sessionCacheMs: options.sessionCacheMs,
+    });
+    return {
+      gateway,
+      subgraphs,
+      async stop() {
+        await gateway.stop();
+        for (const s of started.reverse()) await s.stop();
+        await closePools();
+      },
+    };
+  } catch (err) {
+    for (const s of started.reverse()) await s.stop().catch(() => undefined);
+    await closePools();
+    throw err;
+  }
+}

@@ -1,0 +1,33 @@
+import pg from 'pg';
+
+/** int8 columns (OMERO ids) arrive as strings by default; ids stay well below 2^53, so parse them. */
+pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
+
+export type Pool = pg.Pool;
+
+export interface PoolOptions {
+  /** application_name shown in pg_stat_activity */
+  name: string;
+  max?: number;
+  /** OMERO is read only for us: every transaction on this pool is READ ONLY. */
+  readOnly?: boolean;
+}
+
+export function createPool(connectionString: string, options: PoolOptions): pg.Pool {
+  const pool = new pg.Pool({
+    connectionString,
+    max: options.max ?? 10,
+    application_name: `omero-graph/${options.name}`,
+    idleTimeoutMillis: 30_000,
+    ...(options.readOnly ? { options: '-c default_transaction_read_only=on' } : {}),
+  });
+  // An idle client losing its server must not crash the process; the pool replaces it.
+  pool.on('error', () => undefined);
+  return pool;
+}
+
+/**
+ * OMERO and BIOMERO write `timestamp without time zone` in UTC wall-clock time (event.time,
+ * biomero view tables); read them as UTC rather than in this process's time zone.
+ */
+pg.types.setTypeParser(pg.types.builtins.TIMESTAMP, (value) => new Date(`${value.replace(' ', 'T')}Z`));

@@ -1,0 +1,195 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ApolloServer, HeaderMap, type BaseContext } from '@apollo/server';
+import { unwrapResolverError } from '@apollo/server/errors';
+import { buildSubgraphSchema, type GraphQLResolverMap } from '@apollo/subgraph';
+import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+import { useServer } from 'graphql-ws/use/ws';
+import { WebSocketServer } from 'ws';
+import type { ServiceName } from './config';
+import { httpError } from './errors';
+import { IDENTITY_CONNECTION_PARAM, IDENTITY_HEADER, IdentityRejected, verifyIdentity, type Caller } from './identity';
+import { logger } from './logger';
+import { loadSubgraphSdl } from './sdl';
+
+/** What every resolver receives. `sources` are built per request, so their DataLoaders never leak between callers. */
+export interface SubgraphContext<S> extends BaseContext {
+  caller: Caller;
+  sources: S;
+}
+
+export interface SubgraphDefinition<S> {
+  name: ServiceName;
+  resolvers: GraphQLResolverMap<SubgraphContext<S>>;
+  createSources(caller: Caller): S;
+  /** background work that must run before serving, e.g. the live-status tailer */
+  start?(): Promise<void>;
+  /** readiness: e.g. the database answers */
+  ready?(): Promise<void>;
+  close?(): Promise<void>;
+}
+
+export interface RunningService {
+  name: string;
+  port: number;
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** Largest request body a subgraph accepts; the gateway enforces the client-facing limits. */
+const MAX_BODY_BYTES = 4 * 1024 * 1024;
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) {
+        reject(httpError('BAD_USER_INPUT', 'Request body too large.'));
+        req.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+/** Internal errors never reach clients with their message, stack or SQL: only the log has them. */
+export function maskError(name: string) {
+  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
+    const original = unwrapResolverError(error);
+    const code = formatted.extensions?.code;
+    if (original instanceof GraphQLError && code && code !== 'INTERNAL_SERVER_ERROR') {
+      const { stacktrace: _dropped, ...extensions } = formatted.extensions ?? {};
+      return { ...formatted, extensions };
+    }
+    logger.error({ service: name, err: original, path: formatted.path }, 'resolver failed');
+    return { message: 'Internal server error', path: formatted.path, locations: formatted.locations, extensions: { code: 'INTERNAL_SERVER_ERROR' } };
+  };
+}
+
+export async function startSubgraph<S>(
+  definition: SubgraphDefinition<S>,
+  options: { port: number; host?: string; secret: string },
+): Promise<RunningService> {
+  const { name } = definition;
+  await definition.start?.();
+  const schema = buildSubgraphSchema([{ typeDefs: loadSubgraphSdl(name), resolvers: definition.resolvers as GraphQLResolverMap<unknown> }]);
+  const apollo = new ApolloServer<SubgraphContext<S>>({
+    schema,
+    includeStacktraceInErrorResponses: false,
+    formatError: maskError(name),
+  });
+  await apollo.start();
+
+  const contextFor = (caller: Caller): SubgraphContext<S> => ({ caller, sources: definition.createSources(caller) });
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const url = new URL(req.url ?? '/', 'http://subgraph');
+    if (url.pathname === '/healthz') {
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
+      return;
+    }
+    if (url.pathname === '/readyz') {
+      try {
+        await definition.ready?.();
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ready"}');
+      } catch (err) {
+        logger.warn({ service: name, err }, 'not ready');
+        res.writeHead(503, { 'content-type': 'application/json' }).end('{"status":"unavailable"}');
+      }
+      return;
+    }
+    if (url.pathname !== '/graphql') {
+      res.writeHead(404, { 'content-type': 'application/json' }).end('{"message":"Not found"}');
+      return;
+    }
+    const headers = new HeaderMap();
+    for (const [key, value] of Object.entries(req.headers)) {
+      if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);
+    }
+    let body: unknown;
+    try {
+      const text = req.method === 'POST' ? await readBody(req) : '';
+      body = text ? JSON.parse(text) : undefined;
+    } catch (err) {
+      const message = err instanceof GraphQLError ? err.message : 'Request body is not valid JSON.';
+      res.writeHead(400, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ errors: [{ message, extensions: { code: 'BAD_USER_INPUT' } }] }));
+      return;
+    }
+    const response = await apollo.executeHTTPGraphQLRequest({
+      httpGraphQLRequest: { method: req.method ?? 'GET', headers, search: url.search, body },
+      context: async () => {
+        try {
+          return contextFor(verifyIdentity(headers.get(IDENTITY_HEADER), options.secret));
+        } catch (err) {
+          if (err instanceof IdentityRejected) {
+            throw httpError('UNAUTHENTICATED', `Requests must come through the gateway (${err.message}).`);
+          }
+          throw err;
+        }
+      },
+    });
+    for (const [key, value] of response.headers) res.setHeader(key, value);
+    res.statusCode = response.status ?? 200;
+    if (response.body.kind === 'complete') {
+      res.end(response.body.string);
+    } else {
+      for await (const chunk of response.body.asyncIterator) res.write(chunk);
+      res.end();
+    }
+  };
+
+  const server: Server = createServer((req, res) => {
+    handle(req, res).catch((err) => {
+      logger.error({ service: name, err }, 'request failed');
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
+      res.end('{"errors":[{"message":"Internal server error","extensions":{"code":"INTERNAL_SERVER_ERROR"}}]}');
+    });
+  });
+
+  // Subscriptions: graphql-ws (graphql-transport-ws) on the same path; identity in connection_init.
+  const wss = new WebSocketServer({ server, path: '/graphql' });
+  const callers = new WeakMap<object, Caller>();
+  const wsCleanup = useServer<Record<string, unknown>>(
+    {
+      schema,
+      onConnect: (ctx) => {
+        try {
+          callers.set(ctx.extra.socket, verifyIdentity(ctx.connectionParams?.[IDENTITY_CONNECTION_PARAM] as string | undefined, options.secret));
+          return true;
+        } catch {
+          return false; // graphql-ws closes with 4403 Forbidden
+        }
+      },
+      context: (ctx) => contextFor(callers.get(ctx.extra.socket) ?? null),
+    },
+    wss,
+  );
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host ?? '127.0.0.1', () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  const url = `http://${options.host && options.host !== '0.0.0.0' ? options.host : '127.0.0.1'}:${port}/graphql`;
+  logger.info({ service: name, url }, 'subgraph listening');
+
+  return {
+    name,
+    port,
+    url,
+    async stop() {
+      await wsCleanup.dispose();
+      wss.close();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await apollo.stop();
+      await definition.close?.();
+    },
+  };
+}

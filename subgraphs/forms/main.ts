@@ -1,0 +1,5 @@
+import { requiredEnv } from '../common/config';
+import { runStandalone } from '../common/main';
+import { formsSubgraph } from './index';
+
+runStandalone('forms', () => formsSubgraph({ databaseUrl: requiredEnv(process.env, 'OMERO_DATABASE_URL') }));
