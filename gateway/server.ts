@@ -98,6 +98,9 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     plugins: () => [useOmeroIdentity(sessions)],
   });
 
+  // Load the supergraph now: the WebSocket path asks for the schema without an HTTP request first.
+  await runtime.getSchema();
+
   const readiness = async (): Promise<{ ok: boolean; checks: Record<string, string> }> => {
     const checks: Record<string, string> = {};
     await Promise.all([

@@ -118,9 +118,7 @@ export async function seedImports(q: Queryable): Promise<void> {
 
 interface Produced {
   annotationId: number;
-  parentTable: 'imageannotationlink' | 'plateannotationlink';
-  linkId: number;
-  parent: number;
+  /** the imported file this image (or plate) came from */
   filepath: string;
 }
 
@@ -161,14 +159,14 @@ export async function seedImportAnnotations(q: Queryable): Promise<void> {
   ];
   const lif = preprocessed.files[0];
   const annotations = [
-    importAnnotation(completed, { annotationId: A.importRaw1, parentTable: 'imageannotationlink', linkId: 10, parent: I.aliceRaw1, filepath: completed.files[0] }, 'biomero.import', EVENTS.importCompleted),
-    importAnnotation(completed, { annotationId: A.importRaw2, parentTable: 'imageannotationlink', linkId: 11, parent: I.aliceRaw2, filepath: completed.files[1] }, 'biomero.import', EVENTS.importCompleted),
+    importAnnotation(completed, { annotationId: A.importRaw1, filepath: completed.files[0] }, 'biomero.import', EVENTS.importCompleted),
+    importAnnotation(completed, { annotationId: A.importRaw2, filepath: completed.files[1] }, 'biomero.import', EVENTS.importCompleted),
     // Written before the importer's namespace became configurable: the old 'omeroadi.import'.
-    importAnnotation(preprocessed, { annotationId: A.importRaw3, parentTable: 'imageannotationlink', linkId: 12, parent: I.aliceRaw3, filepath: lif }, 'omeroadi.import', EVENTS.importPreprocessed,
+    importAnnotation(preprocessed, { annotationId: A.importRaw3, filepath: lif }, 'omeroadi.import', EVENTS.importPreprocessed,
       [...preprocessingKeys, ['processing_output_series', 'Position 1']]),
-    importAnnotation(preprocessed, { annotationId: A.importRaw4, parentTable: 'imageannotationlink', linkId: 13, parent: I.aliceRaw4, filepath: lif }, 'omeroadi.import', EVENTS.importPreprocessed,
+    importAnnotation(preprocessed, { annotationId: A.importRaw4, filepath: lif }, 'omeroadi.import', EVENTS.importPreprocessed,
       [...preprocessingKeys, ['processing_output_series', 'Position 2']]),
-    importAnnotation(screen, { annotationId: A.importPlate, parentTable: 'plateannotationlink', linkId: 1, parent: DEMO.plates.plate1, filepath: screen.files[0] }, 'biomero.import', EVENTS.importScreen),
+    importAnnotation(screen, { annotationId: A.importPlate, filepath: screen.files[0] }, 'biomero.import', EVENTS.importScreen),
   ];
   await insertRows(q, 'annotation', annotations.map((a) => a.annotation));
   await insertRows(q, 'annotation_mapvalue', annotations.flatMap((a) => a.values));

@@ -45,6 +45,17 @@ function toInt(value: unknown): number | null {
   return Number.isInteger(n) ? n : null;
 }
 
+/** Image ids a run read: every task's `IDs` parameter when its `Data_Type` is Image (the default). */
+export function inputImageIds(run: WorkflowRun): number[] {
+  const ids = new Set<number>();
+  for (const task of run.tasks) {
+    const params = task.params as { IDs?: unknown; Data_Type?: unknown } | null;
+    if (!params || !Array.isArray(params.IDs) || (params.Data_Type ?? 'Image') !== 'Image') continue;
+    for (const id of params.IDs) if (Number.isSafeInteger(Number(id))) ids.add(Number(id));
+  }
+  return [...ids].sort((a, b) => a - b);
+}
+
 /** Folds one run's events and its tasks' events (any order; sorted by store id here). */
 export function foldRun(runId: string, events: StoredEvent[]): WorkflowRun | null {
   const run: WorkflowRun = { id: runId, name: '', description: null, userId: null, groupId: null, status: 'UNKNOWN', createdAt: null, finishedAt: null, error: null, tasks: [] };

@@ -6,7 +6,7 @@ import { connection, pageArgs, type PageArgs } from '../common/pagination';
 import { scalarResolvers } from '../common/scalars';
 import type { SubgraphContext } from '../common/server';
 import { decodeDate, decodeUuid, eventType } from './events';
-import { statusEnum, type WorkflowRun } from './fold';
+import { inputImageIds, statusEnum, type WorkflowRun } from './fold';
 import type { LiveEvent, WorkflowEventSource } from './source/events';
 
 export interface WorkflowSources {
@@ -70,6 +70,7 @@ export function workflowResolvers(tailer: LogTailer<LiveEvent>) {
       group: (run: WorkflowRun) => (run.groupId != null && run.groupId >= 0 ? { id: String(run.groupId) } : null),
       status: (run: WorkflowRun) => statusEnum(run.status),
       statusRaw: (run: WorkflowRun) => run.status,
+      inputs: (run: WorkflowRun) => inputImageIds(run).map((id) => ({ id: String(id) })),
     },
     Task: {
       __resolveReference: async (ref: { id: string }, ctx: Ctx) => {
