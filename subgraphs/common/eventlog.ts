@@ -14,7 +14,8 @@ import { logger } from './logger';
  *   has ended (checked twice, through pg_current_snapshot(), to cover a writer that had taken its id
  *   but not yet its transaction id). `frontier` is the highest id below which everything is settled.
  * - A subscriber resuming after id N reads (N, frontier] from the table itself, then receives the
- *   broadcast of everything above frontier; one without a cursor starts at frontier.
+ *   broadcast of everything above frontier. One without a cursor starts at frontier but skips the
+ *   rows already committed and held at that moment: it gets exactly what commits after it arrived.
  * - A subscriber whose queue exceeds `maxQueue` is ended with SLOW_CONSUMER; it resumes with its
  *   last cursor, so nothing is lost and memory stays bounded.
  */
@@ -51,6 +52,8 @@ interface Gap {
 
 interface Subscriber<R> {
   after: number;
+  /** rows already committed (held behind a gap) when a cursor-less subscriber arrived: not news to it */
+  skip: Set<number> | null;
   filter: (row: R) => boolean;
   push(row: R): void;
   fail(error: Error): void;
@@ -205,7 +208,7 @@ export class LogTailer<R extends LogRow> {
 
   private broadcast(row: R): void {
     for (const sub of this.subscribers) {
-      if (row.id > sub.after && sub.filter(row)) sub.push(row);
+      if (row.id > sub.after && !sub.skip?.has(row.id) && sub.filter(row)) sub.push(row);
     }
   }
 
@@ -244,6 +247,7 @@ export class LogTailer<R extends LogRow> {
 
     const sub: Subscriber<R> = {
       after: after ?? Number.MAX_SAFE_INTEGER,
+      skip: null,
       filter,
       push: (row) => (replaying ? buffered.push(row) : deliver(row)),
       fail: (err) => {
@@ -261,7 +265,10 @@ export class LogTailer<R extends LogRow> {
     const replay = async () => {
       await this.start();
       const target = this.frontier;
-      if (after === null) sub.after = target;
+      if (after === null) {
+        sub.after = target;
+        sub.skip = new Set(this.held.keys());
+      }
       this.subscribers.add(sub);
       let lower = sub.after;
       while (lower < target && !done) {
