@@ -3,14 +3,15 @@ import type { AddressInfo } from 'node:net';
 import { createGatewayRuntime, getGraphQLWSOptions, type GatewayPlugin } from '@graphql-hive/gateway-runtime';
 import { unifiedGraphHandler } from '@graphql-hive/router-runtime';
 import httpTransport from '@graphql-mesh/transport-http';
-import wsTransport from '@graphql-mesh/transport-ws';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { GraphQLError } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import type pg from 'pg';
-import { IDENTITY_CONNECTION_PARAM, IDENTITY_HEADER, type Caller } from '../subgraphs/common/identity';
+import { intFromEnv } from '../subgraphs/common/config';
+import { IDENTITY_HEADER, type Caller } from '../subgraphs/common/identity';
 import { logger } from '../subgraphs/common/logger';
+import { subgraphWsTransport } from './subgraph-ws';
 import { SessionResolver, sessionKeyFromAuthorization, sessionKeyFromConnectionParams } from './sessions';
 import { routingUrls, withRoutingUrls } from './supergraph';
 
@@ -64,15 +65,15 @@ function useOmeroIdentity(sessions: SessionResolver): GatewayPlugin {
 export async function startGateway(options: GatewayOptions): Promise<RunningGateway> {
   const sessions = new SessionResolver(options.omeroPool, {
     secret: options.secret,
-    cacheMs: options.sessionCacheMs ?? 5_000,
-    tokenTtlSeconds: options.identityTtlSeconds ?? 300,
+    cacheMs: options.sessionCacheMs ?? intFromEnv(process.env, 'SESSION_CACHE_MS', 5_000),
+    tokenTtlSeconds: options.identityTtlSeconds ?? intFromEnv(process.env, 'IDENTITY_TTL_SECONDS', 300),
   });
   const supergraph = withRoutingUrls(options.supergraphSdl, options.subgraphUrls ?? {});
   const subgraphs = routingUrls(supergraph);
 
   const runtime = createGatewayRuntime<IdentityContext>({
     supergraph: () => supergraph,
-    transports: { http: httpTransport, ws: wsTransport } as never,
+    transports: { http: httpTransport, ws: subgraphWsTransport } as never,
     transportEntries: {
       // Apollo Server subgraphs serve subscriptions over graphql-ws, not SSE.
       '*.http': {
@@ -80,7 +81,6 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
           subscriptions: {
             kind: 'ws',
             location: '/graphql',
-            options: { connectionParams: { [IDENTITY_CONNECTION_PARAM]: '{context.identityToken}' } },
           },
         },
       },

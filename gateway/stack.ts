@@ -64,7 +64,9 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       subgraphs,
       async stop() {
         await gateway.stop();
-        for (const s of started.reverse()) await s.stop();
+        // the current services: a test may have replaced one (restart on the same port)
+        for (const name of [...SUBGRAPH_NAMES].reverse()) await subgraphs[name].stop();
+        for (const s of started) await s.stop(); // idempotent; covers replaced ones
         await closePools();
       },
     };

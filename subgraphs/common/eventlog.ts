@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { intFromEnv } from './config';
 import { codedError } from './errors';
 import { logger } from './logger';
 
@@ -59,6 +60,11 @@ interface Subscriber<R> {
   fail(error: Error): void;
 }
 
+/** Tailer settings from the environment (docs/configuration.md). */
+export function tailerSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): { pollIntervalMs: number; maxQueue: number } {
+  return { pollIntervalMs: intFromEnv(env, 'LIVE_POLL_MS', 500), maxQueue: intFromEnv(env, 'LIVE_MAX_QUEUE', 1000) };
+}
+
 export class LogTailer<R extends LogRow> {
   private frontier = 0;
   private readonly held = new Map<number, R>();
@@ -97,12 +103,17 @@ export class LogTailer<R extends LogRow> {
       const client = await this.opts.pool.connect();
       client.on('notification', () => this.wake());
       client.on('error', (err) => {
+        if (this.listenClient !== client) return; // already released by stop()
         logger.warn({ tailer: this.opts.name, err }, 'listen connection lost; reconnecting');
         this.listenClient = null;
         client.release(true);
         if (!this.stopped) setTimeout(() => void this.connectListener().then(() => this.wake()), 1000).unref();
       });
       await client.query(`LISTEN ${this.opts.channel}`);
+      if (this.stopped) {
+        client.release();
+        return;
+      }
       this.listenClient = client;
     } catch (err) {
       // Polling still delivers everything, only later.
@@ -324,6 +335,7 @@ export class LogTailer<R extends LogRow> {
       const client = this.listenClient;
       this.listenClient = null;
       await client.query(`UNLISTEN ${this.opts.channel}`).catch(() => undefined);
+      client.removeAllListeners('notification');
       client.release();
     }
   }

@@ -182,17 +182,19 @@ export async function startSubgraph<S>(
   const url = `http://${options.host && options.host !== '0.0.0.0' ? options.host : '127.0.0.1'}:${port}/graphql`;
   logger.info({ service: name, url }, 'subgraph listening');
 
+  let stopping: Promise<void> | null = null;
+  const stop = async () => {
+    await wsCleanup.dispose();
+    await new Promise<void>((resolve) => wss.close(() => resolve()));
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await apollo.stop();
+    await definition.close?.();
+  };
   return {
     name,
     port,
     url,
-    async stop() {
-      await wsCleanup.dispose();
-      wss.close();
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      await apollo.stop();
-      await definition.close?.();
-    },
+    stop: () => (stopping ??= stop()),
   };
 }

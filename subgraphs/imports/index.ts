@@ -1,5 +1,5 @@
 import { createPool, type Pool } from '../common/db';
-import { LogTailer } from '../common/eventlog';
+import { LogTailer, tailerSettingsFromEnv } from '../common/eventlog';
 import type { SubgraphDefinition } from '../common/server';
 import { importResolvers, type ImportSources } from './resolvers';
 import { fetchStageRows, ImportOrderSource, type StageRow } from './source/orders';
@@ -11,7 +11,7 @@ export const IMPORTS_CHANNEL = 'omero_graph_imports';
 export function importsSubgraph(options: { databaseUrl: string } | { pool: Pool }): SubgraphDefinition<ImportSources> {
   const ownsPool = 'databaseUrl' in options;
   const pool = ownsPool ? createPool(options.databaseUrl, { name: 'imports' }) : options.pool;
-  const tailer = new LogTailer<StageRow>({ pool, name: 'imports', table: 'imports', channel: IMPORTS_CHANNEL, fetch: fetchStageRows });
+  const tailer = new LogTailer<StageRow>({ ...tailerSettingsFromEnv(), pool, name: 'imports', table: 'imports', channel: IMPORTS_CHANNEL, fetch: fetchStageRows });
   return {
     name: 'imports',
     resolvers: importResolvers(tailer),

@@ -1,5 +1,5 @@
 import { createPool, type Pool } from '../common/db';
-import { LogTailer } from '../common/eventlog';
+import { LogTailer, tailerSettingsFromEnv } from '../common/eventlog';
 import type { SubgraphDefinition } from '../common/server';
 import { workflowResolvers, type WorkflowSources } from './resolvers';
 import { fetchLiveEvents, WorkflowEventSource, type LiveEvent } from './source/events';
@@ -11,7 +11,7 @@ export const WORKFLOW_EVENTS_CHANNEL = 'omero_graph_workflow_events';
 export function workflowsSubgraph(options: { databaseUrl: string } | { pool: Pool }): SubgraphDefinition<WorkflowSources> {
   const ownsPool = 'databaseUrl' in options;
   const pool = ownsPool ? createPool(options.databaseUrl, { name: 'workflows' }) : options.pool;
-  const tailer = new LogTailer<LiveEvent>({ pool, name: 'workflows', table: 'workflowtracker_events', channel: WORKFLOW_EVENTS_CHANNEL, fetch: fetchLiveEvents });
+  const tailer = new LogTailer<LiveEvent>({ ...tailerSettingsFromEnv(), pool, name: 'workflows', table: 'workflowtracker_events', channel: WORKFLOW_EVENTS_CHANNEL, fetch: fetchLiveEvents });
   return {
     name: 'workflows',
     resolvers: workflowResolvers(tailer),

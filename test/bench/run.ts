@@ -1,0 +1,152 @@
+/**
+ * npm run bench — gateway overhead, measured side by side in one run:
+ *
+ *   gateway   the lineage query spanning omero, workflows, imports and forms through the gateway
+ *             (Hive runtime with the native query planner, and with the JavaScript planner)
+ *   direct    the same data fetched by calling the subgraphs directly, in the same order a
+ *             client without a gateway would have to (5 HTTP calls, signed identity header)
+ *
+ * Reported: p50/p99 per operation, operations per second, and the ratios. Runs alternate
+ * (A B C, A B C, …) and the median of the rounds is kept, so drift on a shared machine hits all
+ * alike. Environment: BENCH_DATABASE_URL (a PostgreSQL server; default: an embedded one),
+ * BENCH_SECONDS (per run, default 5), BENCH_ROUNDS (default 3), BENCH_CONCURRENCY (default 20).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import pg from 'pg';
+import { DEMO, DEMO_USERS, seedDemoWorld } from '../../database/demo/index';
+import { startEmbeddedPostgres } from '../../database/embedded';
+import { projectRoot } from '../../database/paths';
+import { prepareDatabases } from '../../database/setup';
+import { startGateway } from '../../gateway/server';
+import { startStack } from '../../gateway/stack';
+import { readSupergraph } from '../../gateway/supergraph';
+import { intFromEnv } from '../../subgraphs/common/config';
+import { createPool } from '../../subgraphs/common/db';
+import { signIdentity, type Identity } from '../../subgraphs/common/identity';
+import { Worker } from 'node:worker_threads';
+import type { ClientJob } from './client';
+import { SessionResolver } from '../../gateway/sessions';
+import { median, type LoadResult } from './load';
+
+const SECRET = 'benchmark-secret-for-omero-graph-0123456789';
+
+const GATEWAY_QUERY = `query Lineage($id: ID!) {
+  image(id: $id) {
+    name
+    producedBy {
+      id name status
+      inputs {
+        id name
+        importOrder { uuid stage files }
+        datasets { name formSubmissions { changedAt version { timestamp } } }
+      }
+    }
+  }
+}`;
+
+function row(name: string, r: LoadResult): string {
+  return `${name.padEnd(28)} ${r.p50.toFixed(2).padStart(8)} ${r.p99.toFixed(2).padStart(8)} ${r.perSecond.toFixed(0).padStart(8)} ${String(r.errors).padStart(6)}`;
+}
+
+async function main(): Promise<void> {
+  const seconds = intFromEnv(process.env, 'BENCH_SECONDS', 5);
+  const rounds = intFromEnv(process.env, 'BENCH_ROUNDS', 3);
+  const concurrency = intFromEnv(process.env, 'BENCH_CONCURRENCY', 20);
+
+  let serverUrl = process.env.BENCH_DATABASE_URL;
+  let embedded: { stop(): Promise<void> } | null = null;
+  const dataDir = mkdtempSync(join(projectRoot(), '.data', 'bench-'));
+  if (!serverUrl) {
+    const server = await startEmbeddedPostgres({ dataDir, port: 54400 + Math.floor(Math.random() * 500), durable: false });
+    serverUrl = server.url;
+    embedded = server;
+  }
+  const names = { omero: `og_bench_omero_${process.pid}`, biomero: `og_bench_biomero_${process.pid}` };
+  const urls = await prepareDatabases(serverUrl, names);
+  const [o, b] = [new pg.Client(urls.omeroUrl), new pg.Client(urls.biomeroUrl)];
+  await Promise.all([o.connect(), b.connect()]);
+  await seedDemoWorld(o, b);
+  await Promise.all([o.end(), b.end()]);
+
+  const stack = await startStack({
+    omeroDatabaseUrl: urls.omeroUrl,
+    biomeroDatabaseUrl: urls.biomeroUrl,
+    secret: SECRET,
+    host: '127.0.0.1',
+    ports: { gateway: 0, omero: 0, imports: 0, workflows: 0, forms: 0, provenance: 0 },
+  });
+  const jsPool = createPool(urls.omeroUrl, { name: 'bench', readOnly: true });
+  const jsGateway = await startGateway({
+    supergraphSdl: readSupergraph(),
+    subgraphUrls: Object.fromEntries(Object.values(stack.subgraphs).map((s) => [s.name, s.url])),
+    omeroPool: jsPool,
+    secret: SECRET,
+    port: 0,
+    planner: 'js',
+  });
+
+  const session = DEMO_USERS.alice.sessionUuid;
+  const imageId = String(DEMO.images.aliceSeg1);
+  const identity = (await new SessionResolver(jsPool, { secret: SECRET, cacheMs: 0, tokenTtlSeconds: 3600 }).resolve(session)) as Identity;
+  const token = signIdentity(identity, SECRET, 3600);
+  const subgraphUrls = Object.fromEntries(Object.values(stack.subgraphs).map((s) => [s.name, s.url]));
+  const worker = new Worker(join(__dirname, 'client.js'));
+  const runJob = (job: ClientJob) =>
+    new Promise<LoadResult>((resolve, reject) => {
+      worker.once('message', (m: { ok: boolean; result?: LoadResult; error?: string }) => (m.ok ? resolve(m.result!) : reject(new Error(m.error))));
+      worker.postMessage(job);
+    });
+  const base = { subgraphUrls, query: GATEWAY_QUERY, session, token, imageId, concurrency, durationMs: seconds * 1000, warmupMs: 1000 };
+  const variants: [string, ClientJob][] = [
+    ['gateway (native planner)', { ...base, kind: 'gateway', url: stack.gateway.url }],
+    ['gateway (JS planner)', { ...base, kind: 'gateway', url: jsGateway.url }],
+    ['direct subgraph calls', { ...base, kind: 'direct', url: '' }],
+  ];
+
+  const results = new Map<string, LoadResult[]>();
+  for (let round = 0; round < rounds; round++) {
+    for (const [name, job] of variants) {
+      const r = await runJob(job);
+      results.set(name, [...(results.get(name) ?? []), r]);
+    }
+  }
+  const summary = new Map<string, LoadResult>();
+  for (const [name, list] of results) {
+    summary.set(name, {
+      operations: median(list.map((r) => r.operations)),
+      perSecond: median(list.map((r) => r.perSecond)),
+      p50: median(list.map((r) => r.p50)),
+      p90: median(list.map((r) => r.p90)),
+      p99: median(list.map((r) => r.p99)),
+      errors: list.reduce((n, r) => n + r.errors, 0),
+    });
+  }
+  const direct = summary.get('direct subgraph calls')!;
+  const lines = [
+    `gateway overhead: lineage query over 4 subgraphs, ${concurrency} concurrent clients, ${rounds} alternating rounds × ${seconds} s, median of rounds`,
+    `${'variant'.padEnd(28)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'ops/s'.padStart(8)} ${'errors'.padStart(6)}`,
+    ...[...summary].map(([name, r]) => row(name, r)),
+    '',
+    ...[...summary]
+      .filter(([name]) => name.startsWith('gateway'))
+      .map(([name, r]) => `${name}: p50 ratio vs direct ${(r.p50 / direct.p50).toFixed(2)}×, throughput ratio ${(r.perSecond / direct.perSecond).toFixed(2)}×`),
+  ];
+  console.log(lines.join('\n'));
+
+  await worker.terminate();
+  await jsGateway.stop();
+  await jsPool.end();
+  await stack.stop();
+  await new pg.Client(serverUrl).connect().then(async (admin) => {
+    for (const db of Object.values(names)) await admin.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
+    await admin.end();
+  });
+  await embedded?.stop();
+  rmSync(dataDir, { recursive: true, force: true });
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
