@@ -37,5 +37,6 @@ async function main(): Promise<void> {
 
 main().catch((err) => {
   logger.fatal({ err }, 'gateway failed to start');
+  console.error(`gateway: ${err instanceof Error ? err.message : String(err)}`);
   process.exit(1);
 });

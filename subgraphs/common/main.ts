@@ -17,6 +17,7 @@ export function runStandalone<S>(name: ServiceName, build: () => SubgraphDefinit
   };
   start().catch((err) => {
     logger.fatal({ err, service: name }, 'failed to start');
+    console.error(`${name}: ${err instanceof Error ? err.message : String(err)}`);
     process.exit(1);
   });
 }
