@@ -52,3 +52,19 @@ export function canSeeGroupData(scope: GroupScope, row: { groupId?: number | nul
   if (!inOwn) return false;
   return row.userId != null ? row.userId === scope.userId : row.userName != null && row.userName === scope.userName;
 }
+
+/**
+ * The same rule as a SQL predicate for rows that carry a group and a user column (by id or by
+ * name), taking the scope as four parameters from $first on (see groupScopeParams).
+ */
+export function groupScopeSql(groupColumn: string, userColumn: string, first: number, by: 'id' | 'name'): string {
+  const type = by === 'id' ? 'bigint' : 'text';
+  return `($${first}::boolean OR ${groupColumn} = ANY($${first + 1}::${type}[])
+    OR (${groupColumn} = ANY($${first + 2}::${type}[]) AND ${userColumn} = $${first + 3}::${type}))`;
+}
+
+export function groupScopeParams(scope: GroupScope, by: 'id' | 'name'): unknown[] {
+  return by === 'id'
+    ? [scope.admin, scope.fullGroupIds, scope.ownGroupIds, scope.userId]
+    : [scope.admin, scope.fullGroupNames, scope.ownGroupNames, scope.userName];
+}

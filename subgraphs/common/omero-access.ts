@@ -10,8 +10,9 @@ import type { Caller } from './identity';
  * Used by every source that reads the OMERO database (objects, forms, provenance).
  */
 export function visibleToCaller(alias: string, userParam: string, caller: Caller): string {
-  if (!caller) return 'false';
-  if (caller.isAdmin) return 'true';
+  // Both short cuts still mention the parameter, so that PostgreSQL can type it.
+  if (!caller) return `${userParam}::bigint IS NULL`;
+  if (caller.isAdmin) return `${userParam}::bigint IS NOT NULL`;
   return `EXISTS (SELECT 1 FROM groupexperimentermap vis_m JOIN experimentergroup vis_g ON vis_g.id = vis_m.parent
     WHERE vis_m.child = ${userParam} AND vis_m.parent = ${alias}.group_id
       AND (${alias}.owner_id = ${userParam} OR vis_m.owner OR (vis_g.permissions & 64) <> 0))`;

@@ -5,7 +5,7 @@ import { permissionLevel, permString } from '../common/permissions';
 import { scalarResolvers } from '../common/scalars';
 import type { SubgraphContext } from '../common/server';
 import { permissionsFor } from './permissions';
-import type { OmeroDatabaseSource } from './source/database';
+import type { ChildRelation, OmeroDatabaseSource } from './source/database';
 import type { AnnotatedType, ContainerRow, ExperimenterRow, GroupRow, MapAnnotationRow, OwnedRow } from './source/rows';
 
 export interface OmeroSources {
@@ -52,6 +52,13 @@ async function annotatedValue(ctx: Ctx, type: AnnotatedType, objectId: number, n
   return null;
 }
 
+/** A page of a container's visible children, as a connection. */
+async function children(ctx: Ctx, relation: ChildRelation, kind: string, parent: ContainerRow, args: PageArgs) {
+  const page = pageArgs(kind, args);
+  const rows = await ctx.sources.db.childrenPage(relation, Number(parent.id), page);
+  return connection(kind, page, rows, (r) => Number(r.id), () => ctx.sources.db.countChildren(relation, Number(parent.id)));
+}
+
 function loadVisible(caller: Caller, load: () => Promise<unknown>) {
   requireIdentity(caller);
   return load();
@@ -92,21 +99,17 @@ export const resolvers = {
     ...owned('dataset'),
     __resolveReference: (ref: { id: string }, ctx: Ctx) => (ctx.caller ? ctx.sources.db.datasets.load(id(ref.id)) : null),
     projects: (row: ContainerRow, _: unknown, ctx: Ctx) => ctx.sources.db.projectsOfDataset.load(Number(row.id)),
-    images: async (row: ContainerRow, args: PageArgs, ctx: Ctx) => {
-      const page = pageArgs('Image', args);
-      const rows = await ctx.sources.db.childrenPage('imagesOfDataset', Number(row.id), page);
-      return connection('Image', page, rows, (r) => Number(r.id), () => ctx.sources.db.countChildren('imagesOfDataset', Number(row.id)));
-    },
+    images: (row: ContainerRow, args: PageArgs, ctx: Ctx) => children(ctx, 'imagesOfDataset', 'Image', row, args),
   },
   Project: {
     ...owned('project'),
     __resolveReference: (ref: { id: string }, ctx: Ctx) => (ctx.caller ? ctx.sources.db.projects.load(id(ref.id)) : null),
-    datasets: async (row: ContainerRow, _: unknown, ctx: Ctx) => ctx.sources.db.childrenPage('datasetsOfProject', Number(row.id), { limit: 500, afterKey: null }),
+    datasets: (row: ContainerRow, args: PageArgs, ctx: Ctx) => children(ctx, 'datasetsOfProject', 'Dataset', row, args),
   },
   Screen: {
     ...owned('screen'),
     __resolveReference: (ref: { id: string }, ctx: Ctx) => (ctx.caller ? ctx.sources.db.screens.load(id(ref.id)) : null),
-    plates: (row: ContainerRow, _: unknown, ctx: Ctx) => ctx.sources.db.childrenPage('platesOfScreen', Number(row.id), { limit: 500, afterKey: null }),
+    plates: (row: ContainerRow, args: PageArgs, ctx: Ctx) => children(ctx, 'platesOfScreen', 'Plate', row, args),
   },
   Plate: {
     ...owned('plate'),

@@ -106,6 +106,35 @@ describe('one query across the four domain subgraphs', () => {
   });
 });
 
+describe('lists', () => {
+  it('pages with opaque cursors and a total count, and refuses pages over the limit', async () => {
+    const q = `query($after: String) { project(id: "${DEMO.projects.nucleiStudy}") { datasets(first: 1, after: $after) { totalCount pageInfo { hasNextPage endCursor } nodes { id } } } }`;
+    const first = (await gql(stack.gateway.url, q, { session: alice })).data.project.datasets;
+    expect(first).toMatchObject({ totalCount: 2, pageInfo: { hasNextPage: true }, nodes: [{ id: String(DEMO.datasets.aliceRaw) }] });
+    const second = (await gql(stack.gateway.url, q, { session: alice, variables: { after: first.pageInfo.endCursor } })).data.project.datasets;
+    expect(second).toMatchObject({ totalCount: 2, pageInfo: { hasNextPage: false }, nodes: [{ id: String(DEMO.datasets.aliceSegmentations) }] });
+
+    const tooMany = await gql(stack.gateway.url, '{ images(first: 501) { totalCount } }', { session: alice });
+    expect(tooMany.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
+    const badCursor = await gql(stack.gateway.url, '{ images(after: "not-a-cursor") { totalCount } }', { session: alice });
+    expect(badCursor.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
+  });
+
+  it('counts and lists only what the caller may see', async () => {
+    const q = '{ images(first: 500) { totalCount nodes { id } } importOrders { totalCount nodes { uuid } } workflowRuns { totalCount nodes { id } } }';
+    const asBob = (await gql(stack.gateway.url, q, { session: bob })).data;
+    const bobImages = asBob.images.nodes.map((n: { id: string }) => Number(n.id));
+    expect(asBob.images.totalCount).toBe(bobImages.length);
+    expect(bobImages).not.toContain(DEMO.images.aliceRaw1);
+    expect(bobImages).toEqual(expect.arrayContaining([DEMO.images.bobLive1, DEMO.images.bobReadOnly, DEMO.images.plateA1]));
+    expect(asBob.importOrders.nodes.map((n: { uuid: string }) => n.uuid)).not.toContain(DEMO.importOrders.completed);
+    expect(asBob.workflowRuns.nodes.map((n: { id: string }) => n.id)).toEqual([DEMO.workflows.failed.id]);
+    const asErin = (await gql(stack.gateway.url, q, { session: DEMO_USERS.erin.sessionUuid })).data;
+    expect(asErin.workflowRuns.totalCount).toBe(3);
+    expect(asErin.importOrders.totalCount).toBe(Object.keys(DEMO.importOrders).length);
+  });
+});
+
 describe('live status through the gateway', () => {
   it('delivers an import order stage within a second of a plain SQL insert, with fields from other subgraphs', async () => {
     const client = wsClient(stack.gateway.url, alice);

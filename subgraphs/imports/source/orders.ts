@@ -1,6 +1,6 @@
 import DataLoader from 'dataloader';
 import type pg from 'pg';
-import type { GroupScope } from '../../common/access';
+import { groupScopeParams, groupScopeSql, type GroupScope } from '../../common/access';
 import type { Page } from '../../common/pagination';
 import { isFinished, stageOf, type ImportStage } from '../stages';
 
@@ -73,15 +73,8 @@ export function parseJsonList(text: string | null): string[] {
   }
 }
 
-/** Visibility of orders by group and user *name*, as imports records them. */
-function visibleSql(first: number): string {
-  return `($${first}::boolean OR min(group_name) = ANY($${first + 1}::text[])
-    OR (min(group_name) = ANY($${first + 2}::text[]) AND min(user_name) = $${first + 3}))`;
-}
-
-function scopeParams(scope: GroupScope): unknown[] {
-  return [scope.admin, scope.fullGroupNames, scope.ownGroupNames, scope.userName];
-}
+/** Orders are visible by group and user *name*, as imports records them. */
+const VISIBLE = groupScopeSql('min(group_name)', 'min(user_name)', 1, 'name');
 
 export class ImportOrderSource {
   constructor(private readonly pool: pg.Pool) {}
@@ -110,17 +103,17 @@ export class ImportOrderSource {
   async page(scope: GroupScope, page: Page): Promise<{ uuid: string; first_id: number }[]> {
     const { rows } = await this.pool.query<{ uuid: string; first_id: number }>(
       `SELECT uuid, min(id) AS first_id FROM imports GROUP BY uuid
-        HAVING ${visibleSql(1)} AND ($5::int IS NULL OR min(id) < $5)
+        HAVING ${VISIBLE} AND ($5::int IS NULL OR min(id) < $5)
         ORDER BY first_id DESC LIMIT $6`,
-      [...scopeParams(scope), page.afterKey, page.limit + 1],
+      [...groupScopeParams(scope, 'name'), page.afterKey, page.limit + 1],
     );
     return rows;
   }
 
   async count(scope: GroupScope): Promise<number> {
     const { rows } = await this.pool.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM (SELECT uuid FROM imports GROUP BY uuid HAVING ${visibleSql(1)}) t`,
-      scopeParams(scope),
+      `SELECT count(*)::int AS n FROM (SELECT uuid FROM imports GROUP BY uuid HAVING ${VISIBLE}) t`,
+      groupScopeParams(scope, 'name'),
     );
     return rows[0].n;
   }

@@ -22,6 +22,14 @@ const LINKS = {
   screensOfPlate: { link: 'screenplatelink', parent: 'screen', child: 'plate' },
 } as const;
 
+/** Container → children through a link table. */
+const CHILDREN = {
+  imagesOfDataset: { link: 'datasetimagelink', child: 'image' },
+  datasetsOfProject: { link: 'projectdatasetlink', child: 'dataset' },
+  platesOfScreen: { link: 'screenplatelink', child: 'plate' },
+} as const;
+export type ChildRelation = keyof typeof CHILDREN;
+
 function groupBy<K, V>(rows: V[], key: (row: V) => K): Map<K, V[]> {
   const map = new Map<K, V[]>();
   for (const row of rows) {
@@ -89,21 +97,17 @@ export class OmeroDatabaseSource {
   readonly screensOfPlate = this.parentsLoader<ContainerRow>('screensOfPlate');
 
   /** Visible children of one container, keyset-paginated by id. */
-  async childrenPage(relation: 'imagesOfDataset' | 'datasetsOfProject' | 'platesOfScreen', parentId: number, page: Page): Promise<ContainerRow[]> {
-    const { link, child } = {
-      imagesOfDataset: { link: 'datasetimagelink', child: 'image' as const },
-      datasetsOfProject: { link: 'projectdatasetlink', child: 'dataset' as const },
-      platesOfScreen: { link: 'screenplatelink', child: 'plate' as const },
-    }[relation];
+  async childrenPage(relation: ChildRelation, parentId: number, page: Page): Promise<ContainerRow[]> {
+    const { link, child } = CHILDREN[relation];
     const sql = this.ownedSql(child, `x.id IN (SELECT l.child FROM ${link} l WHERE l.parent = $2) AND x.id > $3`);
     const { rows } = await this.pool.query<ContainerRow>(`${sql} ORDER BY x.id LIMIT $4`, [this.userId, parentId, page.afterKey ?? 0, page.limit + 1]);
     return rows;
   }
 
-  async countChildren(relation: 'imagesOfDataset', parentId: number): Promise<number> {
-    void relation;
-    const sql = `SELECT count(DISTINCT x.id)::int AS n FROM image x JOIN datasetimagelink l ON l.child = x.id
-      WHERE l.parent = $2 AND ${visibleToCaller('x', '$1', this.caller)}`;
+  async countChildren(relation: ChildRelation, parentId: number): Promise<number> {
+    const { link, child } = CHILDREN[relation];
+    const sql = `SELECT count(*)::int AS n FROM ${child} x
+      WHERE x.id IN (SELECT l.child FROM ${link} l WHERE l.parent = $2) AND ${visibleToCaller('x', '$1', this.caller)}`;
     const { rows } = await this.pool.query<{ n: number }>(sql, [this.userId, parentId]);
     return rows[0].n;
   }

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { groupScope } from '../../common/access';
+import { groupScope, groupScopeParams, groupScopeSql } from '../../common/access';
 import type { Caller } from '../../common/identity';
 import { visibleToCaller } from '../../common/omero-access';
 
@@ -104,8 +104,8 @@ export class LineageSource {
         ? this.q<{ uuid: string }>(
             this.biomero,
             `SELECT uuid FROM imports WHERE lower(uuid) = ANY($1::text[]) GROUP BY uuid
-              HAVING $2::boolean OR min(group_name) = ANY($3::text[]) OR (min(group_name) = ANY($4::text[]) AND min(user_name) = $5)`,
-            [orders, scope.admin, scope.fullGroupNames, scope.ownGroupNames, scope.userName],
+              HAVING ${groupScopeSql('min(group_name)', 'min(user_name)', 2, 'name')}`,
+            [orders, ...groupScopeParams(scope, 'name')],
           )
         : null,
       runs.length
@@ -113,8 +113,8 @@ export class LineageSource {
             this.biomero,
             `SELECT e.originator_id::text AS id FROM workflowtracker_events e, LATERAL (SELECT convert_from(e.state, 'UTF8')::jsonb AS s) j
               WHERE e.originator_id = ANY($1::uuid[]) AND e.topic = $2
-                AND ($3::boolean OR (j.s->>'group')::bigint = ANY($4::bigint[]) OR ((j.s->>'group')::bigint = ANY($5::bigint[]) AND (j.s->>'user')::bigint = $6))`,
-            [runs, INITIATED, scope.admin, scope.fullGroupIds, scope.ownGroupIds, scope.userId],
+                AND ${groupScopeSql(`(j.s->>'group')::bigint`, `(j.s->>'user')::bigint`, 3, 'id')}`,
+            [runs, INITIATED, ...groupScopeParams(scope, 'id')],
           )
         : null,
     ]);

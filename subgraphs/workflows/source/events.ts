@@ -1,12 +1,15 @@
 import DataLoader from 'dataloader';
 import type pg from 'pg';
-import type { GroupScope } from '../../common/access';
+import { groupScopeParams, groupScopeSql, type GroupScope } from '../../common/access';
 import type { Page } from '../../common/pagination';
 import { decodeUuid, TOPIC_PREFIX, type StoredEvent } from '../events';
 import { foldRun, type WorkflowRun } from '../fold';
 
 const INITIATED = `${TOPIC_PREFIX}WorkflowRun.WorkflowInitiated`;
 const TASK_ADDED = `${TOPIC_PREFIX}WorkflowRun.TaskAdded`;
+
+/** A run is visible by the group and user ids of its WorkflowInitiated event (`j.s`). */
+const VISIBLE = (first: number) => groupScopeSql(`(j.s->>'group')::bigint`, `(j.s->>'user')::bigint`, first, 'id');
 
 /** State is UTF-8 JSON in bytea (no compression or cipher configured in BIOMERO). */
 const EVENT_COLUMNS = `e.id, e.originator_id::text AS originator_id, e.originator_version, e.topic, convert_from(e.state, 'UTF8')::jsonb AS state`;
@@ -67,11 +70,9 @@ export class WorkflowEventSource {
     const { rows } = await this.pool.query<{ run_id: string; event_id: number }>(
       `SELECT e.originator_id::text AS run_id, e.id AS event_id FROM workflowtracker_events e,
               LATERAL (SELECT convert_from(e.state, 'UTF8')::jsonb AS s) j
-        WHERE e.topic = $1 AND ($2::bigint IS NULL OR e.id < $2)
-          AND ($3::boolean OR (j.s->>'group')::bigint = ANY($4::bigint[])
-               OR ((j.s->>'group')::bigint = ANY($5::bigint[]) AND (j.s->>'user')::bigint = $6))
+        WHERE e.topic = $1 AND ($2::bigint IS NULL OR e.id < $2) AND ${VISIBLE(3)}
         ORDER BY e.id DESC LIMIT $7`,
-      [INITIATED, page.afterKey, scope.admin, scope.fullGroupIds, scope.ownGroupIds, scope.userId, page.limit + 1],
+      [INITIATED, page.afterKey, ...groupScopeParams(scope, 'id'), page.limit + 1],
     );
     return rows;
   }
@@ -79,9 +80,8 @@ export class WorkflowEventSource {
   async count(scope: GroupScope): Promise<number> {
     const { rows } = await this.pool.query<{ n: number }>(
       `SELECT count(*)::int AS n FROM workflowtracker_events e, LATERAL (SELECT convert_from(e.state, 'UTF8')::jsonb AS s) j
-        WHERE e.topic = $1 AND ($2::boolean OR (j.s->>'group')::bigint = ANY($3::bigint[])
-               OR ((j.s->>'group')::bigint = ANY($4::bigint[]) AND (j.s->>'user')::bigint = $5))`,
-      [INITIATED, scope.admin, scope.fullGroupIds, scope.ownGroupIds, scope.userId],
+        WHERE e.topic = $1 AND ${VISIBLE(2)}`,
+      [INITIATED, ...groupScopeParams(scope, 'id')],
     );
     return rows[0].n;
   }
