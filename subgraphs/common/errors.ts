@@ -9,6 +9,8 @@ export type ErrorCode =
   | 'FORBIDDEN'
   | 'BAD_USER_INPUT'
   | 'NOT_FOUND'
+  /** optimistic concurrency: the thing changed since the caller read its version */
+  | 'CONFLICT'
   | 'SLOW_CONSUMER'
   | 'INTERNAL_SERVER_ERROR';
 
@@ -17,6 +19,7 @@ const HTTP_STATUS: Record<ErrorCode, number> = {
   FORBIDDEN: 403,
   BAD_USER_INPUT: 400,
   NOT_FOUND: 404,
+  CONFLICT: 409,
   SLOW_CONSUMER: 429,
   INTERNAL_SERVER_ERROR: 500,
 };

@@ -15,7 +15,7 @@ export function importsSubgraph(options: { databaseUrl: string } | { pool: Pool 
   return {
     name: 'imports',
     resolvers: importResolvers(tailer),
-    createSources: () => ({ orders: new ImportOrderSource(pool) }),
+    createSources: () => ({ orders: new ImportOrderSource(pool), pool }),
     start: () => tailer.start(),
     ready: async () => void (await pool.query('SELECT 1 FROM imports LIMIT 1')),
     close: async () => {

@@ -6,10 +6,23 @@ import { connection, pageArgs, type PageArgs } from '../common/pagination';
 import { scalarResolvers } from '../common/scalars';
 import type { SubgraphContext } from '../common/server';
 import { parseJsonList, type ImportOrder, type ImportOrderSource, type StageRow } from './source/orders';
-import { stageOf } from './stages';
+import { stageOf, type ImportStage } from './stages';
+import { importStatistics, type StatisticsPeriod } from './source/statistics';
+import type { ImportOrderFilter } from './source/filter';
+import { basename } from 'node:path';
+import type pg from 'pg';
 
 export interface ImportSources {
   orders: ImportOrderSource;
+  pool: pg.Pool;
+}
+
+/** `registry:5000/org/name:tag` → image `registry:5000/org/name`, tag `tag` (a digest stays in the image). */
+export function splitImageReference(reference: string): { image: string; tag: string | null } {
+  const slash = reference.lastIndexOf('/');
+  const colon = reference.lastIndexOf(':');
+  if (colon > slash && !reference.includes('@')) return { image: reference.slice(0, colon), tag: reference.slice(colon + 1) };
+  return { image: reference, tag: null };
 }
 type Ctx = SubgraphContext<ImportSources>;
 
@@ -27,7 +40,19 @@ async function loadOrder(ctx: Ctx, uuid: string, fresh = false): Promise<ImportO
   return visible(ctx.caller, await ctx.sources.orders.orders.load(uuid));
 }
 
+export interface ImportOrderEventFilter {
+  stages?: ImportStage[] | null;
+  userName?: string | null;
+  groupName?: string | null;
+}
+
 export function importResolvers(tailer: LogTailer<StageRow>) {
+  /** Stage rows the caller may see, after their cursor (or from now), then live. */
+  const liveRows = (ctx: Ctx, cursor: string | null | undefined, match: (row: StageRow) => boolean) => {
+    const scope = groupScope(requireIdentity(ctx.caller));
+    const after = cursor ? decodeIdCursor(STAGE_CURSOR, cursor) : null;
+    return tailer.subscribe(after, (row) => match(row) && canSeeGroupData(scope, { groupName: row.group_name, userName: row.user_name }));
+  };
   return {
     ...scalarResolvers,
     Query: {
@@ -35,23 +60,29 @@ export function importResolvers(tailer: LogTailer<StageRow>) {
         requireIdentity(ctx.caller);
         return loadOrder(ctx, args.uuid);
       },
-      importOrders: async (_: unknown, args: PageArgs, ctx: Ctx) => {
+      importOrders: async (_: unknown, args: PageArgs & { filter?: ImportOrderFilter | null }, ctx: Ctx) => {
         const scope = groupScope(requireIdentity(ctx.caller));
         const page = pageArgs('ImportOrder', args);
-        const keys = await ctx.sources.orders.page(scope, page);
+        const keys = await ctx.sources.orders.page(scope, args.filter, page);
         const orders = await Promise.all(keys.map((k) => ctx.sources.orders.orders.load(k.uuid)));
         const rows = keys.map((k, i) => ({ key: Number(k.first_id), order: orders[i]! }));
-        const conn = connection('ImportOrder', page, rows, (r) => r.key, () => ctx.sources.orders.count(scope));
+        const conn = connection('ImportOrder', page, rows, (r) => r.key, () => ctx.sources.orders.count(scope, args.filter));
         return { ...conn, edges: conn.edges.map((e) => ({ cursor: e.cursor, node: e.node.order })), nodes: conn.nodes.map((n) => n.order) };
       },
+      importStatistics: (_: unknown, args: { groupBy: StatisticsPeriod; range: { from: Date; to: Date }; filter?: ImportOrderFilter | null }, ctx: Ctx) =>
+        importStatistics(ctx.sources.pool, groupScope(requireIdentity(ctx.caller)), args.groupBy, args.range, args.filter),
     },
     Subscription: {
-      importOrderUpdated: {
-        subscribe: (_: unknown, args: { uuid?: string | null; after?: string | null }, ctx: Ctx) => {
-          const scope = groupScope(requireIdentity(ctx.caller));
-          const after = args.after ? decodeIdCursor(STAGE_CURSOR, args.after) : null;
-          return tailer.subscribe(after, (row) => (!args.uuid || row.uuid === args.uuid) && canSeeGroupData(scope, { groupName: row.group_name, userName: row.user_name }));
+      importOrderEvents: {
+        subscribe: (_: unknown, args: { filter?: ImportOrderEventFilter | null; after?: string | null }, ctx: Ctx) => {
+          const f = args.filter ?? {};
+          const stages = f.stages?.length ? new Set(f.stages) : null;
+          return liveRows(ctx, args.after, (row) => (!stages || stages.has(stageOf(row.stage))) && (!f.userName || row.user_name === f.userName) && (!f.groupName || row.group_name === f.groupName));
         },
+        resolve: (row: StageRow) => row,
+      },
+      importOrderUpdated: {
+        subscribe: (_: unknown, args: { uuid: string; after?: string | null }, ctx: Ctx) => liveRows(ctx, args.after, (row) => row.uuid === args.uuid),
         resolve: (row: StageRow) => row,
       },
     },
@@ -78,11 +109,28 @@ export function importResolvers(tailer: LogTailer<StageRow>) {
       fileNames: (order: ImportOrder) => parseJsonList(order.latest.file_names),
       description: (order: ImportOrder) => order.latest.description,
       preprocessing: (order: ImportOrder, _: unknown, ctx: Ctx) => (order.preprocessingId == null ? null : ctx.sources.orders.preprocessing.load(order.preprocessingId)),
+      durationSeconds: (order: ImportOrder) => {
+        if (!order.createdAt) return null;
+        const end = order.finishedAt ?? new Date();
+        return Math.max(0, (end.getTime() - order.createdAt.getTime()) / 1000);
+      },
+      sourceFiles: (order: ImportOrder) => parseJsonList(order.latest.files).map((path) => ({ path })),
+    },
+    SourceFile: {
+      __resolveReference: (ref: { path: string }) => ({ path: ref.path }),
+      name: (file: { path: string }) => basename(file.path),
+      importOrders: async (file: { path: string }, _: unknown, ctx: Ctx) => {
+        if (!ctx.caller) return [];
+        const uuids = await ctx.sources.orders.ordersByFile.load(file.path);
+        return (await Promise.all(uuids.map((u) => loadOrder(ctx, u)))).filter(Boolean);
+      },
     },
     ImportDestination: {
       __resolveType: (value: { __typename: string }) => value.__typename,
     },
     Preprocessing: {
+      image: (row: { container: string }) => splitImageReference(row.container).image,
+      tag: (row: { container: string }) => splitImageReference(row.container).tag,
       inputFile: (row: { input_file: string }) => row.input_file,
       outputFolder: (row: { output_folder: string }) => row.output_folder,
       altOutputFolder: (row: { alt_output_folder: string | null }) => row.alt_output_folder,

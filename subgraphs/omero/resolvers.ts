@@ -4,6 +4,7 @@ import { connection, pageArgs, type PageArgs } from '../common/pagination';
 import { permissionLevel, permString } from '../common/permissions';
 import { scalarResolvers } from '../common/scalars';
 import type { SubgraphContext } from '../common/server';
+import { IMPORT_NAMESPACES, WORKFLOW_NAMESPACE } from '../common/namespaces';
 import { permissionsFor } from './permissions';
 import type { ChildRelation, OmeroDatabaseSource } from './source/database';
 import type { AnnotatedType, ContainerRow, ExperimenterRow, GroupRow, MapAnnotationRow, OwnedRow } from './source/rows';
@@ -13,9 +14,6 @@ export interface OmeroSources {
 }
 type Ctx = SubgraphContext<OmeroSources>;
 
-/** Namespaces BIOMERO.importer has used for the order-UUID annotation (newest first). */
-export const IMPORT_NAMESPACES = ['biomero.import', 'omeroadi.import'];
-export const WORKFLOW_NAMESPACE = 'biomero/workflow';
 
 function id(value: string | number): number {
   const n = Number(value);
@@ -141,6 +139,21 @@ export const resolvers = {
     },
     permissionLevel: (row: GroupRow) => permissionLevel(row.permissions),
     perm: (row: GroupRow) => permString(row.permissions),
+  },
+  ImportOrder: {
+    __resolveReference: (ref: { uuid: string }) => ({ uuid: ref.uuid }),
+    importedObjects: async (order: { uuid: string }, _: unknown, ctx: Ctx) => {
+      if (!ctx.caller) return [];
+      const refs = await ctx.sources.db.importedObjects.load(order.uuid);
+      const loaded = await Promise.all(refs.map(async (r) => {
+        const row = await (r.type === 'Image' ? ctx.sources.db.images : ctx.sources.db.plates).load(r.id);
+        return row ? { ...row, __typename: r.type } : null;
+      }));
+      return loaded.filter(Boolean);
+    },
+  },
+  ImportedObject: {
+    __resolveType: (value: { __typename: string }) => value.__typename,
   },
   MapAnnotation: {
     namespace: (row: MapAnnotationRow) => row.ns,

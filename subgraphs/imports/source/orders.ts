@@ -1,6 +1,7 @@
 import DataLoader from 'dataloader';
 import type pg from 'pg';
-import { groupScopeParams, groupScopeSql, type GroupScope } from '../../common/access';
+import type { GroupScope } from '../../common/access';
+import { filteredOrders, type ImportOrderFilter } from './filter';
 import type { Page } from '../../common/pagination';
 import { isFinished, stageOf, type ImportStage } from '../stages';
 
@@ -42,8 +43,28 @@ export interface ImportOrder {
   finishedAt: Date | null;
 }
 
-const STAGE_COLUMNS = `id, uuid, stage, "timestamp", group_name, user_name, destination_id, destination_type,
-  files, file_names, description, preprocessing_id`;
+/**
+ * The stage-row columns we read. `description` arrived with importer migration 78d3d6d84aec
+ * (2025-08); older databases lack it and read as NULL. `import_options` is never read.
+ */
+function stageColumns(hasDescription: boolean): string {
+  return `id, uuid, stage, "timestamp", group_name, user_name, destination_id, destination_type,
+  files, file_names, ${hasDescription ? 'description' : 'NULL::text AS description'}, preprocessing_id`;
+}
+
+/** Which optional columns this database's imports table has (checked once per pool). */
+const descriptionColumn = new WeakMap<pg.Pool | pg.PoolClient, Promise<boolean>>();
+function hasDescription(client: pg.Pool | pg.PoolClient): Promise<boolean> {
+  let known = descriptionColumn.get(client);
+  if (!known) {
+    known = client
+      .query(`SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = 'imports' AND column_name = 'description'`)
+      .then((r) => (r.rowCount ?? 0) > 0);
+    known.catch(() => descriptionColumn.delete(client));
+    descriptionColumn.set(client, known);
+  }
+  return known;
+}
 
 export function foldOrder(rows: StageRow[]): ImportOrder {
   const sorted = [...rows].sort((a, b) => a.id - b.id);
@@ -73,15 +94,14 @@ export function parseJsonList(text: string | null): string[] {
   }
 }
 
-/** Orders are visible by group and user *name*, as imports records them. */
-const VISIBLE = groupScopeSql('min(group_name)', 'min(user_name)', 1, 'name');
 
 export class ImportOrderSource {
   constructor(private readonly pool: pg.Pool) {}
 
   /** Orders by uuid (without access checks: resolvers apply the caller's scope). */
   readonly orders = new DataLoader<string, ImportOrder | null>(async (uuids) => {
-    const { rows } = await this.pool.query<StageRow>(`SELECT ${STAGE_COLUMNS} FROM imports WHERE uuid = ANY($1::text[]) ORDER BY id`, [uuids]);
+    const columns = stageColumns(await hasDescription(this.pool));
+    const { rows } = await this.pool.query<StageRow>(`SELECT ${columns} FROM imports WHERE uuid = ANY($1::text[]) ORDER BY id`, [uuids]);
     const byUuid = new Map<string, StageRow[]>();
     for (const row of rows) byUuid.set(row.uuid, [...(byUuid.get(row.uuid) ?? []), row]);
     return uuids.map((u) => {
@@ -99,30 +119,39 @@ export class ImportOrderSource {
     return ids.map((id) => byId.get(id) ?? null);
   });
 
-  /** Visible orders, newest first, keyed by the id of their first row (stable while stages append). */
-  async page(scope: GroupScope, page: Page): Promise<{ uuid: string; first_id: number }[]> {
+  /** Visible orders matching the filter, newest first, keyed by the id of their first row (stable while stages append). */
+  async page(scope: GroupScope, filter: ImportOrderFilter | null | undefined, page: Page): Promise<{ uuid: string; first_id: number }[]> {
+    const { cte, params } = filteredOrders(scope, filter);
+    const n = params.length;
     const { rows } = await this.pool.query<{ uuid: string; first_id: number }>(
-      `SELECT uuid, min(id) AS first_id FROM imports GROUP BY uuid
-        HAVING ${VISIBLE} AND ($5::int IS NULL OR min(id) < $5)
-        ORDER BY first_id DESC LIMIT $6`,
-      [...groupScopeParams(scope, 'name'), page.afterKey, page.limit + 1],
+      `WITH ${cte} SELECT uuid, first_id FROM orders WHERE ($${n + 1}::int IS NULL OR first_id < $${n + 1}) ORDER BY first_id DESC LIMIT $${n + 2}`,
+      [...params, page.afterKey, page.limit + 1],
     );
     return rows;
   }
 
-  async count(scope: GroupScope): Promise<number> {
-    const { rows } = await this.pool.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM (SELECT uuid FROM imports GROUP BY uuid HAVING ${VISIBLE}) t`,
-      groupScopeParams(scope, 'name'),
-    );
+  async count(scope: GroupScope, filter: ImportOrderFilter | null | undefined): Promise<number> {
+    const { cte, params } = filteredOrders(scope, filter);
+    const { rows } = await this.pool.query<{ n: number }>(`WITH ${cte} SELECT count(*)::int AS n FROM orders`, params);
     return rows[0].n;
   }
+
+  /** Visible orders naming each file path, newest first. */
+  readonly ordersByFile = new DataLoader<string, string[]>(async (paths) => {
+    const { rows } = await this.pool.query<{ path: string; uuid: string }>(
+      `SELECT p.path, i.uuid FROM unnest($1::text[]) AS p(path)
+         JOIN imports i ON strpos(i.files, to_json(p.path)::text) > 0
+        GROUP BY p.path, i.uuid ORDER BY p.path, max(i.id) DESC`,
+      [paths],
+    );
+    return paths.map((path) => rows.filter((r) => r.path === path).map((r) => r.uuid));
+  });
 }
 
 /** Reads stage rows for the live tailer: lower < id <= upper, in id order. */
 export async function fetchStageRows(client: pg.Pool | pg.PoolClient, lower: number, upper: number | null, limit: number): Promise<StageRow[]> {
   const { rows } = await client.query<StageRow>(
-    `SELECT ${STAGE_COLUMNS} FROM imports WHERE id > $1 AND ($2::bigint IS NULL OR id <= $2) ORDER BY id LIMIT $3`,
+    `SELECT ${stageColumns(await hasDescription(client))} FROM imports WHERE id > $1 AND ($2::bigint IS NULL OR id <= $2) ORDER BY id LIMIT $3`,
     [lower, upper, limit],
   );
   return rows;

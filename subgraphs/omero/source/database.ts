@@ -3,6 +3,7 @@ import type pg from 'pg';
 import type { Caller } from '../../common/identity';
 import { visibleToCaller } from '../../common/omero-access';
 import type { Page } from '../../common/pagination';
+import { IMPORT_NAMESPACES } from '../../common/namespaces';
 import type { AnnotatedType, ContainerRow, ExperimenterRow, GroupRow, ImageRow, MapAnnotationRow, MembershipRow, PlateRow } from './rows';
 
 /** Tables of owned OMERO objects, with the columns each type reads besides the common ones. */
@@ -149,6 +150,25 @@ export class OmeroDatabaseSource {
     }
     return loader;
   }
+
+  /**
+   * Images and plates annotated with each import order's UUID (biomero.import or the older
+   * omeroadi.import namespace). Only ids: the caller's visibility applies when they are loaded.
+   */
+  readonly importedObjects = new DataLoader<string, { type: 'Image' | 'Plate'; id: number }[]>(async (uuids) => {
+    const { rows } = await this.pool.query<{ uuid: string; type: 'Image' | 'Plate'; id: number }>(
+      `SELECT mv.value AS uuid, 'Image' AS type, l.parent AS id
+         FROM annotation_mapvalue mv JOIN annotation a ON a.id = mv.annotation_id JOIN imageannotationlink l ON l.child = a.id
+        WHERE mv.name = 'UUID' AND mv.value = ANY($1::text[]) AND a.ns = ANY($2::text[]) AND a.discriminator = '/map/'
+       UNION
+       SELECT mv.value, 'Plate', l.parent
+         FROM annotation_mapvalue mv JOIN annotation a ON a.id = mv.annotation_id JOIN plateannotationlink l ON l.child = a.id
+        WHERE mv.name = 'UUID' AND mv.value = ANY($1::text[]) AND a.ns = ANY($2::text[]) AND a.discriminator = '/map/'
+       ORDER BY 1, 2, 3`,
+      [uuids, IMPORT_NAMESPACES],
+    );
+    return uuids.map((u) => rows.filter((r) => r.uuid === u).map((r) => ({ type: r.type, id: Number(r.id) })));
+  });
 
   /** Experimenters are global in OMERO (no owner/group columns). */
   readonly experimenters = new DataLoader<number, ExperimenterRow | null>(async (ids) => {

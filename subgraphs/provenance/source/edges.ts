@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { groupScope, groupScopeParams, groupScopeSql } from '../../common/access';
 import type { Caller } from '../../common/identity';
+import { IMPORT_NAMESPACES as IMPORT_NS, WORKFLOW_NAMESPACE as WORKFLOW_NS } from '../../common/namespaces';
 import { visibleToCaller } from '../../common/omero-access';
 
 export interface Edge {
@@ -9,8 +10,6 @@ export interface Edge {
   to: string;
 }
 
-const IMPORT_NS = ['biomero.import', 'omeroadi.import'];
-const WORKFLOW_NS = 'biomero/workflow';
 const TASK_CREATED = 'biomero.eventsourcing:Task.TaskCreated';
 const TASK_ADDED = 'biomero.eventsourcing:WorkflowRun.TaskAdded';
 const INITIATED = 'biomero.eventsourcing:WorkflowRun.WorkflowInitiated';
