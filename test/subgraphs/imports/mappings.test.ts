@@ -1,7 +1,12 @@
+import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, readdir, rm, stat, symlink, utimes, writeFile, chmod, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { BiomeroConfigFile } from '../../../subgraphs/imports/config/mappings';
+
+const run = promisify(execFile);
+const ROOT = path.resolve(__dirname, '../../..');
 
 let dir: string;
 let file: string;
@@ -228,6 +233,28 @@ describe('BiomeroConfigFile', () => {
     const old = new Date(Date.now() - 60_000);
     await utimes(lock, old, old);
     await config.setMapping({ groupId: 5, groupName: 'g', folder: 'x' }, (await config.read()).version);
+    expect((await readdir(dir)).sort()).toEqual(['biomero-config.json']);
+  });
+
+  it('lets exactly one of several processes with the same version win (lock file across processes)', async () => {
+    await writeFile(file, JSON.stringify(ORIGINAL));
+    const v0 = (await new BiomeroConfigFile(file, MOUNT).read()).version;
+    // Each child waits for a common start time so that they really race.
+    const start = Date.now() + 1500;
+    const script = `
+      const { BiomeroConfigFile } = require(${JSON.stringify(path.join(ROOT, 'subgraphs/imports/config/mappings.ts'))});
+      const id = Number(process.argv[1]);
+      setTimeout(() => new BiomeroConfigFile(${JSON.stringify(file)}, '/data')
+        .setMapping({ groupId: id, groupName: 'g' + id, folder: 'f' + id }, ${JSON.stringify(v0)})
+        .then(() => console.log('won'), (e) => console.log(e.extensions?.code ?? e.message)), ${start} - Date.now());`;
+    const ids = [11, 12, 13, 14];
+    const outputs = await Promise.all(
+      ids.map(async (id) => (await run(process.execPath, ['-r', path.join(ROOT, 'test/support/register-ts.cjs'), '-e', script, String(id)])).stdout.trim()),
+    );
+    expect(outputs.filter((o) => o === 'won')).toHaveLength(1);
+    expect(outputs.filter((o) => o === 'CONFLICT')).toHaveLength(ids.length - 1);
+    const winner = ids[outputs.indexOf('won')];
+    expect(Object.keys((await onDisk()).group_mappings).sort()).toEqual(['3', String(winner)].sort());
     expect((await readdir(dir)).sort()).toEqual(['biomero-config.json']);
   });
 });
