@@ -3,15 +3,32 @@
  * BIOMERO_DATABASE_URL set, it starts an embedded PostgreSQL under .data/postgres, creates the
  * omero and biomero databases with our DDL and seeds the demo world.
  */
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { startEmbeddedPostgres } from '../database/embedded';
 import { projectRoot } from '../database/paths';
 import { prepareDatabases } from '../database/setup';
-import { DEMO_USERS, seedDemoWorld } from '../database/demo/index';
+import { DEMO_GROUPS, DEMO_USERS, seedDemoWorld } from '../database/demo/index';
 import { identitySecret, intFromEnv } from '../subgraphs/common/config';
 import { logger } from '../subgraphs/common/logger';
 import { startStack } from './stack';
+
+/**
+ * The demo's import mount: .data/import-mount with one folder per demo lab, mapped in an
+ * OMERO.biomero-style config file, so that createImportOrder works out of the box.
+ */
+function demoImports(): { configFile: string; mountPath: string } {
+  const mountPath = join(projectRoot(), '.data', 'import-mount');
+  const configFile = join(projectRoot(), '.data', 'biomero-config.json');
+  const groups = Object.values(DEMO_GROUPS).filter((g) => g.name.startsWith('lab-'));
+  for (const g of groups) mkdirSync(join(mountPath, g.name), { recursive: true });
+  if (!existsSync(configFile)) {
+    const mappings = Object.fromEntries(groups.map((g) => [String(g.id), { folder: g.name, groupName: g.name }]));
+    writeFileSync(configFile, JSON.stringify({ group_mappings: mappings }, null, 2) + '\n');
+  }
+  return { configFile, mountPath };
+}
 
 async function databases(): Promise<{ omero: string; biomero: string; demo: boolean; stop(): Promise<void> }> {
   const omero = process.env.OMERO_DATABASE_URL;
@@ -41,6 +58,7 @@ async function main(): Promise<void> {
     secret: identitySecret(),
     host: process.env.HOST ?? '127.0.0.1',
     planner: process.env.QUERY_PLANNER === 'js' ? 'js' : 'native',
+    imports: db.demo && !process.env.OMERO_BIOMERO_CONFIG_FILE ? demoImports() : undefined,
   });
   const lines = [
     `omero-graph is up: GraphiQL and the API at ${stack.gateway.url}`,

@@ -18,6 +18,8 @@ export interface StackOptions {
   ports?: Partial<Record<ServiceName | 'gateway', number>>;
   planner?: QueryPlanner;
   sessionCacheMs?: number;
+  /** OMERO.biomero config file and import mount (default: OMERO_BIOMERO_CONFIG_FILE, IMPORT_MOUNT_PATH) */
+  imports?: { configFile: string; mountPath: string };
 }
 
 export interface Stack {
@@ -36,7 +38,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const port = (name: ServiceName | 'gateway') => options.ports?.[name] ?? DEFAULT_PORTS[name];
   const definitions: Record<ServiceName, SubgraphDefinition<unknown>> = {
     omero: omeroSubgraph({ pool: omeroPool }) as SubgraphDefinition<unknown>,
-    imports: importsSubgraph({ pool: biomeroPool }) as SubgraphDefinition<unknown>,
+    imports: importsSubgraph({ pool: biomeroPool, omeroPool, ...options.imports }) as SubgraphDefinition<unknown>,
     workflows: workflowsSubgraph({ pool: biomeroPool }) as SubgraphDefinition<unknown>,
     forms: formsSubgraph({ pool: omeroPool }) as SubgraphDefinition<unknown>,
     provenance: provenanceSubgraph({ omeroPool, biomeroPool }) as SubgraphDefinition<unknown>,

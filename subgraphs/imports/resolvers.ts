@@ -1,4 +1,7 @@
 import { canSeeGroupData, groupScope, requireIdentity } from '../common/access';
+import { badInput, codedError } from '../common/errors';
+import type { BiomeroConfigFile, MappingsSnapshot } from './config/mappings';
+import { createImportOrder, type CreateImportOrderInput } from './source/create';
 import type { Caller } from '../common/identity';
 import { decodeIdCursor, encodeCursor } from '../common/cursor';
 import type { LogTailer } from '../common/eventlog';
@@ -15,6 +18,24 @@ import type pg from 'pg';
 export interface ImportSources {
   orders: ImportOrderSource;
   pool: pg.Pool;
+}
+
+/** What the write path needs: OMERO (destination rights) and OMERO.biomero's config file. */
+export interface ImportWriteDeps {
+  omero: pg.Pool | null;
+  config: BiomeroConfigFile;
+}
+
+function requireAdmin(ctx: Ctx) {
+  const identity = requireIdentity(ctx.caller);
+  if (!identity.isAdmin) throw codedError('FORBIDDEN', 'Only OMERO administrators may change group folder mappings.');
+  return identity;
+}
+
+function groupId(value: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 0) throw badInput('groupId must be an OMERO group id.', 'groupId');
+  return n;
 }
 
 /** `registry:5000/org/name:tag` → image `registry:5000/org/name`, tag `tag` (a digest stays in the image). */
@@ -46,7 +67,8 @@ export interface ImportOrderEventFilter {
   groupName?: string | null;
 }
 
-export function importResolvers(tailer: LogTailer<StageRow>) {
+export function importResolvers(tailer: LogTailer<StageRow>, write: ImportWriteDeps) {
+  const mappings = async (snapshot: Promise<MappingsSnapshot>) => ({ ...(await snapshot), mountPath: write.config.mountPath });
   /** Stage rows the caller may see, after their cursor (or from now), then live. */
   const liveRows = (ctx: Ctx, cursor: string | null | undefined, match: (row: StageRow) => boolean) => {
     const scope = groupScope(requireIdentity(ctx.caller));
@@ -69,8 +91,32 @@ export function importResolvers(tailer: LogTailer<StageRow>) {
         const conn = connection('ImportOrder', page, rows, (r) => r.key, () => ctx.sources.orders.count(scope, args.filter));
         return { ...conn, edges: conn.edges.map((e) => ({ cursor: e.cursor, node: e.node.order })), nodes: conn.nodes.map((n) => n.order) };
       },
+      groupFolderMappings: (_: unknown, __: unknown, ctx: Ctx) => {
+        requireIdentity(ctx.caller);
+        return mappings(write.config.read());
+      },
       importStatistics: (_: unknown, args: { groupBy: StatisticsPeriod; range: { from: Date; to: Date }; filter?: ImportOrderFilter | null }, ctx: Ctx) =>
         importStatistics(ctx.sources.pool, groupScope(requireIdentity(ctx.caller)), args.groupBy, args.range, args.filter),
+    },
+    Mutation: {
+      createImportOrder: async (_: unknown, args: { input: CreateImportOrderInput }, ctx: Ctx) => {
+        const identity = requireIdentity(ctx.caller);
+        if (!write.omero) throw codedError('INTERNAL_SERVER_ERROR', 'The imports service has no OMERO database configured (OMERO_DATABASE_URL).');
+        const uuid = await createImportOrder({ biomero: ctx.sources.pool, omero: write.omero, config: write.config }, identity, args.input);
+        return loadOrder(ctx, uuid, true);
+      },
+      setGroupFolderMapping: (_: unknown, args: { input: { groupId: string; groupName: string; folder: string; expectedVersion: string } }, ctx: Ctx) => {
+        requireAdmin(ctx);
+        const { input } = args;
+        return mappings(write.config.setMapping({ groupId: groupId(input.groupId), groupName: input.groupName, folder: input.folder }, input.expectedVersion));
+      },
+      removeGroupFolderMapping: (_: unknown, args: { groupId: string; expectedVersion: string }, ctx: Ctx) => {
+        requireAdmin(ctx);
+        return mappings(write.config.removeMapping(groupId(args.groupId), args.expectedVersion));
+      },
+    },
+    GroupFolderMapping: {
+      group: (m: { groupName: string }) => ({ name: m.groupName }),
     },
     Subscription: {
       importOrderEvents: {

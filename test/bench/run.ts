@@ -11,15 +11,10 @@
  * alike. Environment: BENCH_DATABASE_URL (a PostgreSQL server; default: an embedded one),
  * BENCH_SECONDS (per run, default 5), BENCH_ROUNDS (default 3), BENCH_CONCURRENCY (default 20).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import pg from 'pg';
-import { DEMO, DEMO_USERS, seedDemoWorld } from '../../database/demo/index';
-import { startEmbeddedPostgres } from '../../database/embedded';
-import { projectRoot } from '../../database/paths';
-import { prepareDatabases } from '../../database/setup';
+import { DEMO, DEMO_USERS } from '../../database/demo/index';
 import { startGateway } from '../../gateway/server';
-import { startStack } from '../../gateway/stack';
+import { BENCH_SECRET, startBenchWorld } from './setup';
 import { readSupergraph } from '../../gateway/supergraph';
 import { intFromEnv } from '../../subgraphs/common/config';
 import { createPool } from '../../subgraphs/common/db';
@@ -29,7 +24,7 @@ import type { ClientJob } from './client';
 import { SessionResolver } from '../../gateway/sessions';
 import { median, type LoadResult } from './load';
 
-const SECRET = 'benchmark-secret-for-omero-graph-0123456789';
+const SECRET = BENCH_SECRET;
 
 const GATEWAY_QUERY = `query Lineage($id: ID!) {
   image(id: $id) {
@@ -54,28 +49,9 @@ async function main(): Promise<void> {
   const rounds = intFromEnv(process.env, 'BENCH_ROUNDS', 3);
   const concurrency = intFromEnv(process.env, 'BENCH_CONCURRENCY', 20);
 
-  let serverUrl = process.env.BENCH_DATABASE_URL;
-  let embedded: { stop(): Promise<void> } | null = null;
-  const dataDir = mkdtempSync(join(projectRoot(), '.data', 'bench-'));
-  if (!serverUrl) {
-    const server = await startEmbeddedPostgres({ dataDir, port: 54400 + Math.floor(Math.random() * 500), durable: false });
-    serverUrl = server.url;
-    embedded = server;
-  }
-  const names = { omero: `og_bench_omero_${process.pid}`, biomero: `og_bench_biomero_${process.pid}` };
-  const urls = await prepareDatabases(serverUrl, names);
-  const [o, b] = [new pg.Client(urls.omeroUrl), new pg.Client(urls.biomeroUrl)];
-  await Promise.all([o.connect(), b.connect()]);
-  await seedDemoWorld(o, b);
-  await Promise.all([o.end(), b.end()]);
-
-  const stack = await startStack({
-    omeroDatabaseUrl: urls.omeroUrl,
-    biomeroDatabaseUrl: urls.biomeroUrl,
-    secret: SECRET,
-    host: '127.0.0.1',
-    ports: { gateway: 0, omero: 0, imports: 0, workflows: 0, forms: 0, provenance: 0 },
-  });
+  const world = await startBenchWorld();
+  const { stack } = world;
+  const urls = { omeroUrl: world.omeroUrl };
   const jsPool = createPool(urls.omeroUrl, { name: 'bench', readOnly: true });
   const jsGateway = await startGateway({
     supergraphSdl: readSupergraph(),
@@ -137,13 +113,7 @@ async function main(): Promise<void> {
   await worker.terminate();
   await jsGateway.stop();
   await jsPool.end();
-  await stack.stop();
-  await new pg.Client(serverUrl).connect().then(async (admin) => {
-    for (const db of Object.values(names)) await admin.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
-    await admin.end();
-  });
-  await embedded?.stop();
-  rmSync(dataDir, { recursive: true, force: true });
+  await world.stop();
 }
 
 main().catch((err) => {

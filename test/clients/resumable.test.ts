@@ -24,9 +24,10 @@ async function appendStage(uuid: string, stage: string): Promise<void> {
   await db.end();
 }
 
-async function until(predicate: () => boolean, ms = 10_000): Promise<void> {
+async function until(predicate: () => boolean, ms = 10_000, fatal: unknown[] = []): Promise<void> {
   const end = Date.now() + ms;
   while (!predicate()) {
+    if (fatal.length) throw new Error(`subscription failed: ${JSON.stringify(fatal)}`);
     if (Date.now() > end) throw new Error('condition not met in time');
     await new Promise((r) => setTimeout(r, 25));
   }
@@ -36,20 +37,22 @@ it('loses and repeats nothing across a restart of the subgraph that owns the str
   const uuid = DEMO.importOrders.pending;
   const received: string[] = [];
   const interruptions: { message: string; extensions?: Record<string, unknown> }[] = [];
+  const fatal: unknown[] = [];
   const sub = subscribeResumable<{ importOrderUpdated: { cursor: string; stageRaw: string } }>({
     url: stack.gateway.url,
     session: DEMO_USERS.bob.sessionUuid,
-    query: 'subscription($uuid: ID, $after: String) { importOrderUpdated(uuid: $uuid, after: $after) { cursor stageRaw } }',
+    query: 'subscription($uuid: ID!, $after: String) { importOrderUpdated(uuid: $uuid, after: $after) { cursor stageRaw } }',
     variables: { uuid },
     cursorOf: (d) => d.importOrderUpdated.cursor,
     onEvent: (d) => received.push(d.importOrderUpdated.stageRaw),
     onInterrupted: (errors) => interruptions.push(...errors),
+    onFatal: (error) => fatal.push(error),
     retryDelayMs: 50,
   });
   try {
     await new Promise((r) => setTimeout(r, 300));
     await appendStage(uuid, 'Import Started');
-    await until(() => received.length === 1);
+    await until(() => received.length === 1, 10_000, fatal);
 
     // The imports subgraph goes away; stages keep being written meanwhile.
     const imports = stack.subgraphs.imports;
@@ -60,7 +63,7 @@ it('loses and repeats nothing across a restart of the subgraph that owns the str
     stack.subgraphs.imports = restarted;
 
     await appendStage(uuid, 'Import Completed');
-    await until(() => received.length >= 4);
+    await until(() => received.length >= 4, 10_000, fatal);
     await new Promise((r) => setTimeout(r, 300)); // nothing more may arrive
     expect(received).toEqual(['Import Started', 'Import Preprocessing', 'Import Postprocessing', 'Import Completed']);
     // the drop reached the client as a readable, coded error

@@ -25,6 +25,7 @@ function client(session: string): Client {
 function collect(c: Client, query: string, variables: Record<string, unknown>, stop: (events: any[]) => boolean, ms = 15_000): Promise<any[]> {
   return new Promise((resolve, reject) => {
     const events: any[] = [];
+    let done = false;
     const timer = setTimeout(() => {
       dispose();
       reject(new Error(`timed out with ${events.length} events`));
@@ -33,6 +34,7 @@ function collect(c: Client, query: string, variables: Record<string, unknown>, s
       { query, variables },
       {
         next: (v) => {
+          if (done) return; // arrived after we stopped listening
           if (v.errors) {
             clearTimeout(timer);
             dispose();
@@ -41,6 +43,7 @@ function collect(c: Client, query: string, variables: Record<string, unknown>, s
           }
           events.push(Object.values(v.data as object)[0]);
           if (stop(events)) {
+            done = true;
             clearTimeout(timer);
             dispose();
             resolve(events);

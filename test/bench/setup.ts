@@ -1,0 +1,57 @@
+import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import pg from 'pg';
+import { seedDemoWorld } from '../../database/demo/index';
+import { startEmbeddedPostgres } from '../../database/embedded';
+import { projectRoot } from '../../database/paths';
+import { prepareDatabases } from '../../database/setup';
+import { startStack, type Stack } from '../../gateway/stack';
+
+export const BENCH_SECRET = 'benchmark-secret-for-omero-graph-0123456789';
+
+export interface BenchWorld {
+  stack: Stack;
+  omeroUrl: string;
+  biomeroUrl: string;
+  stop(): Promise<void>;
+}
+
+/** The seeded demo world and the whole stack on free ports: BENCH_DATABASE_URL or an embedded server. */
+export async function startBenchWorld(): Promise<BenchWorld> {
+  let serverUrl = process.env.BENCH_DATABASE_URL;
+  let embedded: { stop(): Promise<void> } | null = null;
+  mkdirSync(join(projectRoot(), '.data'), { recursive: true });
+  const dataDir = mkdtempSync(join(projectRoot(), '.data', 'bench-'));
+  if (!serverUrl) {
+    const server = await startEmbeddedPostgres({ dataDir, port: 54400 + Math.floor(Math.random() * 500), durable: false });
+    serverUrl = server.url;
+    embedded = server;
+  }
+  const names = { omero: `og_bench_omero_${process.pid}`, biomero: `og_bench_biomero_${process.pid}` };
+  const urls = await prepareDatabases(serverUrl, names);
+  const [o, b] = [new pg.Client(urls.omeroUrl), new pg.Client(urls.biomeroUrl)];
+  await Promise.all([o.connect(), b.connect()]);
+  await seedDemoWorld(o, b);
+  await Promise.all([o.end(), b.end()]);
+  const stack = await startStack({
+    omeroDatabaseUrl: urls.omeroUrl,
+    biomeroDatabaseUrl: urls.biomeroUrl,
+    secret: BENCH_SECRET,
+    host: '127.0.0.1',
+    ports: { gateway: 0, omero: 0, imports: 0, workflows: 0, forms: 0, provenance: 0 },
+  });
+  return {
+    stack,
+    omeroUrl: urls.omeroUrl,
+    biomeroUrl: urls.biomeroUrl,
+    async stop() {
+      await stack.stop();
+      const admin = new pg.Client(serverUrl);
+      await admin.connect();
+      for (const db of Object.values(names)) await admin.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
+      await admin.end();
+      await embedded?.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
