@@ -10,13 +10,13 @@ const now = () => performance.timeOrigin + performance.now();
 const clients: Client[] = [];
 const receipts: [string, number][] = [];
 
-process.on('message', async (msg: { open?: { url: string; session: string; count: number }; report?: true; close?: true }) => {
+process.on('message', async (msg: { open?: { url: string; session: string; count: number; identity?: string }; report?: true; close?: true }) => {
   if (msg.open) {
-    const { url, session, count } = msg.open;
+    const { url, session, count, identity } = msg.open;
     let acknowledged = 0;
     await new Promise<void>((resolve) => {
       for (let i = 0; i < count; i++) {
-        const client = createClient({ url: url.replace(/^http/, 'ws'), webSocketImpl: WebSocket, retryAttempts: 0, lazy: false, connectionParams: { authorization: `Bearer ${session}` } });
+        const client = createClient({ url: url.replace(/^http/, 'ws'), webSocketImpl: WebSocket, retryAttempts: 0, lazy: false, connectionParams: identity ? { identity } : { authorization: `Bearer ${session}` } });
         clients.push(client);
         client.subscribe<{ importOrderEvents: { stageRaw: string } }>(
           { query: 'subscription { importOrderEvents { cursor stageRaw } }' },

@@ -12,7 +12,9 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { DEMO, DEMO_USERS } from '../../database/demo/index';
 import { intFromEnv } from '../../subgraphs/common/config';
-import { startBenchWorld } from './setup';
+import { SessionResolver } from '../../gateway/sessions';
+import { signIdentity } from '../../subgraphs/common/identity';
+import { BENCH_SECRET, startBenchWorld } from './setup';
 
 const now = () => performance.timeOrigin + performance.now();
 const gc = () => (global as { gc?: () => void }).gc?.();
@@ -41,7 +43,11 @@ async function main(): Promise<void> {
   await new Promise((r) => setTimeout(r, 1000));
   const before = memory();
   const opened = now();
-  await ask({ open: { url: world.stack.gateway.url, session: DEMO_USERS.erin.sessionUuid, count: subscribers } });
+  // BENCH_DIRECT=1: subscribe to the imports subgraph itself, to see what the gateway adds
+  const direct = process.env.BENCH_DIRECT === '1';
+  const identity = direct ? signIdentity((await new SessionResolver(world.omeroPool, { secret: BENCH_SECRET, cacheMs: 0, tokenTtlSeconds: 3600 }).resolve(DEMO_USERS.erin.sessionUuid))!, BENCH_SECRET, 3600) : undefined;
+  const url = direct ? world.stack.subgraphs.imports.url : world.stack.gateway.url;
+  await ask({ open: { url, session: DEMO_USERS.erin.sessionUuid, count: subscribers, identity } });
   const openMs = now() - opened;
   await new Promise((r) => setTimeout(r, 2000)); // subscriptions reach the subgraph and settle
   const idle = memory();
@@ -67,7 +73,7 @@ async function main(): Promise<void> {
   const mb = (bytes: number) => (bytes / 1024 / 1024).toFixed(1);
   console.log(
     [
-      `live status: ${subscribers} graphql-ws subscribers through the gateway, ${events} rows ${gap} ms apart`,
+      `live status: ${subscribers} graphql-ws subscribers ${direct ? 'directly on the imports subgraph' : 'through the gateway'}, ${events} rows ${gap} ms apart`,
       `delivered ${latencies.length} of ${subscribers * events} (subscriber × row)`,
       `commit → client latency ms: p50 ${percentile(latencies, 50).toFixed(2)}  p99 ${percentile(latencies, 99).toFixed(2)}  max ${latencies[latencies.length - 1].toFixed(2)}`,
       `opening ${subscribers} subscriptions took ${openMs.toFixed(0)} ms`,

@@ -11,6 +11,8 @@ export const BENCH_SECRET = 'benchmark-secret-for-omero-graph-0123456789';
 
 export interface BenchWorld {
   stack: Stack;
+  /** read-only pool on the OMERO database (sessions) */
+  omeroPool: pg.Pool;
   omeroUrl: string;
   biomeroUrl: string;
   stop(): Promise<void>;
@@ -40,11 +42,14 @@ export async function startBenchWorld(): Promise<BenchWorld> {
     host: '127.0.0.1',
     ports: { gateway: 0, omero: 0, imports: 0, workflows: 0, forms: 0, provenance: 0 },
   });
+  const omeroPool = new pg.Pool({ connectionString: urls.omeroUrl, max: 2 });
   return {
     stack,
+    omeroPool,
     omeroUrl: urls.omeroUrl,
     biomeroUrl: urls.biomeroUrl,
     async stop() {
+      await omeroPool.end();
       await stack.stop();
       const admin = new pg.Client(serverUrl);
       await admin.connect();
