@@ -4,13 +4,14 @@ import { createGatewayRuntime, getGraphQLWSOptions, type GatewayPlugin } from '@
 import { unifiedGraphHandler } from '@graphql-hive/router-runtime';
 import httpTransport from '@graphql-mesh/transport-http';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
-import { GraphQLError } from 'graphql';
+import { GraphQLError, type DocumentNode, type GraphQLSchema } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import type pg from 'pg';
 import { intFromEnv } from '../subgraphs/common/config';
 import { IDENTITY_HEADER, type Caller } from '../subgraphs/common/identity';
 import { logger } from '../subgraphs/common/logger';
+import { checkCost, checkTokens, depthAndAliasRule, estimateCost, limitsFromEnv, type OperationLimits } from './protection';
 import { subgraphWsTransport } from './subgraph-ws';
 import { SessionResolver, sessionKeyFromAuthorization, sessionKeyFromConnectionParams } from './sessions';
 import { routingUrls, withRoutingUrls } from './supergraph';
@@ -30,6 +31,16 @@ export interface GatewayOptions {
   planner?: QueryPlanner;
   sessionCacheMs?: number;
   identityTtlSeconds?: number;
+  limits?: Partial<OperationLimits>;
+}
+
+/** Request size limits (docs/limits.md). */
+const MAX_BODY_BYTES = intFromEnv(process.env, 'MAX_BODY_BYTES', 1024 * 1024);
+const MAX_VARIABLES_BYTES = intFromEnv(process.env, 'MAX_VARIABLES_BYTES', 256 * 1024);
+const MAX_URL_BYTES = 16 * 1024;
+
+function refuse(res: import('node:http').ServerResponse, status: number, code: string, message: string): void {
+  res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify({ errors: [{ message, extensions: { code } }] }));
 }
 
 export interface RunningGateway {
@@ -46,6 +57,52 @@ interface IdentityContext {
 
 function unauthenticated(): GraphQLError {
   return new GraphQLError('The OMERO session key is unknown, closed or expired.', { extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } } });
+}
+
+/** Depth, alias, token, cost and variables-size limits, checked before any subgraph is called. */
+function useOperationLimits(limits: OperationLimits, maxVariablesBytes: number): GatewayPlugin {
+  const costOf = (args: { schema: GraphQLSchema; document: DocumentNode; operationName?: string | null; variableValues?: Record<string, unknown> | null }) =>
+    estimateCost(args.schema, args.document, args.operationName, args.variableValues, limits);
+  const stopIfTooCostly = ({ args, setResultAndStopExecution }: { args: Parameters<typeof costOf>[0]; setResultAndStopExecution: (r: { errors: GraphQLError[] }) => void }) => {
+    try {
+      checkCost(costOf(args), limits);
+    } catch (err) {
+      setResultAndStopExecution({ errors: [err as GraphQLError] });
+    }
+  };
+  return {
+    onParams({ params }) {
+      if (typeof params.query === 'string') checkTokens(params.query, limits.maxTokens);
+      if (params.variables && JSON.stringify(params.variables).length > maxVariablesBytes) {
+        throw new GraphQLError(`Variables are larger than ${maxVariablesBytes} bytes.`, { extensions: { code: 'VARIABLES_TOO_LARGE', http: { status: 413 } } });
+      }
+    },
+    onValidate({ addValidationRule }) {
+      addValidationRule(depthAndAliasRule(limits));
+    },
+    onExecute: ({ args, setResultAndStopExecution }) => stopIfTooCostly({ args, setResultAndStopExecution }),
+    onSubscribe: ({ args, setResultAndStopExecution }) => stopIfTooCostly({ args, setResultAndStopExecution: (r) => setResultAndStopExecution(r as never) }),
+  } as GatewayPlugin;
+}
+
+/**
+ * Every error a client sees carries a code. Errors without one and without a path are request
+ * errors (e.g. a variable of the wrong type): BAD_USER_INPUT.
+ */
+function withCodes(result: { errors?: readonly GraphQLError[] }): void {
+  if (!result.errors) return;
+  (result as { errors: GraphQLError[] }).errors = result.errors.map((e) =>
+    e.extensions?.code ? e : new GraphQLError(e.message, { nodes: e.nodes, source: e.source, positions: e.positions, path: e.path, originalError: e.originalError, extensions: { ...e.extensions, code: e.path ? 'INTERNAL_SERVER_ERROR' : 'BAD_USER_INPUT' } }),
+  );
+}
+
+function useErrorCodes(): GatewayPlugin {
+  return {
+    onExecutionResult({ result }) {
+      if (Array.isArray(result)) result.forEach(withCodes);
+      else if (result && typeof result === 'object' && !(Symbol.asyncIterator in result)) withCodes(result as { errors?: readonly GraphQLError[] });
+    },
+  } as GatewayPlugin;
 }
 
 /** Resolves `Authorization: Bearer <OMERO session uuid>` into a signed identity for the subgraphs. */
@@ -95,7 +152,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     landingPage: false,
     maskedErrors: true,
     logging: process.env.JEST_WORKER_ID ? false : 'warn',
-    plugins: () => [useOmeroIdentity(sessions)],
+    plugins: () => [useErrorCodes(), useOperationLimits({ ...limitsFromEnv(), ...options.limits }, MAX_VARIABLES_BYTES), useOmeroIdentity(sessions)],
   });
 
   // Load the supergraph now: the WebSocket path asks for the schema without an HTTP request first.
@@ -120,7 +177,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     return { ok: Object.values(checks).every((v) => v === 'ok'), checks };
   };
 
-  const server: Server = createServer((req, res) => {
+  // Node refuses longer request heads (431) by itself; below that our own URL limit answers with a code.
+  const server: Server = createServer({ maxHeaderSize: 64 * 1024 }, (req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/healthz') {
       res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
@@ -132,6 +190,13 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
         () => res.writeHead(503).end(),
       );
       return;
+    }
+    // Size limits before anything is read or parsed.
+    if ((req.url ?? '').length > MAX_URL_BYTES) return refuse(res, 414, 'URI_TOO_LONG', `The URL is longer than ${MAX_URL_BYTES} bytes.`);
+    if (req.method === 'POST') {
+      const length = Number(req.headers['content-length']);
+      if (req.headers['content-length'] === undefined) return refuse(res, 411, 'LENGTH_REQUIRED', 'POST requests must send Content-Length.');
+      if (!Number.isFinite(length) || length > MAX_BODY_BYTES) return refuse(res, 413, 'REQUEST_TOO_LARGE', `The request body is larger than ${MAX_BODY_BYTES} bytes.`);
     }
     void runtime(req, res);
   });

@@ -6,6 +6,7 @@ import { importsSubgraph } from '../subgraphs/imports/index';
 import { omeroSubgraph } from '../subgraphs/omero/index';
 import { provenanceSubgraph } from '../subgraphs/provenance/index';
 import { workflowsSubgraph } from '../subgraphs/workflows/index';
+import type { OperationLimits } from './protection';
 import { startGateway, type QueryPlanner, type RunningGateway } from './server';
 import { readSupergraph } from './supergraph';
 
@@ -18,6 +19,7 @@ export interface StackOptions {
   ports?: Partial<Record<ServiceName | 'gateway', number>>;
   planner?: QueryPlanner;
   sessionCacheMs?: number;
+  limits?: Partial<OperationLimits>;
   /** OMERO.biomero config file and import mount (default: OMERO_BIOMERO_CONFIG_FILE, IMPORT_MOUNT_PATH) */
   imports?: { configFile: string; mountPath: string };
 }
@@ -60,6 +62,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       host: options.host,
       planner: options.planner,
       sessionCacheMs: options.sessionCacheMs,
+      limits: options.limits,
     });
     return {
       gateway,
