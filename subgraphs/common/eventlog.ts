@@ -94,8 +94,18 @@ export class LogTailer<R extends LogRow> {
     const newest = Number(rows[0]?.id ?? 0);
     // Settle the last ids before the newest one too: a writer may still hold one of them.
     this.frontier = Math.max(0, newest - this.opts.startWindow);
-    await this.round();
-    this.schedule();
+    this.running = true; // a notification now must not start a second, overlapping read
+    try {
+      await this.round();
+    } finally {
+      this.running = false;
+    }
+    if (this.wakeAgain) {
+      this.wakeAgain = false;
+      this.wake();
+    } else {
+      this.schedule();
+    }
   }
 
   private async connectListener(): Promise<void> {
