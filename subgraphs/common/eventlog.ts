@@ -94,18 +94,7 @@ export class LogTailer<R extends LogRow> {
     const newest = Number(rows[0]?.id ?? 0);
     // Settle the last ids before the newest one too: a writer may still hold one of them.
     this.frontier = Math.max(0, newest - this.opts.startWindow);
-    this.running = true; // a notification now must not start a second, overlapping read
-    try {
-      await this.round();
-    } finally {
-      this.running = false;
-    }
-    if (this.wakeAgain) {
-      this.wakeAgain = false;
-      this.wake();
-    } else {
-      this.schedule();
-    }
+    await this.readOnce(); // a failure here fails start()
   }
 
   private async connectListener(): Promise<void> {
@@ -146,18 +135,23 @@ export class LogTailer<R extends LogRow> {
       this.wakeAgain = true;
       return;
     }
+    this.readOnce().catch((err) => logger.warn({ tailer: this.opts.name, err }, 'tail read failed; will retry'));
+  }
+
+  /** One read at a time: a wake-up during a read queues exactly one more, else polling resumes. */
+  private async readOnce(): Promise<void> {
     this.running = true;
-    this.round()
-      .catch((err) => logger.warn({ tailer: this.opts.name, err }, 'tail read failed; will retry'))
-      .finally(() => {
-        this.running = false;
-        if (this.wakeAgain) {
-          this.wakeAgain = false;
-          this.wake();
-        } else {
-          this.schedule();
-        }
-      });
+    try {
+      await this.round();
+    } finally {
+      this.running = false;
+      if (this.wakeAgain) {
+        this.wakeAgain = false;
+        this.wake();
+      } else {
+        this.schedule();
+      }
+    }
   }
 
   /** Reads what lies above the frontier, settles gaps, and broadcasts what became final. */

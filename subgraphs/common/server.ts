@@ -77,7 +77,12 @@ export async function startSubgraph<S>(
   options: { port: number; host?: string; secret: string },
 ): Promise<RunningService> {
   const { name } = definition;
-  await definition.start?.();
+  try {
+    await definition.start?.();
+  } catch (err) {
+    await definition.close?.().catch(() => undefined); // e.g. stop the tailer that began retrying
+    throw err;
+  }
   const schema = buildSubgraphSchema([{ typeDefs: loadSubgraphSdl(name), resolvers: definition.resolvers as GraphQLResolverMap<unknown> }]);
   const apollo = new ApolloServer<SubgraphContext<S>>({
     schema,

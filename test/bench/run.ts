@@ -51,8 +51,7 @@ async function main(): Promise<void> {
 
   const world = await startBenchWorld();
   const { stack } = world;
-  const urls = { omeroUrl: world.omeroUrl };
-  const jsPool = createPool(urls.omeroUrl, { name: 'bench', readOnly: true });
+  const jsPool = createPool(world.omeroUrl, { name: 'bench', readOnly: true });
   const jsGateway = await startGateway({
     supergraphSdl: readSupergraph(),
     subgraphUrls: Object.fromEntries(Object.values(stack.subgraphs).map((s) => [s.name, s.url])),
