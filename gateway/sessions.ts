@@ -73,6 +73,7 @@ export class SessionResolver {
       userName: user.omename,
       isAdmin: groups.rows.some((g) => Number(g.id) === SYSTEM_GROUP_ID),
       groups: groups.rows.map((g) => ({ id: Number(g.id), name: g.name, perm: permString(Number(g.permissions)), leader: g.owner })),
+      sessionKey,
     };
   }
 }

@@ -19,6 +19,11 @@ export interface Identity {
   /** Member of OMERO's `system` group (id 0). */
   isAdmin: boolean;
   groups: IdentityGroup[];
+  /**
+   * The caller's OMERO session key, for sources that must act as the caller against OMERO
+   * itself (the OMERO.web JSON API source). Only ever travels gateway → subgraph.
+   */
+  sessionKey?: string;
 }
 
 /** `null` identity: the gateway vouches that the request carried no credentials. */
