@@ -10,6 +10,7 @@ import { startEmbeddedPostgres } from '../database/embedded';
 import { projectRoot } from '../database/paths';
 import { prepareDatabases } from '../database/setup';
 import { DEMO_GROUPS, DEMO_USERS, seedDemoWorld } from '../database/demo/index';
+import { demoCatalogue } from '../database/demo/workflows';
 import { identitySecret, intFromEnv } from '../subgraphs/common/config';
 import { logger } from '../subgraphs/common/logger';
 import { startStack } from './stack';
@@ -59,6 +60,8 @@ async function main(): Promise<void> {
     host: process.env.HOST ?? '127.0.0.1',
     planner: process.env.QUERY_PLANNER === 'js' ? 'js' : 'native',
     imports: db.demo && !process.env.OMERO_BIOMERO_CONFIG_FILE ? demoImports() : undefined,
+    // the demo workflow catalogue (slurm-config.ini and descriptors under database/demo/catalogue)
+    workflows: db.demo && !process.env.WORKFLOWS_CONFIG_FILE ? { catalogue: demoCatalogue() } : undefined,
   });
   const lines = [
     `omero-graph is up: GraphiQL and the API at ${stack.gateway.url}`,

@@ -1,4 +1,5 @@
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createGatewayRuntime, getGraphQLWSOptions, type GatewayPlugin } from '@graphql-hive/gateway-runtime';
 import { unifiedGraphHandler } from '@graphql-hive/router-runtime';
@@ -6,15 +7,22 @@ import httpTransport from '@graphql-mesh/transport-http';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { GraphQLError, type DocumentNode, type GraphQLSchema } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
-import { WebSocketServer } from 'ws';
+import { WebSocketServer, type WebSocket } from 'ws';
 import type pg from 'pg';
-import { intFromEnv } from '../subgraphs/common/config';
 import { IDENTITY_HEADER, type Caller } from '../subgraphs/common/identity';
-import { logger } from '../subgraphs/common/logger';
+import { logger, requestScope } from '../subgraphs/common/logger';
+import { exporterFromEnv, traceFrom } from '../subgraphs/common/tracing';
+import { SignIn, useSignIn } from './login';
+import { lineageDownload } from './lineage-download';
+import { GatewayMetrics, useMetrics } from './metrics';
+import { PersistedOperations, readManifest, usePersistedOperations } from './persisted';
 import { checkCost, checkTokens, depthAndAliasRule, estimateCost, limitsFromEnv, type OperationLimits } from './protection';
+import { identityKey, RateLimiter } from './rate-limit';
+import { SessionResolver, sessionKeyFromAuthorization, sessionKeyFromConnectionParams, sessionKeyFromCookie } from './sessions';
+import { gatewaySettingsFromEnv, type GatewaySettings } from './settings';
 import { subgraphWsTransport } from './subgraph-ws';
-import { SessionResolver, sessionKeyFromAuthorization, sessionKeyFromConnectionParams } from './sessions';
 import { routingUrls, withRoutingUrls } from './supergraph';
+import { Traces, useTracing } from './tracing';
 
 export type QueryPlanner = 'native' | 'js';
 
@@ -32,20 +40,23 @@ export interface GatewayOptions {
   sessionCacheMs?: number;
   identityTtlSeconds?: number;
   limits?: Partial<OperationLimits>;
+  /** overrides of the environment's settings (gateway/settings.ts) */
+  settings?: Partial<GatewaySettings>;
+  /**
+   * false: no operation limits, persisted-operation handling or rate limit (the benchmark's
+   * "protections off"); identity, masking and metrics stay. Default true.
+   */
+  protections?: boolean;
 }
 
-/** Request size limits (docs/limits.md). */
-const MAX_BODY_BYTES = intFromEnv(process.env, 'MAX_BODY_BYTES', 1024 * 1024);
-const MAX_VARIABLES_BYTES = intFromEnv(process.env, 'MAX_VARIABLES_BYTES', 256 * 1024);
 const MAX_URL_BYTES = 16 * 1024;
-
-function refuse(res: import('node:http').ServerResponse, status: number, code: string, message: string): void {
-  res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify({ errors: [{ message, extensions: { code } }] }));
-}
+/** WebSocket close codes of our own (docs/limits.md); graphql-ws uses 4400-4499 for its own. */
+export const WS_CLOSE = { sessionEnded: 4401, tooManyConnections: 4429 } as const;
 
 export interface RunningGateway {
   url: string;
   port: number;
+  metrics: GatewayMetrics;
   stop(): Promise<void>;
 }
 
@@ -53,6 +64,8 @@ export interface RunningGateway {
 interface IdentityContext {
   caller: Caller;
   identityToken: string;
+  /** the OMERO session key the request authenticated with (logout closes it) */
+  sessionKey: string | null;
 }
 
 function unauthenticated(): GraphQLError {
@@ -85,46 +98,113 @@ function useOperationLimits(limits: OperationLimits, maxVariablesBytes: number):
   } as GatewayPlugin;
 }
 
+/** A subgraph that cannot be reached or answers too late: say which one, nothing more. */
+function unavailableService(e: GraphQLError): GraphQLError | null {
+  const service = (e.extensions?.serviceName ?? e.extensions?.subgraph) as string | undefined;
+  const code = e.extensions?.code;
+  // only the gateway's own transport errors, never a subgraph's answer that happens to say "network"
+  const transportCode = code === undefined || code === 'SUBREQUEST_HTTP_ERROR' || code === 'DOWNSTREAM_SERVICE_ERROR';
+  const transportFailure = transportCode && /ECONNREFUSED|ECONNRESET|fetch failed|socket hang up|other side closed|timed? ?out|aborted|network/i.test(e.message);
+  if (!service || !(code === 'GATEWAY_TIMEOUT' || transportFailure)) return null;
+  const timeout = code === 'GATEWAY_TIMEOUT' || /timed? ?out|aborted/i.test(e.message);
+  return new GraphQLError(timeout ? `The ${service} service did not answer in time.` : `The ${service} service is unavailable.`, {
+    nodes: e.nodes,
+    source: e.source,
+    positions: e.positions,
+    path: e.path,
+    extensions: { code: 'SERVICE_UNAVAILABLE', serviceName: service },
+  });
+}
+
 /**
  * Every error a client sees carries a code. Errors without one and without a path are request
- * errors (e.g. a variable of the wrong type): BAD_USER_INPUT.
+ * errors (e.g. a variable of the wrong type): BAD_USER_INPUT. Internal errors carry the request id,
+ * which the log lines of that request carry too.
  */
-function withCodes(result: { errors?: readonly GraphQLError[] }): void {
+function withCodes(result: { errors?: readonly GraphQLError[] }, requestId: string | undefined): void {
   if (!result.errors) return;
-  (result as { errors: GraphQLError[] }).errors = result.errors.map((e) =>
-    e.extensions?.code ? e : new GraphQLError(e.message, { nodes: e.nodes, source: e.source, positions: e.positions, path: e.path, originalError: e.originalError, extensions: { ...e.extensions, code: e.path ? 'INTERNAL_SERVER_ERROR' : 'BAD_USER_INPUT' } }),
-  );
+  (result as { errors: GraphQLError[] }).errors = result.errors.map((e) => {
+    const unavailable = unavailableService(e);
+    if (unavailable) return unavailable;
+    const code = e.extensions?.code ?? (e.path ? 'INTERNAL_SERVER_ERROR' : 'BAD_USER_INPUT');
+    if (code === 'INTERNAL_SERVER_ERROR') {
+      return new GraphQLError('Internal server error', { nodes: e.nodes, source: e.source, positions: e.positions, path: e.path, extensions: { code, requestId } });
+    }
+    if (e.extensions?.code) return e;
+    return new GraphQLError(e.message, { nodes: e.nodes, source: e.source, positions: e.positions, path: e.path, originalError: e.originalError, extensions: { ...e.extensions, code } });
+  });
 }
 
 function useErrorCodes(): GatewayPlugin {
   return {
-    onExecutionResult({ result }) {
-      if (Array.isArray(result)) result.forEach(withCodes);
-      else if (result && typeof result === 'object' && !(Symbol.asyncIterator in result)) withCodes(result as { errors?: readonly GraphQLError[] });
+    onExecutionResult({ result, request }: { result: unknown; request?: Request }) {
+      const requestId = request?.headers.get('x-request-id') ?? requestScope.getStore()?.requestId;
+      if (Array.isArray(result)) result.forEach((r) => withCodes(r, requestId));
+      else if (result && typeof result === 'object' && !(Symbol.asyncIterator in result)) withCodes(result as { errors?: readonly GraphQLError[] }, requestId);
     },
   } as GatewayPlugin;
 }
 
-/** Resolves `Authorization: Bearer <OMERO session uuid>` into a signed identity for the subgraphs. */
-function useOmeroIdentity(sessions: SessionResolver): GatewayPlugin {
+/** Masking: anything that is not a coded GraphQL error reaches the client as INTERNAL_SERVER_ERROR with the request id; the log has the rest. */
+function maskError(error: unknown): Error {
+  const original = error instanceof GraphQLError ? error.originalError : error;
+  if (error instanceof GraphQLError && (!original || original instanceof GraphQLError || error.extensions?.code)) return error;
+  const requestId = requestScope.getStore()?.requestId;
+  logger.error({ err: original ?? error, path: (error as GraphQLError).path }, 'internal error');
+  const located = error instanceof GraphQLError ? error : null;
+  return new GraphQLError('Internal server error', { nodes: located?.nodes, path: located?.path, extensions: { code: 'INTERNAL_SERVER_ERROR', requestId } });
+}
+
+/** The OMERO session key of an HTTP request: `Authorization: Bearer`, else the session cookie. */
+function sessionKeyOf(headers: Headers, settings: GatewaySettings): string | null {
+  return sessionKeyFromAuthorization(headers.get('authorization')) ?? sessionKeyFromCookie(headers.get('cookie'), settings.sessionCookie);
+}
+
+/**
+ * Resolves the OMERO session key (`Authorization: Bearer`, else the session cookie) into a signed
+ * identity for the subgraphs, then takes one token from the caller's rate-limit bucket.
+ */
+function useOmeroIdentity(sessions: SessionResolver, settings: GatewaySettings, limiter: RateLimiter): GatewayPlugin {
   return {
     async onContextBuilding({ context, extendContext }) {
-      const ctx = context as Partial<IdentityContext> & { request?: Request };
-      if (ctx.identityToken) return; // WebSocket connections resolved it at connection_init
-      const key = sessionKeyFromAuthorization(ctx.request?.headers.get('authorization'));
-      const resolved = await sessions.tokenFor(key);
-      if (!resolved) throw unauthenticated();
-      extendContext({ caller: resolved.caller, identityToken: resolved.token } as never);
+      const ctx = context as Partial<IdentityContext> & { request?: Request; req?: IncomingMessage };
+      let caller = ctx.caller;
+      if (!ctx.identityToken) {
+        // WebSocket connections resolved it at connection_init
+        const key = ctx.request ? sessionKeyOf(ctx.request.headers, settings) : null;
+        const resolved = await sessions.tokenFor(key);
+        if (!resolved) throw unauthenticated();
+        caller = resolved.caller;
+        extendContext({ caller: resolved.caller, identityToken: resolved.token, sessionKey: key } as never);
+      }
+      limiter.check(identityKey(caller?.userId, ctx.req?.socket?.remoteAddress));
     },
   };
 }
 
+/** x-request-id from the client when it is a sane token, else a new one. */
+function requestIdOf(req: IncomingMessage): string {
+  const given = req.headers['x-request-id'];
+  return typeof given === 'string' && /^[\w.:-]{1,64}$/.test(given) ? given : randomUUID();
+}
+
 export async function startGateway(options: GatewayOptions): Promise<RunningGateway> {
-  const sessions = new SessionResolver(options.omeroPool, {
-    secret: options.secret,
-    cacheMs: options.sessionCacheMs ?? intFromEnv(process.env, 'SESSION_CACHE_MS', 5_000),
-    tokenTtlSeconds: options.identityTtlSeconds ?? intFromEnv(process.env, 'IDENTITY_TTL_SECONDS', 300),
-  });
+  const settings: GatewaySettings = {
+    ...gatewaySettingsFromEnv(),
+    ...(options.sessionCacheMs !== undefined ? { sessionCacheMs: options.sessionCacheMs } : {}),
+    ...(options.identityTtlSeconds !== undefined ? { identityTtlSeconds: options.identityTtlSeconds } : {}),
+    ...options.settings,
+  };
+  const sessions = new SessionResolver(options.omeroPool, { secret: options.secret, cacheMs: settings.sessionCacheMs, tokenTtlSeconds: settings.identityTtlSeconds });
+  const signIn = new SignIn(settings.omeroWebUrl, sessions, { serverId: settings.omeroServerId });
+  const protections = options.protections !== false;
+  const limiter = new RateLimiter(protections ? settings.rateLimitPerSecond : 0, settings.rateLimitBurst);
+  const loginLimiter = new RateLimiter(settings.loginRateLimitPerSecond, settings.loginRateLimitBurst);
+  const metrics = new GatewayMetrics();
+  const traces = new Traces(exporterFromEnv('omero-graph-gateway', settings.tracesExporterUrl));
+  const manifest = settings.persistedOperations === 'trusted' ? readManifest(settings.trustedDocumentsFile) : undefined;
+  const persisted = new PersistedOperations({ mode: settings.persistedOperations, maxEntries: settings.apqMaxEntries, manifest, allowArbitrary: settings.allowArbitraryOperations });
+  const limits: OperationLimits = { ...limitsFromEnv(), ...options.limits };
   const supergraph = withRoutingUrls(options.supergraphSdl, options.subgraphUrls ?? {});
   const subgraphs = routingUrls(supergraph);
 
@@ -145,14 +225,31 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     propagateHeaders: {
       fromClientToSubgraphs: ({ context }) => ({ [IDENTITY_HEADER]: (context as Partial<IdentityContext>).identityToken }),
     },
+    // A subgraph request that takes too long fails alone; subscriptions are long-lived by nature.
+    upstreamTimeout: ({ executionRequest }) => (executionRequest?.operationType === 'subscription' || !settings.subgraphTimeoutMs ? undefined : settings.subgraphTimeoutMs),
     ...(options.planner === 'js' ? {} : { unifiedGraphHandler }),
     graphqlEndpoint: '/graphql',
     graphiql: { title: 'omero-graph', subscriptionsProtocol: 'WS' },
     renderGraphiQL,
     landingPage: false,
-    maskedErrors: true,
+    maskedErrors: { maskError },
     logging: process.env.JEST_WORKER_ID ? false : 'warn',
-    plugins: () => [useErrorCodes(), useOperationLimits({ ...limitsFromEnv(), ...options.limits }, MAX_VARIABLES_BYTES), useOmeroIdentity(sessions)],
+    plugins: () => [
+      useMetrics(metrics),
+      useTracing(traces),
+      useErrorCodes(),
+      ...(protections
+        ? [
+            usePersistedOperations(persisted),
+            useOperationLimits(limits, settings.maxVariablesBytes),
+          ]
+        : []),
+      useSignIn(signIn, {
+        sessionKeyOf: (request) => sessionKeyOf(request.headers, settings),
+        throttle: (_request, context) => loginLimiter.check(`ip:${(context as { req?: IncomingMessage }).req?.socket?.remoteAddress ?? 'unknown'}`),
+      }),
+      useOmeroIdentity(sessions, settings, limiter),
+    ],
   });
 
   // Load the supergraph now: the WebSocket path asks for the schema without an HTTP request first.
@@ -177,8 +274,12 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     return { ok: Object.values(checks).every((v) => v === 'ok'), checks };
   };
 
-  // Node refuses longer request heads (431) by itself; below that our own URL limit answers with a code.
-  const server: Server = createServer({ maxHeaderSize: 64 * 1024 }, (req, res) => {
+  const refuse = (res: ServerResponse, status: number, code: string, message: string) => {
+    metrics.errors.inc({ code });
+    res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify({ errors: [{ message, extensions: { code } }] }));
+  };
+
+  const handle = (req: IncomingMessage, res: ServerResponse) => {
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/healthz') {
       res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
@@ -191,37 +292,142 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       );
       return;
     }
+    if (path === '/metrics') {
+      metrics.registry.metrics().then(
+        (text) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text),
+        (err) => {
+          logger.error({ err }, 'metrics failed');
+          res.writeHead(500).end();
+        },
+      );
+      return;
+    }
     // Size limits before anything is read or parsed.
     if ((req.url ?? '').length > MAX_URL_BYTES) return refuse(res, 414, 'URI_TOO_LONG', `The URL is longer than ${MAX_URL_BYTES} bytes.`);
+    if (path.startsWith('/lineage/')) {
+      // downloads run the LineageExport operation through this runtime, with the caller's headers
+      lineageDownload(req, res, (request) => Promise.resolve(runtime.fetch(request, { req } as never))).catch((err) => {
+        logger.error({ err }, 'lineage download failed');
+        if (!res.headersSent) refuse(res, 500, 'INTERNAL_SERVER_ERROR', 'The download failed.');
+      });
+      return;
+    }
     if (req.method === 'POST') {
       const length = Number(req.headers['content-length']);
       if (req.headers['content-length'] === undefined) return refuse(res, 411, 'LENGTH_REQUIRED', 'POST requests must send Content-Length.');
-      if (!Number.isFinite(length) || length > MAX_BODY_BYTES) return refuse(res, 413, 'REQUEST_TOO_LARGE', `The request body is larger than ${MAX_BODY_BYTES} bytes.`);
+      if (!Number.isFinite(length) || length > settings.maxBodyBytes) return refuse(res, 413, 'REQUEST_TOO_LARGE', `The request body is larger than ${settings.maxBodyBytes} bytes.`);
     }
     void runtime(req, res);
+  };
+
+  // Node refuses longer request heads (431) by itself; below that our own URL limit answers with a code.
+  const server: Server = createServer({ maxHeaderSize: 64 * 1024 }, (req, res) => {
+    const requestId = requestIdOf(req);
+    req.headers['x-request-id'] = requestId; // the runtime answers with it and passes it to subgraphs
+    res.setHeader('x-request-id', requestId);
+    const trace = traces.begin(requestId, traceFrom(req.headers.traceparent as string | undefined));
+    res.once('close', () => traces.end(requestId, { 'http.method': req.method ?? '', 'http.status_code': res.statusCode }, res.statusCode >= 500));
+    requestScope.run({ requestId, traceId: trace.traceId }, () => handle(req, res));
   });
 
-  // Client subscriptions over graphql-ws; the session key travels in connection_init.
-  const wss = new WebSocketServer({ server, path: '/graphql' });
-  const connections = new WeakMap<object, IdentityContext>();
-  const wsOptions = getGraphQLWSOptions<IdentityContext, { request: IncomingMessage; socket: object }>(runtime, (ctx) => {
-    const identity = connections.get(ctx.extra.socket);
+  // Client subscriptions over graphql-ws; the session key travels in connection_init (or the cookie).
+  interface Connection {
+    identity: IdentityContext;
+    /** rate-limit and connection-count key */
+    key: string;
+  }
+  const wss = new WebSocketServer({ server, path: '/graphql', maxPayload: settings.maxBodyBytes });
+  const connections = new Map<WebSocket, Connection>();
+  const perIdentity = new Map<string, number>();
+  const wsOptions = getGraphQLWSOptions<IdentityContext, { request: IncomingMessage; socket: WebSocket }>(runtime, (ctx) => {
+    const identity = connections.get(ctx.extra.socket)?.identity;
     const headers = new Headers();
     for (const [k, v] of Object.entries(ctx.extra.request.headers)) if (typeof v === 'string') headers.set(k, v);
     return { ...identity, req: ctx.extra.request, socket: ctx.extra.socket, request: new Request('http://gateway/graphql', { headers }) };
   });
-  const wsCleanup = useServer(
+  const release = (socket: WebSocket) => {
+    const connection = connections.get(socket);
+    if (!connection) return;
+    connections.delete(socket);
+    metrics.wsConnections.dec();
+    const left = (perIdentity.get(connection.key) ?? 1) - 1;
+    if (left > 0) perIdentity.set(connection.key, left);
+    else perIdentity.delete(connection.key);
+  };
+  const wsCleanup = useServer<Record<string, unknown>, { request: IncomingMessage; socket: WebSocket }>(
     {
-      ...wsOptions,
+      ...(wsOptions as object),
+      connectionInitWaitTimeout: settings.wsConnectionInitTimeoutMs,
       onConnect: async (ctx) => {
-        const resolved = await sessions.tokenFor(sessionKeyFromConnectionParams(ctx.connectionParams));
+        const sessionKey = sessionKeyFromConnectionParams(ctx.connectionParams) ?? sessionKeyFromCookie(ctx.extra.request.headers.cookie, settings.sessionCookie);
+        const resolved = await sessions.tokenFor(sessionKey);
         if (!resolved) return false; // 4403 Forbidden
-        connections.set(ctx.extra.socket, { caller: resolved.caller, identityToken: resolved.token });
+        const key = identityKey(resolved.caller?.userId, ctx.extra.request.socket.remoteAddress);
+        const open = perIdentity.get(key) ?? 0;
+        if (open >= settings.wsMaxConnectionsPerIdentity) {
+          ctx.extra.socket.close(WS_CLOSE.tooManyConnections, `At most ${settings.wsMaxConnectionsPerIdentity} connections per identity`);
+          return false;
+        }
+        perIdentity.set(key, open + 1);
+        connections.set(ctx.extra.socket, { identity: { caller: resolved.caller, identityToken: resolved.token, sessionKey }, key });
+        metrics.wsConnections.inc();
         return true;
+      },
+      onClose: (ctx) => release(ctx.extra.socket),
+      onSubscribe: async (ctx, id, payload) => {
+        // graphql-ws holds this operation in ctx.subscriptions already
+        if (Object.keys(ctx.subscriptions).length > settings.wsMaxOperationsPerConnection) {
+          metrics.errors.inc({ code: 'SUBSCRIPTION_LIMIT_EXCEEDED' });
+          return [new GraphQLError(`At most ${settings.wsMaxOperationsPerConnection} operations per connection at a time.`, { extensions: { code: 'SUBSCRIPTION_LIMIT_EXCEEDED' } })];
+        }
+        metrics.requests.inc({ operation: metrics.operationLabel(payload.operationName), transport: 'ws' });
+        try {
+          // the same request checks as HTTP's onParams: persisted operations, tokens, variables size
+          if (protections) {
+            payload = persisted.apply(payload as never);
+            if (typeof payload.query === 'string') checkTokens(payload.query, limits.maxTokens);
+            if (payload.variables && JSON.stringify(payload.variables).length > settings.maxVariablesBytes) {
+              throw new GraphQLError(`Variables are larger than ${settings.maxVariablesBytes} bytes.`, { extensions: { code: 'VARIABLES_TOO_LARGE' } });
+            }
+          }
+          return await (wsOptions.onSubscribe as (...a: unknown[]) => Promise<never>)(ctx, id, payload);
+        } catch (err) {
+          // a coded error (e.g. RATE_LIMITED while building the context) goes to this operation only
+          if (err instanceof GraphQLError) {
+            metrics.errors.inc({ code: String(err.extensions?.code ?? 'UNKNOWN') });
+            return [err] as never;
+          }
+          throw err;
+        }
       },
     },
     wss,
   );
+
+  // Sessions of open connections are checked again: a closed or expired session ends the
+  // connection (and so its subscriptions) within SESSION_CACHE_MS + WS_SESSION_CHECK_MS.
+  let checking = false;
+  const sessionCheck = setInterval(async () => {
+    if (checking) return;
+    checking = true;
+    try {
+      for (const [socket, connection] of connections) {
+        const key = connection.identity.sessionKey;
+        if (key === null) continue;
+        const resolved = await sessions.tokenFor(key).catch(() => undefined); // database down: keep the connection
+        if (resolved === null) {
+          logger.info({ user: connection.identity.caller?.userName }, 'session ended; closing its WebSocket connection');
+          socket.close(WS_CLOSE.sessionEnded, 'Session closed or expired');
+          release(socket);
+        } else if (resolved) {
+          connection.identity = { ...connection.identity, caller: resolved.caller, identityToken: resolved.token }; // fresh signature for new operations
+        }
+      }
+    } finally {
+      checking = false;
+    }
+  }, Math.max(50, settings.wsSessionCheckMs));
+  sessionCheck.unref();
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -229,16 +435,19 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   });
   const port = (server.address() as AddressInfo).port;
   const url = `http://${options.host && options.host !== '0.0.0.0' ? options.host : 'localhost'}:${port}/graphql`;
-  logger.info({ url }, 'gateway listening');
+  logger.info({ persistedOperations: settings.persistedOperations, url }, 'gateway listening');
   return {
     url,
     port,
+    metrics,
     async stop() {
+      clearInterval(sessionCheck);
       await wsCleanup.dispose();
       wss.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await runtime.dispose();
+      await traces.exporter?.flush();
     },
   };
 }

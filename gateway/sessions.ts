@@ -38,6 +38,11 @@ export class SessionResolver {
     return entry.caller && entry.token ? { caller: entry.caller, token: entry.token } : null;
   }
 
+  /** Drops a cached entry (after logout), so the next lookup reads the database. */
+  forget(sessionKey: string): void {
+    this.cache.delete(sessionKey);
+  }
+
   private async lookup(sessionKey: string) {
     const now = Date.now();
     const cached = this.cache.get(sessionKey);
@@ -54,7 +59,8 @@ export class SessionResolver {
   }
 
   private async query(sessionKey: string): Promise<Identity | null> {
-    if (sessionKey.length > 255) return null; // session.uuid is varchar(255)
+    // session.uuid is varchar(255) of printable ASCII; anything else (e.g. a NUL byte) names no session
+    if (sessionKey.length > 255 || !/^[\x21-\x7e]+$/.test(sessionKey)) return null;
     const session = await this.pool.query<{ id: number; omename: string }>(
       `SELECT e.id, e.omename FROM session s JOIN experimenter e ON e.id = s.owner
         WHERE s.uuid = $1 AND s.closed IS NULL
@@ -83,6 +89,28 @@ export function sessionKeyFromAuthorization(value: string | null | undefined): s
   if (!value) return null;
   const match = /^\s*Bearer\s+(\S+)\s*$/i.exec(value);
   return match ? match[1] : value.trim() || null;
+}
+
+/**
+ * The session key from a Cookie header (cookie name: SESSION_COOKIE_NAME); null when absent. A
+ * present but malformed value is returned as it is: it names no session, so the caller gets
+ * UNAUTHENTICATED rather than silently becoming anonymous.
+ */
+export function sessionKeyFromCookie(header: string | null | undefined, name: string): string | null {
+  if (!header) return null;
+  for (const part of header.split(';')) {
+    const i = part.indexOf('=');
+    if (i < 0 || part.slice(0, i).trim() !== name) continue;
+    let value = part.slice(i + 1).trim();
+    if (value.startsWith('"') && value.endsWith('"') && value.length >= 2) value = value.slice(1, -1);
+    try {
+      value = decodeURIComponent(value);
+    } catch {
+      // kept as sent
+    }
+    return value || null;
+  }
+  return null;
 }
 
 /** graphql-ws connection_init payloads: {authorization: 'Bearer …'} or {sessionKey: '…'}. */

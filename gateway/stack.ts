@@ -3,11 +3,12 @@ import { createPool, type Pool } from '../subgraphs/common/db';
 import { startSubgraph, type RunningService, type SubgraphDefinition } from '../subgraphs/common/server';
 import { formsSubgraph } from '../subgraphs/forms/index';
 import { importsSubgraph } from '../subgraphs/imports/index';
-import { omeroSubgraph } from '../subgraphs/omero/index';
+import { omeroSourceFromEnv, omeroSubgraph, type OmeroSubgraphOptions } from '../subgraphs/omero/index';
 import { provenanceSubgraph } from '../subgraphs/provenance/index';
-import { workflowsSubgraph } from '../subgraphs/workflows/index';
+import { workflowsSubgraph, type WorkflowsOptions } from '../subgraphs/workflows/index';
 import type { OperationLimits } from './protection';
 import { startGateway, type QueryPlanner, type RunningGateway } from './server';
+import type { GatewaySettings } from './settings';
 import { readSupergraph } from './supergraph';
 
 export interface StackOptions {
@@ -20,8 +21,14 @@ export interface StackOptions {
   planner?: QueryPlanner;
   sessionCacheMs?: number;
   limits?: Partial<OperationLimits>;
+  /** gateway settings over the environment's (gateway/settings.ts) */
+  gateway?: Partial<GatewaySettings>;
   /** OMERO.biomero config file and import mount (default: OMERO_BIOMERO_CONFIG_FILE, IMPORT_MOUNT_PATH) */
   imports?: { configFile: string; mountPath: string };
+  /** OMERO objects source (default: OMERO_SOURCE / OMERO_WEB_URL from the environment, else database) */
+  omero?: Pick<OmeroSubgraphOptions, 'source' | 'omeroWebUrl' | 'scanLimit'>;
+  /** workflow catalogue and Slurm cluster (default: from the environment, docs/workflows.md) */
+  workflows?: WorkflowsOptions;
 }
 
 export interface Stack {
@@ -39,10 +46,10 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const biomeroPool: Pool = createPool(options.biomeroDatabaseUrl, { name: 'biomero' });
   const port = (name: ServiceName | 'gateway') => options.ports?.[name] ?? DEFAULT_PORTS[name];
   const definitions: Record<ServiceName, SubgraphDefinition<unknown>> = {
-    omero: omeroSubgraph({ pool: omeroPool }) as SubgraphDefinition<unknown>,
+    omero: omeroSubgraph({ pool: omeroPool, ...(options.omero ?? omeroSourceFromEnv()) }) as SubgraphDefinition<unknown>,
     imports: importsSubgraph({ pool: biomeroPool, omeroPool, ...options.imports }) as SubgraphDefinition<unknown>,
-    workflows: workflowsSubgraph({ pool: biomeroPool }) as SubgraphDefinition<unknown>,
-    forms: formsSubgraph({ pool: omeroPool }) as SubgraphDefinition<unknown>,
+    workflows: workflowsSubgraph({ pool: biomeroPool, ...options.workflows }) as SubgraphDefinition<unknown>,
+    forms: formsSubgraph({ pool: omeroPool, ...(options.omero ?? omeroSourceFromEnv()) }) as SubgraphDefinition<unknown>,
     provenance: provenanceSubgraph({ omeroPool, biomeroPool }) as SubgraphDefinition<unknown>,
   };
   const started: RunningService[] = [];
@@ -63,6 +70,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       planner: options.planner,
       sessionCacheMs: options.sessionCacheMs,
       limits: options.limits,
+      settings: options.gateway,
     });
     return {
       gateway,

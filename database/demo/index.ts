@@ -6,11 +6,13 @@
  */
 import { seedFormAnnotations } from './forms';
 import { seedImportAnnotations, seedImports } from './imports';
+import { seedLineageOmero, seedLineageWorkflows } from './lineage';
 import { OMERO_SEQUENCED_TABLES, seedOmeroCore } from './omero';
 import { type Db, type Queryable, advanceSequence, inTransaction } from './sql';
 import { seedWorkflowAnnotations, seedWorkflows } from './workflows';
 
 export * from './world';
+export { LINEAGE_DEMO } from './lineage';
 
 export async function seedDemoWorld(omero: Db, biomero: Db): Promise<void> {
   await inTransaction(omero, async (q) => {
@@ -18,11 +20,13 @@ export async function seedDemoWorld(omero: Db, biomero: Db): Promise<void> {
     await seedImportAnnotations(q);
     await seedWorkflowAnnotations(q);
     await seedFormAnnotations(q);
+    await seedLineageOmero(q);
     await advanceOmeroSequences(q);
   });
   await inTransaction(biomero, async (q) => {
     await seedImports(q);
     await seedWorkflows(q);
+    await seedLineageWorkflows(q);
   });
 }
 

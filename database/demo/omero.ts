@@ -311,6 +311,15 @@ async function seedRoi(q: Queryable): Promise<void> {
     { discriminator: 'point', id: S.point, roi_index: 2, x: 512, y: 512, textvalue: 'seed', ...common },
     { discriminator: 'polygon', id: S.polygon, roi_index: 3, points: '600,600 680,610 690,690 610,700', textvalue: 'nucleus 3', ...common },
   ]);
+  // A second ROI with the other shape kinds (image 2).
+  await insertRows(q, 'roi', [{ id: DEMO.rois.aliceRaw2, image: DEMO.images.aliceRaw2, name: 'Measurements', description: 'Line profile and outlines', source: null, ...details(e) }]);
+  const second = { ...common, roi: DEMO.rois.aliceRaw2 };
+  await insertRows(q, 'shape', [
+    { discriminator: 'line', id: S.line, roi_index: 0, x1: 10, y1: 20, x2: 300, y2: 40, markerend: 'Arrow', textvalue: 'profile', ...second },
+    { discriminator: 'polyline', id: S.polyline, roi_index: 1, points: '5,5 50,60 120,80', markerstart: null, markerend: null, textvalue: null, ...second },
+    { discriminator: 'text', id: S.label, roi_index: 2, x: 400, y: 30, textvalue: 'scale bar 10 µm', ...second },
+    { discriminator: 'mask', id: S.mask, roi_index: 3, x: 600, y: 600, width: 16, height: 8, bytes: Buffer.alloc(16, 0xff), ...second, thec: 0 },
+  ]);
 }
 
 async function seedUserAnnotations(q: Queryable): Promise<void> {
@@ -326,10 +335,20 @@ async function seedUserAnnotations(q: Queryable): Promise<void> {
     map.annotation,
   ]);
   await insertRows(q, 'annotation_mapvalue', map.values);
+  // An attachment: a FileAnnotation pointing at an original file outside any fileset.
+  await insertRows(q, 'originalfile', [{
+    id: 900, name: 'analysis_notes.pdf', path: 'alice_2/2026-03/04/attachments/', repo: null, size: 48_213,
+    hash: fakeSha1('analysis_notes.pdf'), hasher: CHECKSUM_SHA1, mimetype: 'application/pdf',
+    ctime: e.time, mtime: e.time, atime: null, ...details(e),
+  }]);
+  await insertRows(q, 'annotation', [{
+    discriminator: '/type/OriginalFile/', id: A.attachment, file: 900, ns: null, description: 'Analysis notes', ...details(e),
+  }]);
   await insertRows(q, 'imageannotationlink', [
     link(1, DEMO.images.aliceRaw1, A.tag, e),
     link(2, DEMO.images.aliceRaw1, A.comment, e),
     link(3, DEMO.images.aliceRaw1, A.clientMap, e),
+    link(4, DEMO.images.aliceRaw1, A.attachment, e),
   ]);
 }
 

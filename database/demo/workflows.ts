@@ -8,6 +8,8 @@
  *    process whose projections never caught up, which happens);
  *  - OMERO map annotations 'biomero/workflow' and 'biomero/workflow/task/<name>' on results.
  */
+import { join } from 'node:path';
+import { projectRoot } from '../paths';
 import { DEMO } from './world';
 import { EVENTS, link, mapAnnotation } from './omero-rows';
 import { type Queryable, type Row, advanceSequence, insertRows, pyListRepr } from './sql';
@@ -73,6 +75,18 @@ function result(command: string, stdout: string, stderr = '', env: Record<string
 const A = DEMO.workflows.cellpose;
 const B = DEMO.workflows.failed;
 const C = DEMO.workflows.running;
+const D = DEMO.workflows.deployed;
+const E = DEMO.workflows.unassigned;
+const F = DEMO.workflows.secrets;
+const G = DEMO.workflows.progress;
+const [OMERO_PW, API_TOKEN, SSH_PASS] = F.secretValues;
+
+/** '11:00:00' + n seconds, as 'HH:MM:SS' */
+function plusSeconds(start: string, n: number): string {
+  const [h, m, sec] = start.split(':').map(Number);
+  const t = h * 3600 + m * 60 + sec + n;
+  return [Math.floor(t / 3600), Math.floor(t / 60) % 60, t % 60].map((x) => String(x).padStart(2, '0')).join(':');
+}
 
 const CELLPOSE_PARAMS = {
   IDs: [...A.inputImages], Data_Type: 'Image', cellpose_Version: 'v1.4.0', diameter: 0, model_type: 'nuclei',
@@ -179,6 +193,80 @@ export const RUNS: RunPlan[] = [
       },
     ],
   },
+  {
+    // The deployed v2.0.1 scripts: same events, upper-case conversion task name.
+    id: D.id, day: '2026-03-14', initiated: '09:00:00.2', name: 'Slurm Workflow',
+    description: 'Run cellpose segmentation\n2.0.1', user: 5, group: 3,
+    tasks: [
+      {
+        id: D.tasks.transfer, name: '_SLURM_Image_Transfer.py', version: '2.0.1', created: '09:00:01.1',
+        inputData: 'Slurm_Workflow_dave_20260314090000', params: { Data_Type: 'Image', IDs: [...D.inputImages], Folder_Name: 'Slurm_Workflow_dave_20260314090000', Export_as_zarr: true },
+        steps: [['TaskCompleted', '09:00:30.0', { result: 'Transferred 1 images' }]],
+      },
+      {
+        id: D.tasks.convert, name: 'CONVERT_ZARR_TO_TIFF', version: 'v1.16.0', created: '09:00:35.3',
+        inputData: 'Slurm_Workflow_dave_20260314090000', params: { source_format: 'zarr', target_format: 'tiff' },
+        steps: [
+          ['JobIdAdded', '09:00:40.0', { job_id: D.jobs.convert }],
+          ['StatusUpdated', '09:00:41.0', { status: 'PENDING' }],
+          ['StatusUpdated', '09:01:20.5', { status: 'RUNNING' }],
+        ],
+      },
+    ],
+  },
+  {
+    // run_workflow called without a workflow id: WorkflowRun(workflow_name, workflow_version, -1, -1); sbatch failed.
+    id: E.id, day: '2026-03-15', initiated: '08:00:00.0', name: 'cellpose', description: 'v1.4.0', user: -1, group: -1,
+    tasks: [
+      {
+        id: E.tasks.cellpose, name: 'cellpose', version: 'v1.4.0', created: '08:00:00.5', inputData: 'data/in', params: { diameter: 30, model_type: 'cyto' },
+        steps: [
+          ['JobIdAdded', '08:00:02.0', { job_id: -1 }],
+          ['TaskFailed', '08:00:02.4', { error_message: 'sbatch: error: Batch job submission failed: Invalid account or account/partition combination specified' }],
+        ],
+      },
+    ],
+    end: ['WorkflowFailed', '08:00:02.9', { error_message: 'Task cellpose failed' }],
+  },
+  {
+    id: F.id, day: '2026-03-15', initiated: '10:00:00.0', name: 'Slurm Workflow',
+    description: 'Run cellpose segmentation\n2.0.1', user: 2, group: 3,
+    tasks: [
+      {
+        id: F.tasks.cellpose, name: 'cellpose', version: 'v1.4.0', created: '10:00:01.0',
+        inputData: 'Slurm_Workflow_alice_20260315100000', params: { ...CELLPOSE_PARAMS, IDs: [...F.inputImages], Folder_Name: 'Slurm_Workflow_alice_20260315100000', omero_password: OMERO_PW },
+        steps: [
+          ['JobIdAdded', '10:00:05.0', { job_id: F.jobs.cellpose }],
+          ['StatusUpdated', '10:00:06.0', { status: 'COMPLETED' }],
+          ['ResultAdded', '10:00:07.0', { result: {
+            // inline_ssh_env: Fabric prefixes the variables to the command line
+            command: `export OMERO_PASSWORD=${OMERO_PW} SLURM_API_TOKEN="${API_TOKEN}" DATA_PATH=/data && sbatch --output=omero-%j.log --ssh-password ${SSH_PASS} jobs/cellpose.sh`,
+            env: { OMERO_PASSWORD: OMERO_PW, SLURM_API_TOKEN: API_TOKEN, SSH_PASS: SSH_PASS, DATA_PATH: '/data', DIAMETER: '0' },
+            stdout: `Submitted batch job ${F.jobs.cellpose}\nconnecting with token ${API_TOKEN}\n`,
+            stderr: `warning: MY_SECRET=${SSH_PASS} is deprecated\n`,
+          } }],
+          ['TaskCompleted', '10:00:08.0', { result: `Job ${F.jobs.cellpose} COMPLETED` }],
+        ],
+      },
+    ],
+    end: ['WorkflowCompleted', '10:00:09.0'],
+  },
+  {
+    id: G.id, day: '2026-03-16', initiated: '11:00:00.0', name: 'Slurm Workflow',
+    description: 'Run cellpose segmentation\n2.0.1', user: 2, group: 3,
+    tasks: [
+      {
+        id: G.tasks.cellpose, name: 'cellpose', version: 'v1.4.0', created: '11:00:01.0',
+        inputData: 'Slurm_Workflow_alice_20260316110000', params: { ...CELLPOSE_PARAMS, IDs: [...G.inputImages], Folder_Name: 'Slurm_Workflow_alice_20260316110000' },
+        steps: [
+          ['JobIdAdded', '11:00:05.0', { job_id: G.jobs.cellpose }],
+          ['StatusUpdated', '11:00:06.0', { status: 'PENDING' }],
+          ['StatusUpdated', '11:00:30.0', { status: 'RUNNING' }],
+          ...Array.from({ length: G.progressUpdates }, (_, i): [string, string, Record<string, unknown>] => ['ProgressUpdated', plusSeconds('11:01:00', i * 10), { progress: `${Math.round(((i + 1) * 60) / G.progressUpdates)}%` }]),
+        ],
+      },
+    ],
+  },
 ];
 
 /** One run's events in the order its process emitted them. */
@@ -233,7 +321,7 @@ function viewRows(events: Row[]) {
   const jobProgress: Row[] = [];
   const workflowProgress: Row[] = [];
   const taskExecution: Row[] = [];
-  const trackedRuns = RUNS.filter((r) => r.id !== C.id);
+  const trackedRuns = RUNS.filter((r) => r.id === A.id || r.id === B.id);
   for (const run of trackedRuns) {
     const evs = runEvents(run);
     const lastTask = run.tasks[run.tasks.length - 1];
@@ -342,4 +430,59 @@ function pyValue(v: unknown): string {
   if (typeof v === 'number' && Number.isInteger(v)) return String(v);
   if (typeof v === 'number') return String(v).includes('.') ? String(v) : `${v}.0`;
   return String(v);
+}
+
+/** The demo workflow catalogue (slurm-config.ini + descriptors) that `npm start` serves. */
+export function demoCatalogue(): { configFile: string; descriptorsDir: string } {
+  const dir = join(projectRoot(), 'database', 'demo', 'catalogue');
+  return { configFile: join(dir, 'slurm-config.ini'), descriptorsDir: join(dir, 'descriptors') };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Writing new events by plain SQL, as eventsourcing_sqlalchemy does (tests and benchmarks)
+
+/** One event to append: the aggregate, its next version, the event class and its fields. */
+export interface NewEvent {
+  originatorId: string;
+  version: number;
+  /** e.g. 'Task.StatusUpdated' */
+  type: string;
+  fields?: Record<string, unknown>;
+  at?: Date;
+}
+
+export const encodeUuid = uuidHex;
+
+/** '2026-03-05T12:00:00.123000+00:00': Python's datetime.isoformat() of an aware UTC datetime. */
+export function pythonIso(date: Date): string {
+  return date.toISOString().replace(/\.(\d{3})Z$/, '.$1000+00:00');
+}
+
+/** The bytea `state` eventsourcing writes: compact UTF-8 JSON, the timestamp first. */
+export function encodeState(fields: Record<string, unknown>, at: Date): Buffer {
+  return Buffer.from(JSON.stringify({ timestamp: datetimeIso(pythonIso(at)), ...fields }), 'utf8');
+}
+
+/** INSERTs the events in one statement (one transaction), ids from the table's sequence. */
+export async function appendEvents(q: Queryable, events: NewEvent[]): Promise<void> {
+  if (events.length === 0) return;
+  const values: unknown[] = [];
+  const tuples = events.map((e) => {
+    values.push(e.originatorId, e.version, `${TOPIC}:${e.type}`, encodeState(e.fields ?? {}, e.at ?? new Date()));
+    const n = values.length;
+    return `($${n - 3}::uuid, $${n - 2}, $${n - 1}, $${n})`;
+  });
+  await q.query(`INSERT INTO workflowtracker_events (originator_id, originator_version, topic, state) VALUES ${tuples.join(', ')}`, values);
+}
+
+/** The first events of a new run with one task, as SLURM_Run_Workflow.py + SlurmClient write them. */
+export function newRunEvents(run: { id: string; taskId: string; user: number; group: number; taskName?: string; params?: Record<string, unknown> }, at = new Date()): NewEvent[] {
+  return [
+    { originatorId: run.id, version: 0, type: 'WorkflowRun.WorkflowInitiated', at, fields: { originator_topic: `${TOPIC}:WorkflowRun`, name: 'Slurm Workflow', description: 'generated\n2.0.1', user: run.user, group: run.group } },
+    {
+      originatorId: run.taskId, version: 0, type: 'Task.TaskCreated', at,
+      fields: { originator_topic: `${TOPIC}:Task`, workflow_id: uuidHex(run.id), task_name: run.taskName ?? 'cellpose', task_version: 'v1.4.0', input_data: 'generated', params: run.params ?? { IDs: [1], Data_Type: 'Image' } },
+    },
+    { originatorId: run.id, version: 1, type: 'WorkflowRun.TaskAdded', at, fields: { task_id: uuidHex(run.taskId) } },
+  ];
 }

@@ -16,12 +16,16 @@
  *   group 5     bob: project 2 → dataset 3 (images 7-8); alice: screen 1 'Drug screen' →
  *               plate 1 (2×3, plate acquisition 1, wells 1-6 = A1..B3, images 10-15)
  *   group 4     bob: dataset 4 (image 9)
- *   image 1     ROI 1 (rect, ellipse, point, polygon), tag 1, comment 2, client map annotation 3
+ *   image 1     ROI 1 (rect, ellipse, point, polygon), tag 1, comment 2, client map annotation 3,
+ *               file annotation 4 (original file 900)
+ *   image 2     ROI 2 (line, polyline, label, mask)
  *
  * BIOMERO side (database `biomero`):
  *   import orders (imports.uuid) in DEMO.importOrders, preprocessing rows in DEMO.preprocessing,
  *   workflow runs / tasks / Slurm jobs (workflowtracker_events) in DEMO.workflows;
- *   OMERO.forms form 'sample-prep' (two versions, two submissions) in DEMO.forms.
+ *   OMERO.forms forms 'sample-prep' (two versions, two submissions, malformed entries on project 1),
+ *   'imaging-settings' (three versions, one submission against each) and 'screen-qc' (group 5
+ *   only, an uncompilable and a broken version) in DEMO.forms.
  */
 
 export interface DemoGroup {
@@ -116,11 +120,14 @@ export const DEMO = {
   plateAcquisitions: { run1: 1 },
   /** wells 1-6 = A1 A2 A3 B1 B2 B3 (row 0-1, column 0-2) */
   wells: { A1: 1, A2: 2, A3: 3, B1: 4, B2: 5, B3: 6 },
-  rois: { aliceRaw1: 1 },
-  shapes: { rect: 1, ellipse: 2, point: 3, polygon: 4 },
+  rois: { aliceRaw1: 1, aliceRaw2: 2 },
+  /** ROI 1: rect, ellipse, point, polygon; ROI 2 (image 2): line, polyline, label, mask */
+  shapes: { rect: 1, ellipse: 2, point: 3, polygon: 4, line: 5, polyline: 6, label: 7, mask: 8 },
   /** annotation ids */
   annotations: {
     tag: 1, comment: 2, clientMap: 3,
+    /** FileAnnotation on image 1 (original file 900, analysis_notes.pdf) */
+    attachment: 4,
     importRaw1: 10, importRaw2: 11, importRaw3: 12, importRaw4: 13, importPlate: 14,
     workflowSeg1: 20, taskSeg1: 21, workflowSeg2: 22, taskSeg2: 23,
     formSchema: 30, formAssignment: 31, formSubmissions: 32, formKvData: 33,
@@ -177,6 +184,51 @@ export const DEMO = {
       inputImages: [3, 4],
       outputImages: [],
     },
+    /**
+     * dave (user 5, group 3): written by the deployed BIOMERO v2.0.1 scripts, stopped in the
+     * conversion array job (CONVERT_ZARR_TO_TIFF RUNNING: CONVERTING, where v2.0.1's view said
+     * JOB_RUNNING); absent from the view tables
+     */
+    deployed: {
+      id: '0c7e5a3b-1f2d-4e6a-8b9c-7d1e2f3a4b04',
+      tasks: {
+        transfer: '1a2b3c4d-5e6f-4a1b-9c2d-3e4f5a6b7c31',
+        convert: '1a2b3c4d-5e6f-4a1b-9c2d-3e4f5a6b7c32',
+      },
+      jobs: { convert: 4130 },
+      inputImages: [3],
+      outputImages: [],
+    },
+    /**
+     * SlurmClient.run_workflow without a workflow id: name/description = workflow name/version,
+     * user and group -1 (visible to administrators only); job submission failed (job id -1)
+     */
+    unassigned: {
+      id: '0c7e5a3b-1f2d-4e6a-8b9c-7d1e2f3a4b05',
+      tasks: { cellpose: '1a2b3c4d-5e6f-4a1b-9c2d-3e4f5a6b7c41' },
+      jobs: {},
+      inputImages: [],
+      outputImages: [],
+    },
+    /** alice (user 2, group 3): completed, its results hold secrets in env and command lines */
+    secrets: {
+      id: '0c7e5a3b-1f2d-4e6a-8b9c-7d1e2f3a4b06',
+      tasks: { cellpose: '1a2b3c4d-5e6f-4a1b-9c2d-3e4f5a6b7c51' },
+      jobs: { cellpose: 4150 },
+      inputImages: [1],
+      outputImages: [],
+      /** secret values written into the results; none may ever be served */
+      secretValues: ['s3cr3t-omero-pw', 'tok_9f8e7d6c5b4a', 'hunter2-ssh-pass'],
+    },
+    /** alice (user 2, group 3): JOB_RUNNING with 100 progress updates (a long event stream) */
+    progress: {
+      id: '0c7e5a3b-1f2d-4e6a-8b9c-7d1e2f3a4b07',
+      tasks: { cellpose: '1a2b3c4d-5e6f-4a1b-9c2d-3e4f5a6b7c61' },
+      jobs: { cellpose: 4160 },
+      inputImages: [2],
+      outputImages: [],
+      progressUpdates: 100,
+    },
   },
   forms: {
     sampleprep: {
@@ -190,9 +242,65 @@ export const DEMO = {
       /** submissions are kept for this object */
       objType: 'Dataset',
       objId: 1,
+      /** a separate object (project 1, alice, group 3) whose history holds malformed entries */
+      malformed: {
+        objType: 'Project',
+        objId: 1,
+        /** entry keys newest first: a good submission against versions[0], broken JSON,
+         *  an unknown version, an entry missing formTimestamp/changedBy */
+        submissions: ['2026-03-13T12:00:00.000000', '2026-03-12T12:00:00.000000', '2026-03-09T12:00:00.000000', '2026-03-08T12:00:00.000000'],
+        unknownVersion: '2025-01-01T00:00:00.000000',
+      },
+    },
+    /** second form: three versions, nested object + array fields, assigned to groups 3 and 5 */
+    imaging: {
+      id: 'imaging-settings',
+      owner: 4,
+      versions: ['2026-03-14T08:00:00.000000', '2026-03-12T08:00:00.000000', '2026-03-08T08:00:00.000000'],
+      assignedGroups: [3, 5],
+      objTypes: ['Dataset', 'Plate'],
+      /** on dataset 2: submissions[i] was filled against versions[i]; the middle one by carol */
+      objType: 'Dataset',
+      objId: 2,
+      submissions: ['2026-03-15T10:00:00.000000', '2026-03-13T10:00:00.000000', '2026-03-09T10:00:00.000000'],
+      /** alice's submission on plate 1 (group 5) against versions[0] */
+      plateSubmission: '2026-03-15T11:00:00.000000',
+      plateId: 1,
+    },
+    /** a form owned by bob, assigned only to lab-annotate (5): invisible to dave (group 3 only) */
+    screenqc: {
+      id: 'screen-qc',
+      owner: 3,
+      /** versions[0]'s schema is valid JSON that ajv refuses to compile; the oldest entry's
+       *  schema string is broken JSON */
+      versions: ['2026-03-16T09:00:00.000000', '2026-03-09T09:00:00.000000', '2026-03-01T09:00:00.000000'],
+      assignedGroups: [5],
+      objType: 'Screen',
+      objId: 1,
+      /** alice's submission on screen 1 against versions[1] */
+      submissions: ['2026-03-10T14:00:00.000000'],
+    },
+    /** annotation and link ids of the forms part of the demo (the first four are DEMO.annotations.form*) */
+    annotations: {
+      projectHistory: 130, imagingSchema: 131, imagingAssign3: 132, imagingAssign5: 133, imagingDataset: 134,
+      imagingPlate: 135, imagingKvDataset: 136, imagingKvPlate: 137, screenQcSchema: 138, screenQcAssign5: 139,
+      screenQcScreen: 140,
     },
   },
 } as const;
 
 /** Workflow run ids as plain uuids, for convenience. */
-export const DEMO_WORKFLOW_IDS = [DEMO.workflows.cellpose.id, DEMO.workflows.failed.id, DEMO.workflows.running.id] as const;
+export const DEMO_WORKFLOW_IDS = Object.values(DEMO.workflows).map((w) => w.id);
+
+/**
+ * Passwords of the demo users for the local OMERO.web (test/support/omero-web): OMERO keeps
+ * passwords in its `password` table, which our DDL does not model; the fake server checks these.
+ */
+export const DEMO_PASSWORDS: Record<string, string> = {
+  alice: 'alice-demo-password',
+  bob: 'bob-demo-password',
+  carol: 'carol-demo-password',
+  dave: 'dave-demo-password',
+  erin: 'erin-demo-password',
+  formmaster: 'formmaster-demo-password',
+};

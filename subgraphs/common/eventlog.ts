@@ -65,8 +65,14 @@ export function tailerSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): { p
   return { pollIntervalMs: intFromEnv(env, 'LIVE_POLL_MS', 500), maxQueue: intFromEnv(env, 'LIVE_MAX_QUEUE', 1000) };
 }
 
+/** Tailers started in this process, for the event-lag metric (subgraphs/common/metrics.ts). */
+export const runningTailers = new Set<LogTailer<LogRow>>();
+
 export class LogTailer<R extends LogRow> {
   private frontier = 0;
+  /** when the frontier last moved (ms), for the event-lag metric */
+  private advancedAt = Date.now();
+  private behindSeenAt: number | null = null;
   private readonly held = new Map<number, R>();
   private readonly gaps = new Map<number, Gap>();
   private readonly subscribers = new Set<Subscriber<R>>();
@@ -84,6 +90,7 @@ export class LogTailer<R extends LogRow> {
 
   /** Starts listening and settles the starting frontier. Idempotent. */
   start(): Promise<void> {
+    runningTailers.add(this as unknown as LogTailer<LogRow>);
     this.readyPromise ??= this.init();
     return this.readyPromise;
   }
@@ -218,6 +225,7 @@ export class LogTailer<R extends LogRow> {
         break;
       }
     }
+    if (ready.length > 0) this.advancedAt = Date.now();
     for (const row of ready) this.broadcast(row);
   }
 
@@ -326,12 +334,26 @@ export class LogTailer<R extends LogRow> {
     return iterator;
   }
 
+  /**
+   * How far live delivery is behind the database: committed rows above the frontier, and how long
+   * the frontier has stood still while such rows exist (0 when caught up).
+   */
+  async lag(): Promise<{ name: string; table: string; rows: number; seconds: number }> {
+    const { rows } = await this.opts.pool.query<{ id: string | null }>(`SELECT max(id)::bigint AS id FROM ${this.opts.table}`);
+    const behind = Math.max(0, Number(rows[0]?.id ?? 0) - this.frontier);
+    const now = Date.now();
+    this.behindSeenAt = behind > 0 ? (this.behindSeenAt ?? now) : null;
+    const since = Math.max(this.behindSeenAt ?? now, this.advancedAt);
+    return { name: this.opts.name, table: this.opts.table, rows: behind, seconds: behind > 0 ? (now - since) / 1000 : 0 };
+  }
+
   get subscriberCount(): number {
     return this.subscribers.size;
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
+    runningTailers.delete(this as unknown as LogTailer<LogRow>);
     if (this.timer) clearTimeout(this.timer);
     for (const sub of this.subscribers) sub.fail(codedError('INTERNAL_SERVER_ERROR', 'Service shutting down; resubscribe with your last cursor.'));
     this.subscribers.clear();

@@ -10,8 +10,11 @@ import { WebSocketServer } from 'ws';
 import type { ServiceName } from './config';
 import { httpError } from './errors';
 import { IDENTITY_CONNECTION_PARAM, IDENTITY_HEADER, IdentityRejected, verifyIdentity, type Caller } from './identity';
-import { logger } from './logger';
+import { logger, requestScope } from './logger';
+import { registerEventLag } from './metrics';
 import { loadSubgraphSdl } from './sdl';
+import { exporterFromEnv, newId, traceFrom } from './tracing';
+import { collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 
 /** What every resolver receives. `sources` are built per request, so their DataLoaders never leak between callers. */
 export interface SubgraphContext<S> extends BaseContext {
@@ -95,10 +98,28 @@ export async function startSubgraph<S>(
 
   const contextFor = (caller: Caller): SubgraphContext<S> => ({ caller, sources: definition.createSources(caller) });
 
+  // Prometheus metrics of this process at /metrics: request latency and, where a live-status
+  // tailer runs, the event lag behind the database (docs/observability.md).
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: `omero_graph_${name}_` });
+  registerEventLag(registry);
+  const latency = new Histogram({
+    name: 'omero_graph_subgraph_request_duration_seconds',
+    help: 'HTTP requests served by this subgraph',
+    labelNames: ['subgraph'],
+    buckets: [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  });
+  const exporter = exporterFromEnv(`omero-graph-${name}`);
+
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://subgraph');
     if (url.pathname === '/healthz') {
       res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
+      return;
+    }
+    if (url.pathname === '/metrics') {
+      res.writeHead(200, { 'content-type': registry.contentType }).end(await registry.metrics());
       return;
     }
     if (url.pathname === '/readyz') {
@@ -153,11 +174,25 @@ export async function startSubgraph<S>(
   };
 
   const server: Server = createServer((req, res) => {
-    handle(req, res).catch((err) => {
-      logger.error({ service: name, err }, 'request failed');
-      if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
-      res.end('{"errors":[{"message":"Internal server error","extensions":{"code":"INTERNAL_SERVER_ERROR"}}]}');
+    // The gateway's request id and trace context travel on: our log lines and span carry them.
+    const given = req.headers['x-request-id'];
+    const requestId = typeof given === 'string' && /^[\w.:-]{1,64}$/.test(given) ? given : undefined;
+    const trace = traceFrom(req.headers.traceparent as string | undefined);
+    const spanId = newId(8);
+    const start = Date.now();
+    res.once('close', () => {
+      latency.observe({ subgraph: name }, (Date.now() - start) / 1000);
+      if (exporter && trace.sampled && req.url?.startsWith('/graphql')) {
+        exporter.add({ traceId: trace.traceId, spanId, parentSpanId: trace.parentSpanId, name: `${name} ${req.method} /graphql`, kind: 2, start, end: Date.now(), attributes: { 'graphql.subgraph': name, ...(requestId ? { 'request.id': requestId } : {}), 'http.status_code': res.statusCode }, error: res.statusCode >= 500 });
+      }
     });
+    requestScope.run({ requestId, traceId: trace.traceId }, () =>
+      handle(req, res).catch((err) => {
+        logger.error({ service: name, err }, 'request failed');
+        if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
+        res.end('{"errors":[{"message":"Internal server error","extensions":{"code":"INTERNAL_SERVER_ERROR"}}]}');
+      }),
+    );
   });
 
   // Subscriptions: graphql-ws (graphql-transport-ws) on the same path; identity in connection_init.
@@ -195,6 +230,7 @@ export async function startSubgraph<S>(
     await new Promise<void>((resolve) => server.close(() => resolve()));
     await apollo.stop();
     await definition.close?.();
+    await exporter?.flush();
   };
   return {
     name,

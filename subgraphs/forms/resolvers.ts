@@ -1,54 +1,146 @@
 import { requireIdentity } from '../common/access';
+import { badInput, codedError } from '../common/errors';
 import { scalarResolvers } from '../common/scalars';
 import type { SubgraphContext } from '../common/server';
+import { changesSince, diff } from './diff';
+import { schemaFields } from './fields';
 import type { FormDefinition, FormObjectType, FormSubmission, FormVersion } from './parse';
-import type { FormsSource } from './source/annotations';
+import type { FormsSource } from './source/forms';
+import type { SubmissionFilter } from './source/store';
+import { instantToNaive, naiveToInstant } from './time';
+import { validateFormData } from './validate';
 
 export interface FormSources {
   forms: FormsSource;
+  /** IANA zone OMERO.web wrote its naive timestamps in (FORMS_TIMEZONE) */
+  timeZone: string;
 }
 type Ctx = SubgraphContext<FormSources>;
 
-function objectType(type: FormObjectType) {
+interface FilterArgs {
+  formId?: string | null;
+  version?: string | null;
+  user?: string | null;
+  from?: Date | null;
+  to?: Date | null;
+  objectType?: FormObjectType | null;
+  objectId?: string | null;
+}
+
+function idArg(value: string | null | undefined, field: string): number | null {
+  if (value === null || value === undefined) return null;
+  if (!/^\d{1,18}$/.test(value)) throw badInput(`${field} must be a numeric OMERO id.`, field);
+  return Number(value);
+}
+
+function submissionFilter(args: FilterArgs | null | undefined, timeZone: string): SubmissionFilter {
   return {
-    __resolveReference: (ref: { id: string }) => ref,
+    formId: args?.formId ?? null,
+    version: args?.version ?? null,
+    userId: idArg(args?.user, 'user'),
+    from: args?.from ? instantToNaive(args.from, timeZone) : null,
+    to: args?.to ? instantToNaive(args.to, timeZone) : null,
+    objectType: args?.objectType ?? null,
+    objectId: idArg(args?.objectId, 'objectId'),
+  };
+}
+
+const ref = (id: number | null) => (id === null ? null : { id: String(id) });
+
+function container(type: FormObjectType) {
+  return {
+    __resolveReference: (reference: { id: string }) => reference,
     formSubmissions: async (obj: { id: string }, args: { formId?: string | null }, ctx: Ctx) => {
-      if (!ctx.caller) return [];
-      const all = await ctx.sources.forms.submissions(type).load(Number(obj.id));
+      if (!ctx.caller || !/^\d{1,18}$/.test(obj.id)) return [];
+      const all = await ctx.sources.forms.submissionsOf(type, Number(obj.id));
       return args.formId ? all.filter((s) => s.formId === args.formId) : all;
     },
+    formData: (obj: { id: string }, _: unknown, ctx: Ctx) =>
+      ctx.caller && /^\d{1,18}$/.test(obj.id) ? ctx.sources.forms.latestOf(type, Number(obj.id)) : [],
   };
+}
+
+/** The version a submission names, when the caller may see the form. */
+async function versionOf(s: FormSubmission, ctx: Ctx): Promise<{ form: FormDefinition; version: FormVersion | null } | null> {
+  const form = await ctx.sources.forms.form(s.formId);
+  if (!form) return null;
+  return { form, version: form.versions.find((v) => v.timestamp === s.formTimestamp) ?? null };
 }
 
 export const resolvers = {
   ...scalarResolvers,
   Query: {
+    forms: (_: unknown, args: { objectType?: FormObjectType | null; group?: string | null; first?: number | null; after?: string | null }, ctx: Ctx) => {
+      requireIdentity(ctx.caller);
+      return ctx.sources.forms.listForms({ objectType: args.objectType ?? null, groupId: idArg(args.group, 'group') }, args);
+    },
     form: (_: unknown, args: { id: string }, ctx: Ctx) => {
       requireIdentity(ctx.caller);
-      return ctx.sources.forms.forms.load(args.id);
+      return ctx.sources.forms.form(args.id);
+    },
+    formSubmissions: (_: unknown, args: { filter?: FilterArgs | null; first?: number | null; after?: string | null }, ctx: Ctx) => {
+      requireIdentity(ctx.caller);
+      return ctx.sources.forms.submissions(submissionFilter(args.filter, ctx.sources.timeZone), args);
+    },
+    validateFormData: async (_: unknown, args: { formId: string; version?: string | null; data?: unknown }, ctx: Ctx) => {
+      requireIdentity(ctx.caller);
+      const form = await ctx.sources.forms.form(args.formId);
+      if (!form) throw codedError('NOT_FOUND', `Form ${args.formId} not found.`, { formId: args.formId });
+      const version = args.version == null ? form.versions[0] : form.versions.find((v) => v.timestamp === args.version);
+      if (!version) throw codedError('NOT_FOUND', `Form ${args.formId} has no version ${args.version ?? '(none saved)'}.`, { formId: args.formId, version: args.version ?? null });
+      return { ...validateFormData(version, args.data ?? null), version };
     },
   },
   Form: {
-    __resolveReference: (ref: { id: string }, ctx: Ctx) => (ctx.caller ? ctx.sources.forms.forms.load(ref.id) : null),
+    __resolveReference: (reference: { id: string }, ctx: Ctx) => (ctx.caller ? ctx.sources.forms.form(reference.id) : null),
+    owners: (form: FormDefinition) => form.ownerIds.map(ref),
+    assignedGroups: (form: FormDefinition) => form.assignedGroupIds.map(ref),
     latestVersion: (form: FormDefinition) => form.versions[0] ?? null,
+    version: (form: FormDefinition, args: { timestamp: string }) => form.versions.find((v) => v.timestamp === args.timestamp) ?? null,
   },
   FormVersion: {
-    __resolveReference: async (ref: { formId: string; timestamp: string }, ctx: Ctx) => {
-      const form = ctx.caller ? await ctx.sources.forms.forms.load(ref.formId) : null;
-      return form?.versions.find((v) => v.timestamp === ref.timestamp) ?? null;
+    __resolveReference: async (reference: { formId: string; timestamp: string }, ctx: Ctx) => {
+      const form = ctx.caller ? await ctx.sources.forms.form(reference.formId) : null;
+      return form?.versions.find((v) => v.timestamp === reference.timestamp) ?? null;
     },
-    author: (v: FormVersion) => (v.authorId == null ? null : { id: String(v.authorId) }),
+    savedAt: (v: FormVersion, _: unknown, ctx: Ctx) => naiveToInstant(v.timestamp, ctx.sources.timeZone),
+    author: (v: FormVersion) => ref(v.authorId),
+    fields: (v: FormVersion) => schemaFields(v.schema),
   },
   FormSubmission: {
-    form: (s: FormSubmission, _: unknown, ctx: Ctx) => ctx.sources.forms.forms.load(s.formId),
-    version: async (s: FormSubmission, _: unknown, ctx: Ctx) => {
-      const form = await ctx.sources.forms.forms.load(s.formId);
-      return form?.versions.find((v) => v.timestamp === s.formTimestamp) ?? null;
+    form: (s: FormSubmission, _: unknown, ctx: Ctx) => ctx.sources.forms.form(s.formId),
+    version: async (s: FormSubmission, _: unknown, ctx: Ctx) => (await versionOf(s, ctx))?.version ?? null,
+    changedBy: (s: FormSubmission) => ref(s.changedById),
+    submittedAt: (s: FormSubmission, _: unknown, ctx: Ctx) => naiveToInstant(s.changedAt, ctx.sources.timeZone),
+    changes: (s: FormSubmission) => {
+      if (s.data === null) return null;
+      if (s.previous === null) return changesSince(undefined, s.data);
+      return s.previous.data === null ? null : diff(s.previous.data, s.data);
     },
-    changedBy: (s: FormSubmission) => (s.changedById == null ? null : { id: String(s.changedById) }),
+    object: (s: FormSubmission) => ({ __typename: s.objectType, id: String(s.objectId) }),
+    error: async (s: FormSubmission, _: unknown, ctx: Ctx) => {
+      const problems = s.error ? [s.error] : [];
+      if (s.formTimestamp !== null) {
+        const found = await versionOf(s, ctx);
+        if (found && !found.version) problems.push(`version ${s.formTimestamp} is not a version of form ${s.formId}`);
+      }
+      return problems.length ? problems.join('; ') : null;
+    },
   },
-  Project: objectType('Project'),
-  Dataset: objectType('Dataset'),
-  Screen: objectType('Screen'),
-  Plate: objectType('Plate'),
+  FormObject: {
+    __resolveType: (obj: { __typename: string }) => obj.__typename,
+  },
+  Project: container('Project'),
+  Dataset: container('Dataset'),
+  Screen: container('Screen'),
+  Plate: container('Plate'),
+  Image: {
+    __resolveReference: (reference: { id: string }) => reference,
+    formData: async (image: { id: string }, _: unknown, ctx: Ctx) => {
+      if (!ctx.caller || !/^\d{1,18}$/.test(image.id)) return [];
+      const containers = await ctx.sources.forms.imageContainers.load(Number(image.id));
+      const latest = await Promise.all(containers.map((c) => ctx.sources.forms.latestOf(c.type, c.id)));
+      return latest.flat();
+    },
+  },
 };

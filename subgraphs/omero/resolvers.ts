@@ -1,162 +1,300 @@
 import { requireIdentity } from '../common/access';
-import type { Caller } from '../common/identity';
-import { connection, pageArgs, type PageArgs } from '../common/pagination';
-import { permissionLevel, permString } from '../common/permissions';
+import { encodeCursor } from '../common/cursor';
+import { badInput } from '../common/errors';
+import { IMPORT_NAMESPACES, WORKFLOW_NAMESPACE } from '../common/namespaces';
+import { pageArgs, type PageArgs } from '../common/pagination';
+import { permissionLevel } from '../common/permissions';
 import { scalarResolvers } from '../common/scalars';
 import type { SubgraphContext } from '../common/server';
-import { IMPORT_NAMESPACES, WORKFLOW_NAMESPACE } from '../common/namespaces';
-import { permissionsFor } from './permissions';
-import type { ChildRelation, OmeroDatabaseSource } from './source/database';
-import type { AnnotatedType, ContainerRow, ExperimenterRow, GroupRow, MapAnnotationRow, OwnedRow } from './source/rows';
+import type {
+  AnnotatedType, AnnotationRecord, ExperimenterRecord, GroupRecord, ImageRecord, ListFilter, ListType, ObjectType, OmeroSource,
+  OwnedRecord, PixelsRecord, PlateAcquisitionRecord, PlateRecord, RecordOf, RoiRecord, WellRecord, WellSampleRecord,
+} from './source/types';
 
 export interface OmeroSources {
-  db: OmeroDatabaseSource;
+  omero: OmeroSource;
 }
 type Ctx = SubgraphContext<OmeroSources>;
 
+interface ObjectFilterInput {
+  owner?: string | null;
+  group?: string | null;
+  orphaned?: boolean | null;
+  nameContains?: string | null;
+  keyValue?: { ns?: string | null; key: string; value?: string | null } | null;
+}
 
+/** An id argument; anything that is not a non-negative integer names no object. */
 function id(value: string | number): number {
   const n = Number(value);
   return Number.isSafeInteger(n) && n >= 0 ? n : -1;
 }
 
-/** Fields every owned object shares. */
-function owned(type: AnnotatedType | null) {
+function filterId(value: string, field: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 0) throw badInput(`${field} must be an OMERO id.`, field);
+  return n;
+}
+
+function toListFilter(input: ObjectFilterInput | null | undefined): ListFilter {
+  const filter: ListFilter = {};
+  if (!input) return filter;
+  if (input.owner != null) filter.ownerId = filterId(input.owner, 'owner');
+  if (input.group != null) filter.groupId = filterId(input.group, 'group');
+  if (input.orphaned) filter.orphaned = true;
+  if (input.nameContains) filter.nameContains = input.nameContains;
+  if (input.keyValue) {
+    if (!input.keyValue.key) throw badInput('keyValue.key must not be empty.', 'keyValue');
+    filter.keyValue = { ns: input.keyValue.ns ? [input.keyValue.ns] : null, key: input.keyValue.key, value: input.keyValue.value ?? null };
+  }
+  return filter;
+}
+
+/**
+ * A page of a list as a Relay connection. Lists are ordered as OMERO.web orders them (by name;
+ * wells by column and row), so a cursor is the position in that order.
+ */
+async function listConnection<T extends ListType>(ctx: Ctx, type: T, filter: ListFilter, args: PageArgs) {
+  requireIdentity(ctx.caller);
+  const page = pageArgs(type, args);
+  const offset = page.afterKey ?? 0;
+  const result = await ctx.sources.omero.list(type, filter, { offset, limit: page.limit });
+  const edges = result.rows.map((node, i) => ({ cursor: encodeCursor(type, offset + i + 1), node }));
   return {
-    owner: (row: OwnedRow, _: unknown, ctx: Ctx) => ctx.sources.db.experimenters.load(Number(row.owner_id)),
-    group: (row: OwnedRow, _: unknown, ctx: Ctx) => ctx.sources.db.groups.load(Number(row.group_id)),
-    createdAt: (row: OwnedRow) => row.created_at,
-    updatedAt: (row: OwnedRow) => row.updated_at,
-    permissions: (row: OwnedRow, _: unknown, ctx: Ctx) => permissionsFor(ctx.caller, row),
-    ...(type
-      ? {
-          mapAnnotations: (row: OwnedRow, args: { namespace?: string | null }, ctx: Ctx) =>
-            ctx.sources.db.mapAnnotations(type, args.namespace ? [args.namespace] : null).load(Number(row.id)),
-        }
-      : {}),
+    edges,
+    nodes: result.rows,
+    pageInfo: { hasNextPage: result.hasNextPage, endCursor: edges.length ? edges[edges.length - 1].cursor : null },
+    totalCount: () => result.totalCount(),
   };
 }
 
-/** First value of `key` among annotations in the given namespaces (namespace order = preference). */
+function byId<T extends ObjectType>(type: T) {
+  return (_: unknown, args: { id: string }, ctx: Ctx) => {
+    requireIdentity(ctx.caller);
+    return ctx.sources.omero.object(type, id(args.id));
+  };
+}
+
+function reference<T extends ObjectType>(type: T) {
+  return (ref: { id: string }, ctx: Ctx) => (ctx.caller ? ctx.sources.omero.object(type, id(ref.id)) : null);
+}
+
+/** Fields every owned object shares. */
+const owned = {
+  owner: (row: OwnedRecord, _: unknown, ctx: Ctx) => ctx.sources.omero.experimenter(row.ownerId),
+  group: (row: OwnedRecord, _: unknown, ctx: Ctx) => ctx.sources.omero.group(row.groupId),
+};
+
+/** Annotation fields of an annotated type. */
+function annotated(type: AnnotatedType) {
+  return {
+    mapAnnotations: (row: OwnedRecord, args: { namespace?: string | null }, ctx: Ctx) =>
+      ctx.sources.omero.annotations(type, row.id, 'map', args.namespace ?? null),
+    tags: (row: OwnedRecord, _: unknown, ctx: Ctx) => ctx.sources.omero.annotations(type, row.id, 'tag', null),
+    comments: (row: OwnedRecord, _: unknown, ctx: Ctx) => ctx.sources.omero.annotations(type, row.id, 'comment', null),
+    fileAnnotations: (row: OwnedRecord, _: unknown, ctx: Ctx) => ctx.sources.omero.annotations(type, row.id, 'file', null),
+  };
+}
+
+/** First value of `key` among the object's map annotations in `namespaces` (earlier namespace wins). */
 async function annotatedValue(ctx: Ctx, type: AnnotatedType, objectId: number, namespaces: string[], key: string): Promise<string | null> {
-  const annotations = await ctx.sources.db.mapAnnotations(type, namespaces).load(objectId);
+  // All map annotations through one loader: the same batch serves mapAnnotations, importOrder and producedBy.
+  const annotations = await ctx.sources.omero.annotations(type, objectId, 'map', null);
   for (const ns of namespaces) {
     for (const a of annotations) {
-      if (a.ns !== ns) continue;
-      const pair = a.pairs.find((p) => p.key === key);
+      if (a.namespace !== ns) continue;
+      const pair = a.pairs?.find((p) => p.key === key);
       if (pair?.value) return pair.value.trim();
     }
   }
   return null;
 }
 
-/** A page of a container's visible children, as a connection. */
-async function children(ctx: Ctx, relation: ChildRelation, kind: string, parent: ContainerRow, args: PageArgs) {
-  const page = pageArgs(kind, args);
-  const rows = await ctx.sources.db.childrenPage(relation, Number(parent.id), page);
-  return connection(kind, page, rows, (r) => Number(r.id), () => ctx.sources.db.countChildren(relation, Number(parent.id)));
+/**
+ * Images, then plates, carrying key=value in one of the namespaces, among those the caller sees,
+ * each by name then id. Batched over the values asked in one request (many import orders or runs).
+ */
+async function objectsWithValue(ctx: Ctx, namespaces: string[], key: string, value: string) {
+  const refs = await ctx.sources.omero.objectsWithValue(namespaces, key, value);
+  const loaded = await Promise.all(refs.map(async (r) => {
+    const row = await ctx.sources.omero.object(r.type, r.id);
+    return row ? { ...row, __typename: r.type } : null;
+  }));
+  return loaded
+    .filter((r): r is (ImageRecord | PlateRecord) & { __typename: 'Image' | 'Plate' } => r !== null)
+    .sort((a, b) => (a.__typename === b.__typename ? 0 : a.__typename === 'Image' ? -1 : 1)
+      || a.name.toLowerCase().localeCompare(b.name.toLowerCase()) || a.id - b.id);
 }
 
-function loadVisible(caller: Caller, load: () => Promise<unknown>) {
-  requireIdentity(caller);
-  return load();
+/** OMERO names plate rows and columns by letter (A, B, …, Z, AA, …) or by number (1, 2, …). */
+function axisLabel(index: number, convention: string | null, fallback: 'letter' | 'number'): string {
+  const c = (convention ?? fallback).toLowerCase();
+  if (c !== 'letter') return String(index + 1);
+  let n = index;
+  let label = '';
+  do {
+    label = String.fromCharCode(65 + (n % 26)) + label;
+    n = Math.floor(n / 26) - 1;
+  } while (n >= 0);
+  return label;
+}
+
+function convention(value: string | null): 'LETTER' | 'NUMBER' | null {
+  const v = value?.toLowerCase();
+  return v === 'letter' ? 'LETTER' : v === 'number' ? 'NUMBER' : null;
 }
 
 export const resolvers = {
   ...scalarResolvers,
   Query: {
-    me: (_: unknown, __: unknown, ctx: Ctx) => ctx.sources.db.experimenters.load(requireIdentity(ctx.caller).userId),
-    image: (_: unknown, args: { id: string }, ctx: Ctx) => loadVisible(ctx.caller, () => ctx.sources.db.images.load(id(args.id))),
-    dataset: (_: unknown, args: { id: string }, ctx: Ctx) => loadVisible(ctx.caller, () => ctx.sources.db.datasets.load(id(args.id))),
-    project: (_: unknown, args: { id: string }, ctx: Ctx) => loadVisible(ctx.caller, () => ctx.sources.db.projects.load(id(args.id))),
-    screen: (_: unknown, args: { id: string }, ctx: Ctx) => loadVisible(ctx.caller, () => ctx.sources.db.screens.load(id(args.id))),
-    plate: (_: unknown, args: { id: string }, ctx: Ctx) => loadVisible(ctx.caller, () => ctx.sources.db.plates.load(id(args.id))),
-    experimenter: (_: unknown, args: { id: string }, ctx: Ctx) => loadVisible(ctx.caller, () => ctx.sources.db.experimenters.load(id(args.id))),
-    experimenterGroup: (_: unknown, args: { id: string }, ctx: Ctx) => loadVisible(ctx.caller, () => ctx.sources.db.groups.load(id(args.id))),
-    images: async (_: unknown, args: PageArgs, ctx: Ctx) => {
+    me: (_: unknown, __: unknown, ctx: Ctx) => ctx.sources.omero.experimenter(requireIdentity(ctx.caller).userId),
+    project: byId('Project'),
+    dataset: byId('Dataset'),
+    image: byId('Image'),
+    screen: byId('Screen'),
+    plate: byId('Plate'),
+    plateAcquisition: byId('PlateAcquisition'),
+    well: byId('Well'),
+    roi: byId('Roi'),
+    experimenter: (_: unknown, args: { id: string }, ctx: Ctx) => {
       requireIdentity(ctx.caller);
-      const page = pageArgs('Image', args);
-      const rows = await ctx.sources.db.imagesPage(page);
-      return connection('Image', page, rows, (r) => Number(r.id), () => ctx.sources.db.countImages());
+      return ctx.sources.omero.experimenter(id(args.id));
+    },
+    experimenterGroup: (_: unknown, args: { id: string }, ctx: Ctx) => {
+      requireIdentity(ctx.caller);
+      return ctx.sources.omero.group(id(args.id));
+    },
+    projects: (_: unknown, args: PageArgs & { filter?: ObjectFilterInput }, ctx: Ctx) => listConnection(ctx, 'Project', toListFilter(args.filter), args),
+    datasets: (_: unknown, args: PageArgs & { filter?: ObjectFilterInput }, ctx: Ctx) => listConnection(ctx, 'Dataset', toListFilter(args.filter), args),
+    images: (_: unknown, args: PageArgs & { filter?: ObjectFilterInput }, ctx: Ctx) => listConnection(ctx, 'Image', toListFilter(args.filter), args),
+    screens: (_: unknown, args: PageArgs & { filter?: ObjectFilterInput }, ctx: Ctx) => listConnection(ctx, 'Screen', toListFilter(args.filter), args),
+    plates: (_: unknown, args: PageArgs & { filter?: ObjectFilterInput }, ctx: Ctx) => listConnection(ctx, 'Plate', toListFilter(args.filter), args),
+    objectsByKeyValue: (_: unknown, args: { key: string; value: string; ns?: string | null }, ctx: Ctx): ListFilter => {
+      requireIdentity(ctx.caller);
+      if (!args.key) throw badInput('key must not be empty.', 'key');
+      return { keyValue: { ns: args.ns ? [args.ns] : null, key: args.key, value: args.value } };
     },
   },
+  KeyValueMatches: {
+    projects: (filter: ListFilter, args: PageArgs, ctx: Ctx) => listConnection(ctx, 'Project', filter, args),
+    datasets: (filter: ListFilter, args: PageArgs, ctx: Ctx) => listConnection(ctx, 'Dataset', filter, args),
+    images: (filter: ListFilter, args: PageArgs, ctx: Ctx) => listConnection(ctx, 'Image', filter, args),
+    screens: (filter: ListFilter, args: PageArgs, ctx: Ctx) => listConnection(ctx, 'Screen', filter, args),
+    plates: (filter: ListFilter, args: PageArgs, ctx: Ctx) => listConnection(ctx, 'Plate', filter, args),
+  },
+  Project: {
+    ...owned,
+    ...annotated('Project'),
+    __resolveReference: reference('Project'),
+    datasets: (row: OwnedRecord, args: PageArgs, ctx: Ctx) => listConnection(ctx, 'Dataset', { parentId: row.id }, args),
+  },
+  Dataset: {
+    ...owned,
+    ...annotated('Dataset'),
+    __resolveReference: reference('Dataset'),
+    projects: (row: OwnedRecord, _: unknown, ctx: Ctx) => ctx.sources.omero.parents('projectsOfDataset', row.id),
+    images: (row: OwnedRecord, args: PageArgs, ctx: Ctx) => listConnection(ctx, 'Image', { parentId: row.id }, args),
+  },
   Image: {
-    ...owned('image'),
-    __resolveReference: (ref: { id: string }, ctx: Ctx) => (ctx.caller ? ctx.sources.db.images.load(id(ref.id)) : null),
-    datasets: (row: OwnedRow, _: unknown, ctx: Ctx) => ctx.sources.db.datasetsOfImage.load(Number(row.id)),
-    importOrder: async (row: OwnedRow, _: unknown, ctx: Ctx) => {
-      const uuid = await annotatedValue(ctx, 'image', Number(row.id), IMPORT_NAMESPACES, 'UUID');
+    ...owned,
+    ...annotated('Image'),
+    __resolveReference: reference('Image'),
+    pixels: (row: ImageRecord) => (row.pixels ? { ...row.pixels, imageId: row.id } : null),
+    datasets: (row: OwnedRecord, _: unknown, ctx: Ctx) => ctx.sources.omero.parents('datasetsOfImage', row.id),
+    well: (row: OwnedRecord, _: unknown, ctx: Ctx) => ctx.sources.omero.wellOfImage(row.id),
+    rois: (row: OwnedRecord, _: unknown, ctx: Ctx) => ctx.sources.omero.rois(row.id),
+    fileset: (row: OwnedRecord, _: unknown, ctx: Ctx) => ctx.sources.omero.fileset(row.id),
+    importOrder: async (row: OwnedRecord, _: unknown, ctx: Ctx) => {
+      const uuid = await annotatedValue(ctx, 'Image', row.id, IMPORT_NAMESPACES, 'UUID');
       return uuid ? { uuid } : null;
     },
-    producedBy: async (row: OwnedRow, _: unknown, ctx: Ctx) => {
-      const workflowId = await annotatedValue(ctx, 'image', Number(row.id), [WORKFLOW_NAMESPACE], 'Workflow_ID');
+    producedBy: async (row: OwnedRecord, _: unknown, ctx: Ctx) => {
+      const workflowId = await annotatedValue(ctx, 'Image', row.id, [WORKFLOW_NAMESPACE], 'Workflow_ID');
       return workflowId ? { id: workflowId } : null;
     },
   },
-  Dataset: {
-    ...owned('dataset'),
-    __resolveReference: (ref: { id: string }, ctx: Ctx) => (ctx.caller ? ctx.sources.db.datasets.load(id(ref.id)) : null),
-    projects: (row: ContainerRow, _: unknown, ctx: Ctx) => ctx.sources.db.projectsOfDataset.load(Number(row.id)),
-    images: (row: ContainerRow, args: PageArgs, ctx: Ctx) => children(ctx, 'imagesOfDataset', 'Image', row, args),
-  },
-  Project: {
-    ...owned('project'),
-    __resolveReference: (ref: { id: string }, ctx: Ctx) => (ctx.caller ? ctx.sources.db.projects.load(id(ref.id)) : null),
-    datasets: (row: ContainerRow, args: PageArgs, ctx: Ctx) => children(ctx, 'datasetsOfProject', 'Dataset', row, args),
+  Pixels: {
+    channels: (row: PixelsRecord & { imageId: number }, _: unknown, ctx: Ctx) => ctx.sources.omero.channels(row.imageId),
   },
   Screen: {
-    ...owned('screen'),
-    __resolveReference: (ref: { id: string }, ctx: Ctx) => (ctx.caller ? ctx.sources.db.screens.load(id(ref.id)) : null),
-    plates: (row: ContainerRow, args: PageArgs, ctx: Ctx) => children(ctx, 'platesOfScreen', 'Plate', row, args),
+    ...owned,
+    ...annotated('Screen'),
+    __resolveReference: reference('Screen'),
+    plates: (row: OwnedRecord, args: PageArgs, ctx: Ctx) => listConnection(ctx, 'Plate', { parentId: row.id }, args),
   },
   Plate: {
-    ...owned('plate'),
-    __resolveReference: (ref: { id: string }, ctx: Ctx) => (ctx.caller ? ctx.sources.db.plates.load(id(ref.id)) : null),
-    screens: (row: ContainerRow, _: unknown, ctx: Ctx) => ctx.sources.db.screensOfPlate.load(Number(row.id)),
-    importOrder: async (row: OwnedRow, _: unknown, ctx: Ctx) => {
-      const uuid = await annotatedValue(ctx, 'plate', Number(row.id), IMPORT_NAMESPACES, 'UUID');
+    ...owned,
+    ...annotated('Plate'),
+    __resolveReference: reference('Plate'),
+    rowNamingConvention: (row: PlateRecord) => convention(row.rowNamingConvention),
+    columnNamingConvention: (row: PlateRecord) => convention(row.columnNamingConvention),
+    screens: (row: OwnedRecord, _: unknown, ctx: Ctx) => ctx.sources.omero.parents('screensOfPlate', row.id),
+    wells: (row: OwnedRecord, args: PageArgs, ctx: Ctx) => listConnection(ctx, 'Well', { parentId: row.id }, args),
+    plateAcquisitions: (row: OwnedRecord, _: unknown, ctx: Ctx) => ctx.sources.omero.plateAcquisitions(row.id),
+    importOrder: async (row: OwnedRecord, _: unknown, ctx: Ctx) => {
+      const uuid = await annotatedValue(ctx, 'Plate', row.id, IMPORT_NAMESPACES, 'UUID');
       return uuid ? { uuid } : null;
     },
+  },
+  PlateAcquisition: {
+    ...owned,
+    __resolveReference: reference('PlateAcquisition'),
+    plate: (row: PlateAcquisitionRecord, _: unknown, ctx: Ctx) => (row.plateId === null ? null : ctx.sources.omero.object('Plate', row.plateId)),
+  },
+  Well: {
+    ...owned,
+    __resolveReference: reference('Well'),
+    label: async (row: WellRecord, _: unknown, ctx: Ctx) => {
+      const plate = row.plateId === null ? null : await ctx.sources.omero.object('Plate', row.plateId);
+      return axisLabel(row.row, plate?.rowNamingConvention ?? null, 'letter') + axisLabel(row.column, plate?.columnNamingConvention ?? null, 'number');
+    },
+    plate: (row: WellRecord, _: unknown, ctx: Ctx) => (row.plateId === null ? null : ctx.sources.omero.object('Plate', row.plateId)),
+    samples: (row: WellRecord, _: unknown, ctx: Ctx) => ctx.sources.omero.wellSamples(row.id),
+  },
+  WellSample: {
+    image: (row: WellSampleRecord, _: unknown, ctx: Ctx) => (row.imageId === null ? null : ctx.sources.omero.object('Image', row.imageId)),
+    plateAcquisition: (row: WellSampleRecord, _: unknown, ctx: Ctx) =>
+      row.plateAcquisitionId === null ? null : ctx.sources.omero.object('PlateAcquisition', row.plateAcquisitionId),
+  },
+  Roi: {
+    ...owned,
+    __resolveReference: reference('Roi'),
+    image: (row: RoiRecord, _: unknown, ctx: Ctx) => (row.imageId === null ? null : ctx.sources.omero.object('Image', row.imageId)),
+    shapes: (row: RoiRecord, _: unknown, ctx: Ctx) => ctx.sources.omero.shapes(row.id),
   },
   Experimenter: {
     __resolveReference: (ref: { id?: string; userName?: string }, ctx: Ctx) => {
       if (!ctx.caller) return null;
-      return ref.id !== undefined ? ctx.sources.db.experimenters.load(id(ref.id)) : ctx.sources.db.experimentersByName.load(String(ref.userName));
+      return ref.id !== undefined ? ctx.sources.omero.experimenter(id(ref.id)) : ctx.sources.omero.experimenterByName(String(ref.userName));
     },
-    userName: (row: ExperimenterRow) => row.omename,
-    firstName: (row: ExperimenterRow) => row.firstname,
-    lastName: (row: ExperimenterRow) => row.lastname,
-    groups: async (row: ExperimenterRow, _: unknown, ctx: Ctx) => {
-      const memberships = await ctx.sources.db.memberships.load(Number(row.id));
-      return memberships.map((m) => ({ group: ctx.sources.db.groups.load(Number(m.parent)), leader: m.owner }));
+    groups: async (row: ExperimenterRecord, _: unknown, ctx: Ctx) => {
+      const memberships = await ctx.sources.omero.memberships(row.id);
+      const withGroups = await Promise.all(memberships.map(async (m) => ({ group: await ctx.sources.omero.group(m.groupId), leader: m.leader })));
+      return withGroups
+        .filter((m): m is { group: GroupRecord; leader: boolean | null } => m.group !== null)
+        .sort((a, b) => a.group.name.toLowerCase().localeCompare(b.group.name.toLowerCase()) || a.group.id - b.group.id);
     },
-    isAdmin: async (row: ExperimenterRow, _: unknown, ctx: Ctx) => (await ctx.sources.db.memberships.load(Number(row.id))).some((m) => Number(m.parent) === 0),
+    isAdmin: async (row: ExperimenterRecord, _: unknown, ctx: Ctx) => (await ctx.sources.omero.memberships(row.id)).some((m) => m.groupId === 0),
   },
   ExperimenterGroup: {
     __resolveReference: (ref: { id?: string; name?: string }, ctx: Ctx) => {
       if (!ctx.caller) return null;
-      return ref.id !== undefined ? ctx.sources.db.groups.load(id(ref.id)) : ctx.sources.db.groupsByName.load(String(ref.name));
+      return ref.id !== undefined ? ctx.sources.omero.group(id(ref.id)) : ctx.sources.omero.groupByName(String(ref.name));
     },
-    permissionLevel: (row: GroupRow) => permissionLevel(row.permissions),
-    perm: (row: GroupRow) => permString(row.permissions),
+    permissionLevel: (row: GroupRecord) => permissionLevel(row.perm),
   },
+  MapAnnotation: { owner: (row: AnnotationRecord, _: unknown, ctx: Ctx) => ctx.sources.omero.experimenter(row.ownerId) },
+  TagAnnotation: { owner: (row: AnnotationRecord, _: unknown, ctx: Ctx) => ctx.sources.omero.experimenter(row.ownerId) },
+  CommentAnnotation: { owner: (row: AnnotationRecord, _: unknown, ctx: Ctx) => ctx.sources.omero.experimenter(row.ownerId) },
+  FileAnnotation: { owner: (row: AnnotationRecord, _: unknown, ctx: Ctx) => ctx.sources.omero.experimenter(row.ownerId) },
   ImportOrder: {
     __resolveReference: (ref: { uuid: string }) => ({ uuid: ref.uuid }),
-    importedObjects: async (order: { uuid: string }, _: unknown, ctx: Ctx) => {
-      if (!ctx.caller) return [];
-      const refs = await ctx.sources.db.importedObjects.load(order.uuid);
-      const loaded = await Promise.all(refs.map(async (r) => {
-        const row = await (r.type === 'Image' ? ctx.sources.db.images : ctx.sources.db.plates).load(r.id);
-        return row ? { ...row, __typename: r.type } : null;
-      }));
-      return loaded.filter(Boolean);
-    },
+    importedObjects: (order: { uuid: string }, _: unknown, ctx: Ctx) => (ctx.caller ? objectsWithValue(ctx, IMPORT_NAMESPACES, 'UUID', order.uuid) : []),
   },
-  ImportedObject: {
-    __resolveType: (value: { __typename: string }) => value.__typename,
-  },
-  MapAnnotation: {
-    namespace: (row: MapAnnotationRow) => row.ns,
-    owner: (row: MapAnnotationRow, _: unknown, ctx: Ctx) => ctx.sources.db.experimenters.load(Number(row.owner_id)),
+  WorkflowRun: {
+    __resolveReference: (ref: { id: string }) => ({ id: ref.id }),
+    outputs: (run: { id: string }, _: unknown, ctx: Ctx) => (ctx.caller ? objectsWithValue(ctx, [WORKFLOW_NAMESPACE], 'Workflow_ID', run.id) : []),
   },
 };
+
+export type { RecordOf };

@@ -1,26 +1,55 @@
 import { badInput } from '../common/errors';
 
-/** Global ids `Type:key` (Image:42, ImportOrder:<uuid>, WorkflowRun:<uuid>). */
-export type NodeType = 'Image' | 'ImportOrder' | 'WorkflowRun';
+/**
+ * Global ids `Type:key` of lineage nodes, and their W3C PROV kinds (../shared/DESIGN.md §5):
+ *   entities    Image:42, Plate:7, SourceFile:/data/lab/alice/img_001.tif
+ *   activities  ImportOrder:<uuid>, WorkflowRun:<uuid>
+ *   plans       Workflow:<workflow>@<version> (an entity of type prov:Plan: the workflow descriptor)
+ *   agents      Experimenter:2, Software:<preprocessing container image>@<tag>
+ */
+export type NodeType = 'Image' | 'Plate' | 'SourceFile' | 'ImportOrder' | 'WorkflowRun' | 'Workflow' | 'Experimenter' | 'Software';
+export type ProvKind = 'ENTITY' | 'ACTIVITY' | 'AGENT';
 
 export interface NodeRef {
   type: NodeType;
   key: string;
 }
 
+export const PROV_KIND: Record<NodeType, ProvKind> = {
+  Image: 'ENTITY',
+  Plate: 'ENTITY',
+  SourceFile: 'ENTITY',
+  ImportOrder: 'ACTIVITY',
+  WorkflowRun: 'ACTIVITY',
+  Workflow: 'ENTITY',
+  Experimenter: 'AGENT',
+  Software: 'AGENT',
+};
+
+/** Types a walk may start from and continue through; agents and plans are leaves (see walk.ts). */
+export const ROOT_TYPES: readonly NodeType[] = ['Image', 'Plate', 'SourceFile', 'ImportOrder', 'WorkflowRun'];
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** OMERO ids are bigint; 18 digits stay below 2^63. */
+const OMERO_ID = /^\d{1,18}$/;
+/** import.files entries are absolute paths on the import mount (varchar in practice; bound generously). */
+const MAX_PATH = 4096;
 
 export function parseGlobalId(value: string): NodeRef {
   const idx = value.indexOf(':');
   const type = value.slice(0, idx);
   const key = value.slice(idx + 1);
-  if (type === 'Image' && /^\d{1,18}$/.test(key)) return { type, key: String(Number(key)) };
+  if ((type === 'Image' || type === 'Plate') && OMERO_ID.test(key)) return { type, key: String(BigInt(key)) };
   if ((type === 'ImportOrder' || type === 'WorkflowRun') && UUID.test(key)) return { type, key: key.toLowerCase() };
-  throw badInput('`of` must be a global id such as Image:42, ImportOrder:<uuid> or WorkflowRun:<uuid>.', 'of');
+  if (type === 'SourceFile' && key.startsWith('/') && key.length <= MAX_PATH && !key.includes('\0')) return { type, key };
+  throw badInput('`of` must be a global id such as Image:42, Plate:7, SourceFile:/path, ImportOrder:<uuid> or WorkflowRun:<uuid>.', 'of');
 }
 
 export function globalId(ref: NodeRef): string {
   return `${ref.type}:${ref.key}`;
 }
 
-export const PROV_KIND: Record<NodeType, 'ENTITY' | 'ACTIVITY'> = { Image: 'ENTITY', ImportOrder: 'ACTIVITY', WorkflowRun: 'ACTIVITY' };
+export function refOf(id: string): NodeRef {
+  const idx = id.indexOf(':');
+  return { type: id.slice(0, idx) as NodeType, key: id.slice(idx + 1) };
+}

@@ -1,21 +1,44 @@
+import { GraphQLError } from 'graphql';
 import { canSeeGroupData, groupScope, requireIdentity } from '../common/access';
 import { decodeIdCursor, encodeCursor } from '../common/cursor';
+import { badInput, codedError } from '../common/errors';
 import type { LogTailer } from '../common/eventlog';
-import type { Caller } from '../common/identity';
+import type { Caller, Identity } from '../common/identity';
+import { logger } from '../common/logger';
 import { connection, pageArgs, type PageArgs } from '../common/pagination';
 import { scalarResolvers } from '../common/scalars';
 import type { SubgraphContext } from '../common/server';
-import { decodeDate, decodeUuid, eventType } from './events';
-import { inputImageIds, statusEnum, type WorkflowRun } from './fold';
-import type { LiveEvent, WorkflowEventSource } from './source/events';
+import type { CatalogueWorkflow, WorkflowCatalogue } from './catalogue/catalogue';
+import { decodeDate, decodeUuid, eventType, plainJson, type StoredEvent } from './events';
+import { inputImageIds, inputReferences, isFinished, slurmStateOf, statusEnum, unfinishedJobs, type SlurmJob, type Task, type WorkflowRun } from './fold';
+import { liveFields, workflowRunUpdates, type ApiEvent, type RunUpdate } from './updates';
+import { redactParams, redactResult } from './redact';
+import type { SlurmCluster, SlurmWatcher } from './slurm/types';
+import type { LiveEvent, WorkflowEventSource, WorkflowRunFilter } from './source/events';
+import { MAX_LOG_LINES, type SlurmJobSource } from './source/slurm';
 
 export interface WorkflowSources {
   events: WorkflowEventSource;
+  /** null when no Slurm cluster is configured */
+  slurm: SlurmJobSource | null;
 }
 type Ctx = SubgraphContext<WorkflowSources>;
 
+export interface WorkflowDeps {
+  tailer: LogTailer<LiveEvent>;
+  catalogue: WorkflowCatalogue;
+  cluster: SlurmCluster | null;
+  watcher: SlurmWatcher | null;
+  /** queue bound of workflowRunUpdated (LIVE_MAX_QUEUE) */
+  maxQueue: number;
+}
+
 /** Cursor kind of one stored event (workflowtracker_events.id). */
 export const EVENT_CURSOR = 'WorkflowEvent';
+
+function slurmUnavailable(detail = 'No Slurm cluster is configured (SLURM_HOST).'): GraphQLError {
+  return new GraphQLError(detail, { extensions: { code: 'SLURM_UNAVAILABLE' } });
+}
 
 function visible(caller: Caller, run: WorkflowRun | null): WorkflowRun | null {
   if (!run || !caller) return null;
@@ -23,11 +46,31 @@ function visible(caller: Caller, run: WorkflowRun | null): WorkflowRun | null {
 }
 
 async function loadRun(ctx: Ctx, id: string, fresh = false): Promise<WorkflowRun | null> {
-  if (fresh) ctx.sources.events.runs.clear(id);
-  return visible(ctx.caller, await ctx.sources.events.runs.load(id));
+  const runId = decodeUuid(id);
+  if (!runId) return null;
+  if (fresh) ctx.sources.events.runs.clear(runId);
+  return visible(ctx.caller, await ctx.sources.events.runs.load(runId));
 }
 
-export function workflowResolvers(tailer: LogTailer<LiveEvent>) {
+
+/** The event's fields as plain JSON, with the same redaction as the folded run. */
+function eventData(e: StoredEvent): unknown {
+  const data = plainJson(e.state) as Record<string, unknown>;
+  const type = eventType(e.topic);
+  if (type === 'Task.ResultAdded' && data.result && typeof data.result === 'object') data.result = redactResult(data.result as Record<string, unknown>);
+  if (type === 'Task.TaskCreated') data.params = redactParams(data.params);
+  return data;
+}
+
+function mayCancel(identity: Identity, run: WorkflowRun): boolean {
+  if (identity.isAdmin) return true;
+  if (run.userId === identity.userId) return true;
+  return identity.groups.some((g) => g.leader && g.id === run.groupId);
+}
+
+export function workflowResolvers(deps: WorkflowDeps) {
+  const { tailer, catalogue } = deps;
+
   return {
     ...scalarResolvers,
     Query: {
@@ -35,14 +78,56 @@ export function workflowResolvers(tailer: LogTailer<LiveEvent>) {
         requireIdentity(ctx.caller);
         return loadRun(ctx, args.id);
       },
-      workflowRuns: async (_: unknown, args: PageArgs, ctx: Ctx) => {
+      workflowRuns: async (_: unknown, args: PageArgs & { filter?: WorkflowRunFilter | null }, ctx: Ctx) => {
         const scope = groupScope(requireIdentity(ctx.caller));
         const page = pageArgs('WorkflowRun', args);
-        const keys = await ctx.sources.events.page(scope, page);
+        const keys = await ctx.sources.events.page(scope, args.filter, page);
         const runs = await Promise.all(keys.map((k) => ctx.sources.events.runs.load(k.run_id)));
         const rows = keys.map((k, i) => ({ key: Number(k.event_id), run: runs[i] })).filter((r) => r.run);
-        const conn = connection('WorkflowRun', page, rows, (r) => r.key, () => ctx.sources.events.count(scope));
+        const conn = connection('WorkflowRun', page, rows, (r) => r.key, () => ctx.sources.events.count(scope, args.filter));
         return { ...conn, edges: conn.edges.map((e) => ({ cursor: e.cursor, node: e.node.run })), nodes: conn.nodes.map((n) => n.run) };
+      },
+      slurmJob: (_: unknown, args: { id: string }, ctx: Ctx) => {
+        requireIdentity(ctx.caller);
+        return resolveJob(ctx, args.id);
+      },
+      workflows: async (_: unknown, args: PageArgs, ctx: Ctx) => {
+        requireIdentity(ctx.caller);
+        const page = pageArgs('Workflow', args);
+        const all = await readCatalogue(catalogue);
+        const start = page.afterKey ?? 0;
+        const rows = all.map((w, i) => ({ key: i + 1, w })).slice(start, start + page.limit + 1);
+        const conn = connection('Workflow', page, rows, (r) => r.key, all.length);
+        return { ...conn, edges: conn.edges.map((e) => ({ cursor: e.cursor, node: e.node.w })), nodes: conn.nodes.map((n) => n.w) };
+      },
+      workflow: async (_: unknown, args: { name: string }, ctx: Ctx) => {
+        requireIdentity(ctx.caller);
+        return (await readCatalogue(catalogue)).find((w) => w.name === args.name.toLowerCase()) ?? null;
+      },
+    },
+    Mutation: {
+      cancelWorkflowRun: async (_: unknown, args: { id: string }, ctx: Ctx) => {
+        const identity = requireIdentity(ctx.caller);
+        const run = await loadRun(ctx, args.id, true);
+        if (!run) throw codedError('NOT_FOUND', 'No workflow run with this id.');
+        if (!mayCancel(identity, run)) throw codedError('FORBIDDEN', 'Only the run’s owner, the leader of its group or an administrator may cancel it.');
+        const cluster = deps.cluster;
+        if (!cluster) throw slurmUnavailable();
+        const candidates = unfinishedJobs(run).map((j) => j.jobId).filter((id) => Number.isSafeInteger(id) && id > 0);
+        if (candidates.length === 0) return { run, cancelledJobIds: [] };
+        try {
+          // The events may lag behind the cluster: cancel only what Slurm still has queued or running.
+          const queued = await cluster.queueStates(candidates);
+          const ids = candidates.filter((id) => queued.has(id));
+          if (ids.length) await cluster.cancel(ids);
+          logger.info({ run: run.id, jobs: ids, by: identity.userName }, 'cancelWorkflowRun');
+          return { run, cancelledJobIds: ids };
+        } catch (err) {
+          logger.warn({ err, run: run.id }, 'cancelWorkflowRun: cluster failed');
+          // the cluster's own coded errors (SLURM_TIMEOUT, SLURM_BUSY, …) pass through
+          if (err instanceof GraphQLError && typeof err.extensions.code === 'string' && err.extensions.code !== 'INTERNAL_SERVER_ERROR') throw err;
+          throw slurmUnavailable('The Slurm cluster did not answer; nothing was cancelled for sure. Try again.');
+        }
       },
     },
     Subscription: {
@@ -51,18 +136,32 @@ export function workflowResolvers(tailer: LogTailer<LiveEvent>) {
           const scope = groupScope(requireIdentity(ctx.caller));
           const after = args.after ? decodeIdCursor(EVENT_CURSOR, args.after) : null;
           const runId = args.runId ? decodeUuid(args.runId) : null;
+          if (args.runId && !runId) throw badInput('runId must be a UUID.', 'runId');
           return tailer.subscribe(after, (e) => e.run_id !== null && (!runId || e.run_id === runId) && canSeeGroupData(scope, { groupId: e.run_group, userId: e.run_user }));
         },
         resolve: (event: LiveEvent) => event,
       },
+      workflowRunUpdated: {
+        subscribe: (_: unknown, args: { filter?: WorkflowRunFilter | null; after?: string | null }, ctx: Ctx) => {
+          const scope = groupScope(requireIdentity(ctx.caller));
+          const after = args.after ? decodeIdCursor(EVENT_CURSOR, args.after) : null;
+          const access = { events: ctx.sources.events, loadRun: (id: string, fresh?: boolean) => loadRun(ctx, id, fresh), visible: (run: WorkflowRun | null) => visible(ctx.caller, run) };
+          return workflowRunUpdates({ tailer, watcher: deps.watcher, maxQueue: deps.maxQueue }, access, scope, args.filter ?? {}, after);
+        },
+        resolve: (update: RunUpdate) => update,
+      },
+    },
+    WorkflowRunUpdate: {
+      cursor: (u: RunUpdate) => (u.event ? encodeCursor(EVENT_CURSOR, u.event.id) : null),
     },
     WorkflowRunEvent: {
-      cursor: (e: LiveEvent) => encodeCursor(EVENT_CURSOR, e.id),
-      runId: (e: LiveEvent) => e.run_id,
-      taskId: (e: LiveEvent) => (eventType(e.topic).startsWith('Task.') ? e.originator_id : null),
-      type: (e: LiveEvent) => eventType(e.topic),
-      timestamp: (e: LiveEvent) => decodeDate(e.state.timestamp),
-      run: (e: LiveEvent, _: unknown, ctx: Ctx) => loadRun(ctx, e.run_id!, true),
+      cursor: (e: ApiEvent) => encodeCursor(EVENT_CURSOR, e.id),
+      runId: (e: ApiEvent) => e.run_id,
+      taskId: (e: ApiEvent) => (eventType(e.topic).startsWith('Task.') ? e.originator_id : null),
+      type: (e: ApiEvent) => eventType(e.topic),
+      timestamp: (e: ApiEvent) => decodeDate(e.state.timestamp),
+      data: (e: ApiEvent) => eventData(e),
+      run: (e: ApiEvent, _: unknown, ctx: Ctx) => loadRun(ctx, e.run_id!, true),
     },
     WorkflowRun: {
       __resolveReference: (ref: { id: string }, ctx: Ctx) => loadRun(ctx, ref.id),
@@ -70,7 +169,14 @@ export function workflowResolvers(tailer: LogTailer<LiveEvent>) {
       group: (run: WorkflowRun) => (run.groupId != null && run.groupId >= 0 ? { id: String(run.groupId) } : null),
       status: (run: WorkflowRun) => statusEnum(run.status),
       statusRaw: (run: WorkflowRun) => run.status,
+      slurmState: (run: WorkflowRun) => slurmStateOf(run.status),
       inputs: (run: WorkflowRun) => inputImageIds(run).map((id) => ({ id: String(id) })),
+      inputReferences: (run: WorkflowRun) => inputReferences(run).map((r) => ({ dataType: r.dataType, id: String(r.id) })),
+      events: (run: WorkflowRun, args: PageArgs) => {
+        const page = pageArgs(EVENT_CURSOR, args);
+        const rows = run.events.filter((e) => page.afterKey === null || e.id > page.afterKey).slice(0, page.limit + 1).map((e) => ({ ...e, run_id: run.id }));
+        return connection(EVENT_CURSOR, page, rows, (e) => e.id, run.events.length);
+      },
     },
     Task: {
       __resolveReference: async (ref: { id: string }, ctx: Ctx) => {
@@ -78,6 +184,77 @@ export function workflowResolvers(tailer: LogTailer<LiveEvent>) {
         const run = runId ? await loadRun(ctx, runId) : null;
         return run?.tasks.find((t) => t.id === decodeUuid(ref.id)) ?? null;
       },
+      run: (task: Task, _: unknown, ctx: Ctx) => loadRun(ctx, task.runId),
+      slurmJobs: (task: Task) => task.jobs,
+    },
+    SlurmJob: {
+      __resolveReference: (ref: { id: string }, ctx: Ctx) => resolveJob(ctx, ref.id),
+      id: (job: SlurmJob) => String(job.jobId),
+      task: async (job: SlurmJob, _: unknown, ctx: Ctx) => (await loadRun(ctx, job.runId))?.tasks.find((t) => t.id === job.taskId) ?? null,
+      run: (job: SlurmJob, _: unknown, ctx: Ctx) => loadRun(ctx, job.runId),
+      live: async (job: SlurmJob, _: unknown, ctx: Ctx) => {
+        if (!ctx.sources.slurm || !(await unfinished(ctx, job))) return null;
+        const state = await ctx.sources.slurm.states.load(job.jobId);
+        return state ? liveFields(state) : null;
+      },
+      exitCode: async (job: SlurmJob, _: unknown, ctx: Ctx) => {
+        if (!ctx.sources.slurm || !(await unfinished(ctx, job))) return null;
+        return (await ctx.sources.slurm.states.load(job.jobId))?.exitCode ?? null;
+      },
+      log: async (job: SlurmJob, args: { lines?: number | null }, ctx: Ctx) => {
+        const lines = args.lines ?? 20;
+        if (!Number.isInteger(lines) || lines < 1 || lines > MAX_LOG_LINES) throw badInput(`lines must be between 1 and ${MAX_LOG_LINES}.`, 'lines');
+        if (!ctx.sources.slurm || !(await unfinished(ctx, job))) return null;
+        const tail = await ctx.sources.slurm.logs.load(`${job.jobId}:${lines}`);
+        return tail ? { tail: tail.tail, progress: tail.progress } : null;
+      },
+    },
+    Image: {
+      __resolveReference: (ref: { id: string }) => ({ id: ref.id }),
+      consumedBy: async (image: { id: string }, args: PageArgs, ctx: Ctx) => {
+        requireIdentity(ctx.caller);
+        const page = pageArgs('WorkflowRun', args);
+        const id = Number(image.id);
+        const all = Number.isSafeInteger(id) ? await ctx.sources.events.consumers.load(id) : [];
+        const keys = all.filter((k) => page.afterKey === null || k.key < page.afterKey).slice(0, page.limit + 1);
+        const runs = await Promise.all(keys.map((k) => loadRun(ctx, k.runId)));
+        const rows = keys.map((k, i) => ({ key: k.key, run: runs[i] })).filter((r) => r.run);
+        const conn = connection('WorkflowRun', page, rows, (r) => r.key, all.length);
+        return { ...conn, edges: conn.edges.map((e) => ({ cursor: e.cursor, node: e.node.run })), nodes: conn.nodes.map((n) => n.run) };
+      },
+    },
+    Workflow: {
+      title: (w: CatalogueWorkflow) => w.descriptor?.name ?? null,
+      description: (w: CatalogueWorkflow) => w.descriptor?.description ?? null,
+      containerImage: (w: CatalogueWorkflow) => w.descriptor?.containerImage ?? null,
+      descriptorFormat: (w: CatalogueWorkflow) => w.descriptor?.format ?? null,
+      parameters: (w: CatalogueWorkflow) => w.descriptor?.parameters ?? [],
+      parametersSchema: (w: CatalogueWorkflow) => w.descriptor?.schema ?? null,
+    },
+    SbatchOption: {
+      argument: (o: { flag: string; value: string }) => `--${o.flag}=${o.value}`,
     },
   };
+}
+
+async function unfinished(ctx: Ctx, job: SlurmJob): Promise<boolean> {
+  const run = await loadRun(ctx, job.runId);
+  return Boolean(run && !isFinished(run));
+}
+
+async function resolveJob(ctx: Ctx, id: string): Promise<SlurmJob | null> {
+  const jobId = Number(id);
+  if (!Number.isSafeInteger(jobId) || jobId <= 0) return null;
+  const runId = await ctx.sources.events.runOfJob.load(jobId);
+  const run = runId ? await loadRun(ctx, runId) : null;
+  return run?.tasks.flatMap((t) => t.jobs).find((j) => j.jobId === jobId) ?? null;
+}
+
+async function readCatalogue(catalogue: WorkflowCatalogue): Promise<CatalogueWorkflow[]> {
+  try {
+    return await catalogue.list();
+  } catch (err) {
+    logger.warn({ err }, 'workflow catalogue unreadable');
+    throw new GraphQLError('The workflow catalogue (slurm-config.ini) could not be read; see the service log.', { extensions: { code: 'CATALOGUE_UNAVAILABLE' } });
+  }
 }

@@ -23,22 +23,11 @@ import { Worker } from 'node:worker_threads';
 import type { ClientJob } from './client';
 import { SessionResolver } from '../../gateway/sessions';
 import { median, type LoadResult } from './load';
+import { GATEWAY_QUERY } from './queries';
+import { runOmeroPageBench } from './omero-page';
 
 const SECRET = BENCH_SECRET;
 
-const GATEWAY_QUERY = `query Lineage($id: ID!) {
-  image(id: $id) {
-    name
-    producedBy {
-      id name status
-      inputs {
-        id name
-        importOrder { uuid stage files }
-        datasets { name formSubmissions { changedAt version { timestamp } } }
-      }
-    }
-  }
-}`;
 
 function row(name: string, r: LoadResult): string {
   return `${name.padEnd(28)} ${r.p50.toFixed(2).padStart(8)} ${r.p99.toFixed(2).padStart(8)} ${r.perSecond.toFixed(0).padStart(8)} ${String(r.errors).padStart(6)}`;
@@ -108,6 +97,7 @@ async function main(): Promise<void> {
       .map(([name, r]) => `${name}: p50 ratio vs direct ${(r.p50 / direct.p50).toFixed(2)}×, throughput ratio ${(r.perSecond / direct.perSecond).toFixed(2)}×`),
   ];
   console.log(lines.join('\n'));
+  console.log(`\n${await runOmeroPageBench(world.omeroUrl)}`); // OMERO objects: database vs json-api vs one request per image
 
   await worker.terminate();
   await jsGateway.stop();

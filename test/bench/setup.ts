@@ -18,23 +18,40 @@ export interface BenchWorld {
   stop(): Promise<void>;
 }
 
-/** The seeded demo world and the whole stack on free ports: BENCH_DATABASE_URL or an embedded server. */
-export async function startBenchWorld(): Promise<BenchWorld> {
+/** Seeded OMERO and BIOMERO databases for one benchmark: on BENCH_DATABASE_URL or an embedded server. */
+export async function startBenchDatabases(prefix: string): Promise<{ omeroUrl: string; biomeroUrl: string; drop(): Promise<void> }> {
   let serverUrl = process.env.BENCH_DATABASE_URL;
   let embedded: { stop(): Promise<void> } | null = null;
   mkdirSync(join(projectRoot(), '.data'), { recursive: true });
-  const dataDir = mkdtempSync(join(projectRoot(), '.data', 'bench-'));
+  const dataDir = mkdtempSync(join(projectRoot(), '.data', `${prefix}-`));
   if (!serverUrl) {
-    const server = await startEmbeddedPostgres({ dataDir, port: 54400 + Math.floor(Math.random() * 500), durable: false });
+    const server = await startEmbeddedPostgres({ dataDir, port: 54400 + Math.floor(Math.random() * 1000), durable: false });
     serverUrl = server.url;
     embedded = server;
   }
-  const names = { omero: `og_bench_omero_${process.pid}`, biomero: `og_bench_biomero_${process.pid}` };
+  const names = { omero: `og_${prefix}_omero_${process.pid}`, biomero: `og_${prefix}_biomero_${process.pid}` };
   const urls = await prepareDatabases(serverUrl, names);
   const [o, b] = [new pg.Client(urls.omeroUrl), new pg.Client(urls.biomeroUrl)];
   await Promise.all([o.connect(), b.connect()]);
   await seedDemoWorld(o, b);
   await Promise.all([o.end(), b.end()]);
+  const admin = serverUrl;
+  return {
+    ...urls,
+    async drop() {
+      const client = new pg.Client(admin);
+      await client.connect();
+      for (const db of Object.values(names)) await client.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
+      await client.end();
+      await embedded?.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The seeded demo world and the whole stack on free ports: BENCH_DATABASE_URL or an embedded server. */
+export async function startBenchWorld(): Promise<BenchWorld> {
+  const urls = await startBenchDatabases('bench');
   const stack = await startStack({
     omeroDatabaseUrl: urls.omeroUrl,
     biomeroDatabaseUrl: urls.biomeroUrl,
@@ -51,12 +68,7 @@ export async function startBenchWorld(): Promise<BenchWorld> {
     async stop() {
       await omeroPool.end();
       await stack.stop();
-      const admin = new pg.Client(serverUrl);
-      await admin.connect();
-      for (const db of Object.values(names)) await admin.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
-      await admin.end();
-      await embedded?.stop();
-      rmSync(dataDir, { recursive: true, force: true });
+      await urls.drop();
     },
   };
 }

@@ -1,6 +1,6 @@
 /** The demo world: idempotent, decodable, and written the way the real services write it. */
 import pg from 'pg';
-import { DEMO, DEMO_GROUPS, DEMO_SESSIONS, DEMO_USERS, seedDemoWorld } from '../../database/demo';
+import { DEMO, DEMO_GROUPS, DEMO_SESSIONS, DEMO_USERS, LINEAGE_DEMO, seedDemoWorld } from '../../database/demo';
 import { createTestDatabases, type TestDatabases } from '../support/databases';
 
 const OMERO_TABLES = [
@@ -51,7 +51,7 @@ describe('demo world', () => {
     await seedDemoWorld(omero, biomero);
     const after = { omero: await fingerprint(omero, OMERO_TABLES), biomero: await fingerprint(biomero, BIOMERO_TABLES) };
     expect(after).toEqual(before);
-    expect(before.omero.image.startsWith('15:')).toBe(true);
+    expect(before.omero.image.startsWith('18:')).toBe(true); // 15 core images and the lineage chain's 3
   });
 
   test('seeding an empty pair gives the same world as the template', async () => {
@@ -121,7 +121,7 @@ describe('demo world', () => {
               (SELECT count(*)::int FROM filesetentry fe WHERE fe.fileset = i.fileset) AS files
          FROM image i JOIN pixels p ON p.image = i.id JOIN pixelstype pt ON pt.id = p.pixelstype
          JOIN dimensionorder d ON d.id = p.dimensionorder ORDER BY i.id`);
-    expect(rows).toHaveLength(15);
+    expect(rows).toHaveLength(18);
     for (const r of rows) {
       expect(r).toMatchObject({ unit: 'µm', type: 'uint16', dims: 'XYZCT' });
       expect(r.channels).toBeGreaterThan(0);
@@ -203,6 +203,7 @@ describe('demo world', () => {
       { image: 5, ns: 'biomero/workflow/task/cellpose', value: DEMO.workflows.cellpose.id },
       { image: 6, ns: 'biomero/workflow', value: DEMO.workflows.cellpose.id },
       { image: 6, ns: 'biomero/workflow/task/cellpose', value: DEMO.workflows.cellpose.id },
+      ...Object.values(LINEAGE_DEMO.runs).map((r) => ({ image: r.output, ns: 'biomero/workflow', value: r.id })),
     ]);
     const { rows: params } = await omero.query(
       `SELECT mv.value FROM annotation_mapvalue mv WHERE mv.annotation_id = $1 AND mv.name = 'Param_IDs'`, [DEMO.annotations.taskSeg1]);
@@ -298,7 +299,7 @@ describe('demo world', () => {
     const { rows: img } = await omero.query(
       `INSERT INTO image (id, permissions, name, creation_id, group_id, owner_id, update_id)
        VALUES (ome_nextval('seq_image'), -120, 'new', 1, 3, 2, 1) RETURNING id::int`);
-    expect(img[0].id).toBe(16);
+    expect(img[0].id).toBe(19);
     await omero.query(`INSERT INTO annotation (discriminator, id, permissions, ns, creation_id, group_id, owner_id, update_id)
                        VALUES ('/map/', ome_nextval('seq_annotation'), -120, 'x', 1, 3, 2, 1)`);
     await omero.query(`INSERT INTO event (id, permissions, time, experimenter, experimentergroup, "session", type)

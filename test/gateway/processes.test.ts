@@ -84,3 +84,15 @@ it('refuses to start in production without IDENTITY_SECRET', async () => {
   expect(await exited(child)).toBe(1);
   expect(out).toContain('IDENTITY_SECRET is required');
 });
+
+it('the gateway refuses to start in production without IDENTITY_SECRET', async () => {
+  const child = spawn(process.execPath, ['-r', join(root, 'test/support/register-ts.cjs'), join(root, 'gateway/main.ts')], {
+    env: { ...process.env, NODE_ENV: 'production', IDENTITY_SECRET: '', OMERO_DATABASE_URL: dbs.omeroUrl, GATEWAY_PORT: '0', HOST: '127.0.0.1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  let out = '';
+  child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
+  expect(await exited(child)).toBe(1);
+  expect(out).toContain('IDENTITY_SECRET is required');
+});

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
@@ -7,7 +8,8 @@ import { gql, startTestStack, type TestStack } from '../support/stack';
 const alice = DEMO_USERS.alice.sessionUuid;
 let stack: TestStack;
 beforeAll(async () => {
-  stack = await startTestStack({ limits: { maxDepth: 6, maxAliases: 5, maxTokens: 400, maxCost: 10_000, defaultListSize: 10 } });
+  // the fuzz test sends 10,000 requests as one user: no rate limit here (test/gateway/users.test.ts has it)
+  stack = await startTestStack({ limits: { maxDepth: 6, maxAliases: 5, maxTokens: 400, maxCost: 10_000, defaultListSize: 10 }, gateway: { rateLimitPerSecond: 0 } });
 });
 afterAll(async () => {
   await stack?.stop();
@@ -112,6 +114,8 @@ const SEEDS = [
   `{ lineage(of: "Image:1", depth: 3) { nodes { id } edges { from to } } }`,
   `mutation($i: CreateImportOrderInput!) { createImportOrder(input: $i) { uuid } }`,
   `{ importStatistics(range: {from: "2026-01-01T00:00:00Z", to: "2026-02-01T00:00:00Z"}) { total } }`,
+  `mutation($u: String!, $p: String!) { login(username: $u, password: $p) { sessionKey userName } }`,
+  `mutation { logout }`,
 ];
 const JUNK = ['{', '}', '(', ')', '...', '$', '@', '"', '\\', ':', '!', '[', ']', '#', 'fragment', 'on', '__schema', '\u0000', '\uFFFF', 'ΩΩ', '1e999', '-', ' '];
 
@@ -128,8 +132,58 @@ function mutate(r: () => number, query: string): string {
   return chars.join('');
 }
 
+const HEX = '0123456789abcdef';
+const hexOf = (r: () => number, n: number) => Array.from({ length: n }, () => HEX[Math.floor(r() * 16)]).join('');
+
+/** Automatic persisted query extensions, well and badly formed. */
+function hostileApq(r: () => number, seed: string): string {
+  const hash = createHash('sha256').update(seed).digest('hex');
+  const pq = [
+    { version: 1, sha256Hash: hash },
+    { version: 1, sha256Hash: hexOf(r, 64) },
+    { version: 2, sha256Hash: hash },
+    { version: 1, sha256Hash: hexOf(r, 63) + 'g' },
+    { version: '1', sha256Hash: hash },
+    { sha256Hash: null },
+    'persisted',
+    [hash],
+    null,
+    { version: 1, sha256Hash: hash.toUpperCase() },
+  ][Math.floor(r() * 10)];
+  const query = [undefined, seed, mutate(r, seed), '', 42][Math.floor(r() * 5)];
+  return JSON.stringify({ query, extensions: { persistedQuery: pq }, ...(r() < 0.2 ? { documentId: r() < 0.5 ? hexOf(r, 64) : { x: 1 } } : {}) });
+}
+
+/** Cookie headers: good, bad, malformed, oversized. */
+function hostileCookie(r: () => number): string | undefined {
+  const options = [
+    undefined,
+    `omero_graph_session=${alice}`,
+    'omero_graph_session=',
+    'omero_graph_session="unterminated',
+    'omero_graph_session=%E0%A4%A',
+    `omero_graph_session=${'k'.repeat(300)}`,
+    `omero_graph_session=${hexOf(r, 36)}; omero_graph_session=${alice}`,
+    ';;;=;=',
+    `omero_graph_session=' OR 1=1 --`,
+    'omero_graph_session=%00%0d%0a',
+  ];
+  return options[Math.floor(r() * options.length)];
+}
+
 function hostileBody(r: () => number, i: number): string {
   const pick = r();
+  if (pick >= 0.97) {
+    // variables near and over MAX_VARIABLES_BYTES (256 KiB), and deeply nested ones
+    const size = [200_000, 270_000][Math.floor(r() * 2)];
+    const nested = JSON.parse('{"a":'.repeat(500) + '1' + '}'.repeat(500));
+    return JSON.stringify({ query: SEEDS[i % SEEDS.length], variables: r() < 0.5 ? { x: 'v'.repeat(size) } : { x: nested } });
+  }
+  if (pick >= 0.93) return hostileApq(r, SEEDS[i % SEEDS.length]);
+  return hostileBodyClassic(r, i, r());
+}
+
+function hostileBodyClassic(r: () => number, i: number, pick: number): string {
   const seed = SEEDS[i % SEEDS.length];
   const variables = [undefined, null, 'x', 42, [], { id: { $gt: 1 } }, { id: 'Image:1' }, { n: -1 }, { n: 1e9 }, { f: { stages: ['NOPE'] } }, { i: { group: '../../', destination: { type: 'Dataset', id: 'x' }, files: ['/etc/passwd'] } }, { id: 'x'.repeat(5000) }][Math.floor(r() * 12)];
   if (pick < 0.55) return JSON.stringify({ query: mutate(r, seed), variables });
@@ -151,9 +205,10 @@ describe('hostile input', () => {
       while (next < TOTAL) {
         const i = next++;
         const body = hostileBody(r, i);
+        const cookie = i % 5 === 0 ? hostileCookie(r) : undefined;
         const res = await fetch(stack.gateway.url, {
           method: 'POST',
-          headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json, application/json', ...(i % 3 ? { authorization: `Bearer ${alice}` } : {}) },
+          headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json, application/json', ...(i % 3 ? { authorization: `Bearer ${alice}` } : {}), ...(cookie ? { cookie } : {}) },
           body,
         });
         const text = await res.text();
@@ -163,8 +218,10 @@ describe('hostile input', () => {
         } catch {
           json = null;
         }
+        // 5xx only as a coded, deliberate answer (sign-in not configured on this gateway)
         const bad =
-          res.status >= 500 ||
+          (res.status >= 500 && !(json?.errors ?? []).every((e) => e.extensions?.code === 'LOGIN_UNAVAILABLE')) ||
+          !res.headers.get('x-request-id') ||
           !json ||
           (json.errors ?? []).some((e) => !e.extensions?.code || e.extensions.code === 'INTERNAL_SERVER_ERROR' || /\bstack\b|at \w+ \(|SELECT |relation "/.test(e.message ?? ''));
         if (bad && failures.length < 20) failures.push(`${res.status} ${body.slice(0, 200)} → ${text.slice(0, 300)}`);

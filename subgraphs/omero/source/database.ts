@@ -2,51 +2,136 @@ import DataLoader from 'dataloader';
 import type pg from 'pg';
 import type { Caller } from '../../common/identity';
 import { visibleToCaller } from '../../common/omero-access';
-import type { Page } from '../../common/pagination';
-import { IMPORT_NAMESPACES } from '../../common/namespaces';
-import type { AnnotatedType, ContainerRow, ExperimenterRow, GroupRow, ImageRow, MapAnnotationRow, MembershipRow, PlateRow } from './rows';
+import { permString } from '../../common/permissions';
+import { permissionsFor } from '../permissions';
+import { colorFromInt, colorFromParts, groupBy, numOrNull, quantity, uniqueById } from './convert';
+import type {
+  AnnotatedType, AnnotationKind, AnnotationRecord, ChannelRecord, ExperimenterRecord, FilesetRecord, GroupRecord, ListFilter,
+  ListResult, ListType, MembershipRecord, ObjectType, OffsetPage, OmeroSource, OriginalFileRecord, ParentRelation,
+  ObjectRef, PlateAcquisitionRecord, ProjectRecord, RecordOf, RoiRecord, ShapeRecord, ShapeType, WellRecord, WellSampleRecord,
+} from './types';
 
-/** Tables of owned OMERO objects, with the columns each type reads besides the common ones. */
-const OWNED = {
-  image: 'x.name, x.description, x.acquisitiondate',
-  dataset: 'x.name, x.description',
-  project: 'x.name, x.description',
-  screen: 'x.name, x.description',
-  plate: 'x.name, x.description, x."rows", x."columns"',
-} as const;
-type OwnedTable = keyof typeof OWNED;
+type Row = Record<string, any>;
 
-/** Link tables: child type → (link table, parent type). */
-const LINKS = {
-  datasetsOfImage: { link: 'datasetimagelink', parent: 'dataset', child: 'image' },
-  projectsOfDataset: { link: 'projectdatasetlink', parent: 'project', child: 'dataset' },
-  screensOfPlate: { link: 'screenplatelink', parent: 'screen', child: 'plate' },
-} as const;
-
-/** Container → children through a link table. */
-const CHILDREN = {
-  imagesOfDataset: { link: 'datasetimagelink', child: 'image' },
-  datasetsOfProject: { link: 'projectdatasetlink', child: 'dataset' },
-  platesOfScreen: { link: 'screenplatelink', child: 'plate' },
-} as const;
-export type ChildRelation = keyof typeof CHILDREN;
-
-function groupBy<K, V>(rows: V[], key: (row: V) => K): Map<K, V[]> {
-  const map = new Map<K, V[]>();
-  for (const row of rows) {
-    const k = key(row);
-    const list = map.get(k);
-    if (list) list.push(row);
-    else map.set(k, [row]);
-  }
-  return map;
+/** Per type: table, extra columns and joins, order, and the row → record mapping. */
+interface TableSpec {
+  table: string;
+  columns: string;
+  joins?: string;
+  order: string;
+  record(row: Row): Row;
 }
 
+const NAMED = 'lower(x.name), x.id';
+
+const TABLES: Record<ObjectType, TableSpec> = {
+  Project: { table: 'project', columns: 'x.name, x.description', order: NAMED, record: (r) => ({ name: r.name, description: r.description }) },
+  Dataset: { table: 'dataset', columns: 'x.name, x.description', order: NAMED, record: (r) => ({ name: r.name, description: r.description }) },
+  Image: {
+    table: 'image',
+    columns: `x.name, x.description, x.acquisitiondate, x.series,
+      p.id AS p_id, p.sizex, p.sizey, p.sizez, p.sizec, p.sizet, p.physicalsizex, p.physicalsizexunit::text AS pxu,
+      p.physicalsizey, p.physicalsizeyunit::text AS pyu, p.physicalsizez, p.physicalsizezunit::text AS pzu,
+      p.timeincrement, p.timeincrementunit::text AS tiu, p.significantbits, pt.value AS pixeltype, dor.value AS dimensionorder`,
+    // The primary pixels (index 0) come with the image: one statement, not one per image.
+    joins: `LEFT JOIN pixels p ON p.image = x.id AND p.image_index = 0
+      LEFT JOIN pixelstype pt ON pt.id = p.pixelstype LEFT JOIN dimensionorder dor ON dor.id = p.dimensionorder`,
+    order: NAMED,
+    record: (r) => ({
+      name: r.name,
+      description: r.description,
+      acquisitionDate: r.acquisitiondate,
+      series: numOrNull(r.series),
+      pixels:
+        r.p_id === null
+          ? null
+          : {
+              id: Number(r.p_id), sizeX: r.sizex, sizeY: r.sizey, sizeZ: r.sizez, sizeC: r.sizec, sizeT: r.sizet,
+              physicalSizeX: quantity(r.physicalsizex, r.pxu), physicalSizeY: quantity(r.physicalsizey, r.pyu),
+              physicalSizeZ: quantity(r.physicalsizez, r.pzu), timeIncrement: quantity(r.timeincrement, r.tiu),
+              pixelType: r.pixeltype, dimensionOrder: r.dimensionorder, significantBits: numOrNull(r.significantbits),
+            },
+    }),
+  },
+  Screen: {
+    table: 'screen',
+    columns: 'x.name, x.description, x.protocoldescription, x.protocolidentifier, x.reagentsetdescription, x.reagentsetidentifier, x.type',
+    order: NAMED,
+    record: (r) => ({
+      name: r.name, description: r.description, protocolDescription: r.protocoldescription, protocolIdentifier: r.protocolidentifier,
+      reagentSetDescription: r.reagentsetdescription, reagentSetIdentifier: r.reagentsetidentifier, type: r.type,
+    }),
+  },
+  Plate: {
+    table: 'plate',
+    columns: 'x.name, x.description, x."rows", x."columns", x.rownamingconvention, x.columnnamingconvention, x.externalidentifier, x.status',
+    order: NAMED,
+    record: (r) => ({
+      name: r.name, description: r.description, rows: numOrNull(r.rows), columns: numOrNull(r.columns),
+      rowNamingConvention: r.rownamingconvention, columnNamingConvention: r.columnnamingconvention,
+      externalIdentifier: r.externalidentifier, status: r.status,
+    }),
+  },
+  PlateAcquisition: {
+    table: 'plateacquisition',
+    columns: 'x.name, x.description, x.starttime, x.endtime, x.maximumfieldcount, x.plate',
+    order: NAMED,
+    record: (r) => ({
+      name: r.name, description: r.description, startTime: r.starttime, endTime: r.endtime,
+      maximumFieldCount: numOrNull(r.maximumfieldcount), plateId: numOrNull(r.plate),
+    }),
+  },
+  Well: {
+    table: 'well',
+    columns: 'x."row", x."column", x.type, x.externaldescription, x.externalidentifier, x.status, x.red, x.green, x.blue, x.alpha, x.plate',
+    order: 'x."column", x."row", x.id',
+    record: (r) => ({
+      row: r.row, column: r.column, type: r.type, externalDescription: r.externaldescription, externalIdentifier: r.externalidentifier,
+      status: r.status, color: colorFromParts(r.red, r.green, r.blue, r.alpha), plateId: numOrNull(r.plate),
+    }),
+  },
+  Roi: { table: 'roi', columns: 'x.name, x.description, x.image', order: 'x.id', record: (r) => ({ name: r.name, description: r.description, imageId: numOrNull(r.image) }) },
+};
+
+/** Children of a container, per list type (ListFilter.parentId). */
+const PARENT_FILTER: Partial<Record<ListType, (p: string) => string>> = {
+  Dataset: (p) => `x.id IN (SELECT l.child FROM projectdatasetlink l WHERE l.parent = ${p})`,
+  Image: (p) => `x.id IN (SELECT l.child FROM datasetimagelink l WHERE l.parent = ${p})`,
+  Plate: (p) => `x.id IN (SELECT l.child FROM screenplatelink l WHERE l.parent = ${p})`,
+  Well: (p) => `x.plate = ${p}`,
+};
+
+const ORPHANED: Partial<Record<ListType, string>> = {
+  Dataset: 'NOT EXISTS (SELECT 1 FROM projectdatasetlink o WHERE o.child = x.id)',
+  Image: 'NOT EXISTS (SELECT 1 FROM datasetimagelink o WHERE o.child = x.id) AND NOT EXISTS (SELECT 1 FROM wellsample o WHERE o.image = x.id)',
+  Plate: 'NOT EXISTS (SELECT 1 FROM screenplatelink o WHERE o.child = x.id)',
+};
+
+const PARENTS: Record<ParentRelation, { link: string; parent: ObjectType }> = {
+  projectsOfDataset: { link: 'projectdatasetlink', parent: 'Project' },
+  datasetsOfImage: { link: 'datasetimagelink', parent: 'Dataset' },
+  screensOfPlate: { link: 'screenplatelink', parent: 'Screen' },
+};
+
+const DISCRIMINATORS: Record<AnnotationKind, { discriminator: string; typename: AnnotationRecord['__typename'] }> = {
+  map: { discriminator: '/map/', typename: 'MapAnnotation' },
+  tag: { discriminator: '/basic/text/tag/', typename: 'TagAnnotation' },
+  comment: { discriminator: '/basic/text/comment/', typename: 'CommentAnnotation' },
+  file: { discriminator: '/type/OriginalFile/', typename: 'FileAnnotation' },
+};
+
+const SHAPES: Record<string, ShapeType> = {
+  rect: 'Rectangle', ellipse: 'Ellipse', point: 'Point', line: 'Line', polyline: 'Polyline', polygon: 'Polygon', text: 'Label', label: 'Label', mask: 'Mask',
+};
+
 /**
- * Reads OMERO's tables for one request and one caller. Every fan-out goes through a DataLoader,
- * so a query touching N images costs one statement per relation, not N.
+ * Reads OMERO's tables for one request and one caller, under OMERO's read rule in SQL
+ * (common/omero-access.ts). Every fan-out goes through a DataLoader, so a page of N objects costs
+ * one statement per relation, not N.
  */
-export class OmeroDatabaseSource {
+export class OmeroDatabaseSource implements OmeroSource {
+  readonly kind = 'database' as const;
+
   constructor(
     private readonly pool: pg.Pool,
     private readonly caller: Caller,
@@ -56,151 +141,384 @@ export class OmeroDatabaseSource {
     return this.caller?.userId ?? -1;
   }
 
-  /** Visible rows of an owned table with owner, group level and creation/update times. */
-  private ownedSql(table: OwnedTable, where: string, link?: { select: string; join: string }): string {
-    return `SELECT ${link ? `${link.select}, ` : ''}x.id, ${OWNED[table]}, x.owner_id, x.group_id, g.permissions AS group_permissions,
-        ce.time AS created_at, ue.time AS updated_at
-      FROM ${table} x${link ? ` ${link.join}` : ''}
+  private visible(alias: string): string {
+    return visibleToCaller(alias, '$1', this.caller);
+  }
+
+  private async query(sql: string, params: unknown[]): Promise<Row[]> {
+    return (await this.pool.query(sql, params)).rows;
+  }
+
+  /** Visible rows of a type: id, owner, group level, times and the type's columns. */
+  private ownedSql(type: ObjectType, where: string, select = '', join = ''): string {
+    const t = TABLES[type];
+    return `SELECT ${select}x.id, x.owner_id, x.group_id, g.permissions AS group_permissions, ce.time AS created_at, ue.time AS updated_at, ${t.columns}
+      FROM ${t.table} x
       JOIN experimentergroup g ON g.id = x.group_id
       JOIN event ce ON ce.id = x.creation_id
       JOIN event ue ON ue.id = x.update_id
-      WHERE ${where} AND ${visibleToCaller('x', '$1', this.caller)}`;
+      ${t.joins ?? ''} ${join}
+      WHERE ${where} AND ${this.visible('x')}`;
   }
 
-  private byIdLoader<R extends { id: number }>(table: OwnedTable) {
-    return new DataLoader<number, R | null>(async (ids) => {
-      const { rows } = await this.pool.query<R>(this.ownedSql(table, 'x.id = ANY($2::bigint[])'), [this.userId, ids]);
-      const byId = new Map(rows.map((r) => [Number(r.id), r]));
-      return ids.map((id) => byId.get(id) ?? null);
-    });
+  private toRecord<T extends ObjectType>(type: T, r: Row): RecordOf[T] {
+    const ownerId = Number(r.owner_id);
+    const groupId = Number(r.group_id);
+    return {
+      id: Number(r.id),
+      ownerId,
+      groupId,
+      permissions: permissionsFor(this.caller, ownerId, groupId, Number(r.group_permissions)),
+      createdAt: r.created_at,
+      updatedAt: r.updated_at,
+      ...TABLES[type].record(r),
+    } as unknown as RecordOf[T];
   }
 
-  readonly images = this.byIdLoader<ImageRow>('image');
-  readonly datasets = this.byIdLoader<ContainerRow>('dataset');
-  readonly projects = this.byIdLoader<ContainerRow>('project');
-  readonly screens = this.byIdLoader<ContainerRow>('screen');
-  readonly plates = this.byIdLoader<PlateRow>('plate');
+  private readonly byId = new Map<ObjectType, DataLoader<number, unknown>>();
 
-  /** Visible parents of many children at once, e.g. the datasets of each image. */
-  private parentsLoader<R extends ContainerRow>(relation: keyof typeof LINKS) {
-    const { link, parent } = LINKS[relation];
-    return new DataLoader<number, R[]>(async (childIds) => {
-      const sql = this.ownedSql(parent, 'true', { select: 'l.child AS link_child', join: `JOIN ${link} l ON l.parent = x.id AND l.child = ANY($2::bigint[])` });
-      const { rows } = await this.pool.query<R & { link_child: number }>(`${sql} ORDER BY lower(x.name), x.id`, [this.userId, childIds]);
-      const grouped = groupBy(rows, (r) => Number(r.link_child));
-      // Two users can link the same pair: list each parent once.
-      return childIds.map((id) => [...new Map((grouped.get(id) ?? []).map((r) => [r.id, r])).values()]);
-    });
-  }
-
-  readonly datasetsOfImage = this.parentsLoader<ContainerRow>('datasetsOfImage');
-  readonly projectsOfDataset = this.parentsLoader<ContainerRow>('projectsOfDataset');
-  readonly screensOfPlate = this.parentsLoader<ContainerRow>('screensOfPlate');
-
-  /** Visible children of one container, keyset-paginated by id. */
-  async childrenPage(relation: ChildRelation, parentId: number, page: Page): Promise<ContainerRow[]> {
-    const { link, child } = CHILDREN[relation];
-    const sql = this.ownedSql(child, `x.id IN (SELECT l.child FROM ${link} l WHERE l.parent = $2) AND x.id > $3`);
-    const { rows } = await this.pool.query<ContainerRow>(`${sql} ORDER BY x.id LIMIT $4`, [this.userId, parentId, page.afterKey ?? 0, page.limit + 1]);
-    return rows;
-  }
-
-  async countChildren(relation: ChildRelation, parentId: number): Promise<number> {
-    const { link, child } = CHILDREN[relation];
-    const sql = `SELECT count(*)::int AS n FROM ${child} x
-      WHERE x.id IN (SELECT l.child FROM ${link} l WHERE l.parent = $2) AND ${visibleToCaller('x', '$1', this.caller)}`;
-    const { rows } = await this.pool.query<{ n: number }>(sql, [this.userId, parentId]);
-    return rows[0].n;
-  }
-
-  async imagesPage(page: Page): Promise<ImageRow[]> {
-    const { rows } = await this.pool.query<ImageRow>(`${this.ownedSql('image', 'x.id > $2')} ORDER BY x.id LIMIT $3`, [this.userId, page.afterKey ?? 0, page.limit + 1]);
-    return rows;
-  }
-
-  async countImages(): Promise<number> {
-    const { rows } = await this.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM image x WHERE ${visibleToCaller('x', '$1', this.caller)}`, [this.userId]);
-    return rows[0].n;
-  }
-
-  /** Map annotations of many objects of one type, pairs in index order, filtered by namespace. */
-  private readonly mapAnnotationLoaders = new Map<string, DataLoader<number, MapAnnotationRow[]>>();
-
-  mapAnnotations(type: AnnotatedType, namespaces: string[] | null): DataLoader<number, MapAnnotationRow[]> {
-    const key = `${type}|${namespaces?.join('\u0000') ?? '*'}`;
-    let loader = this.mapAnnotationLoaders.get(key);
+  object<T extends ObjectType>(type: T, id: number): Promise<RecordOf[T] | null> {
+    let loader = this.byId.get(type);
     if (!loader) {
-      loader = new DataLoader<number, MapAnnotationRow[]>(async (parentIds) => {
-        const { rows } = await this.pool.query<MapAnnotationRow>(
-          `SELECT a.id, l.parent, a.ns, a.owner_id,
-              COALESCE((SELECT json_agg(json_build_object('key', mv.name, 'value', mv.value) ORDER BY mv.index)
-                        FROM annotation_mapvalue mv WHERE mv.annotation_id = a.id), '[]'::json) AS pairs
-            FROM ${type}annotationlink l
-            JOIN annotation a ON a.id = l.child
-            WHERE l.parent = ANY($2::bigint[]) AND a.discriminator = '/map/'
-              AND ($3::text[] IS NULL OR a.ns = ANY($3::text[]))
-              AND ${visibleToCaller('a', '$1', this.caller)}
-            ORDER BY l.parent, a.id`,
-          [this.userId, parentIds, namespaces],
-        );
-        const grouped = groupBy(rows, (r) => Number(r.parent));
-        return parentIds.map((id) => grouped.get(id) ?? []);
+      loader = new DataLoader<number, unknown>(async (ids) => {
+        const rows = await this.query(this.ownedSql(type, 'x.id = ANY($2::bigint[])'), [this.userId, ids]);
+        const byId = new Map(rows.map((r) => [Number(r.id), this.toRecord(type, r)]));
+        return ids.map((i) => byId.get(i) ?? null);
       });
-      this.mapAnnotationLoaders.set(key, loader);
+      this.byId.set(type, loader);
     }
-    return loader;
+    return loader.load(id) as Promise<RecordOf[T] | null>;
   }
+
+  /** WHERE clauses for a list filter; parameters are appended to `params` ($1 is the caller). */
+  private filterSql(type: ListType, filter: ListFilter, params: unknown[]): string[] {
+    const add = (v: unknown) => `$${params.push(v)}`;
+    const where: string[] = [];
+    if (filter.ownerId !== undefined) where.push(`x.owner_id = ${add(filter.ownerId)}`);
+    if (filter.groupId !== undefined) where.push(`x.group_id = ${add(filter.groupId)}`);
+    if (filter.parentId !== undefined) where.push(PARENT_FILTER[type]!(add(filter.parentId)));
+    if (filter.orphaned && ORPHANED[type]) where.push(ORPHANED[type]!);
+    if (filter.nameContains) where.push(`strpos(lower(x.name), lower(${add(filter.nameContains)})) > 0`);
+    if (filter.keyValue) {
+      const kv = filter.keyValue;
+      where.push(`EXISTS (SELECT 1 FROM ${TABLES[type].table}annotationlink kl
+          JOIN annotation ka ON ka.id = kl.child
+          JOIN annotation_mapvalue kv ON kv.annotation_id = ka.id
+         WHERE kl.parent = x.id AND ka.discriminator = '/map/'
+           AND (${add(kv.ns)}::text[] IS NULL OR ka.ns = ANY(${`$${params.length}`}::text[]))
+           AND kv.name = ${add(kv.key)}
+           AND (${add(kv.value)}::text IS NULL OR kv.value = ${`$${params.length}`}::text)
+           AND ${this.visible('ka')} AND ${this.visible('kl')})`);
+    }
+    return where;
+  }
+
+  async list<T extends ListType>(type: T, filter: ListFilter, page: OffsetPage): Promise<ListResult<RecordOf[T]>> {
+    const params: unknown[] = [this.userId];
+    const where = ['true', ...this.filterSql(type, filter, params)].join(' AND ');
+    const n = params.length;
+    const rows = await this.query(`${this.ownedSql(type, where)} ORDER BY ${TABLES[type].order} OFFSET $${n + 1} LIMIT $${n + 2}`, [...params, page.offset, page.limit + 1]);
+    return {
+      rows: rows.slice(0, page.limit).map((r) => this.toRecord(type, r)),
+      hasNextPage: rows.length > page.limit,
+      totalCount: async () => {
+        const count = await this.query(`SELECT count(*)::int AS n FROM ${TABLES[type].table} x WHERE ${where} AND ${this.visible('x')}`, params);
+        return Number(count[0].n);
+      },
+    };
+  }
+
+  private readonly parentLoaders = new Map<ParentRelation, DataLoader<number, ProjectRecord[]>>();
+
+  parents(relation: ParentRelation, childId: number): Promise<ProjectRecord[]> {
+    let loader = this.parentLoaders.get(relation);
+    if (!loader) {
+      const { link, parent } = PARENTS[relation];
+      loader = new DataLoader<number, ProjectRecord[]>(async (childIds) => {
+        const sql = this.ownedSql(parent, `x.id IN (SELECT l.parent FROM ${link} l WHERE l.child = ANY($2::bigint[]))`, '');
+        const rows = await this.query(
+          `SELECT l.child AS link_child, v.* FROM (${sql}) v JOIN ${link} l ON l.parent = v.id AND l.child = ANY($2::bigint[])
+           ORDER BY l.child, lower(v.name), v.id`,
+          [this.userId, childIds],
+        );
+        const grouped = groupBy(rows, (r) => Number(r.link_child));
+        return childIds.map((id) => uniqueById((grouped.get(id) ?? []).map((r) => this.toRecord(parent, r) as ProjectRecord)));
+      });
+      this.parentLoaders.set(relation, loader);
+    }
+    return loader.load(childId);
+  }
+
+  private readonly channelLoader = new DataLoader<number, ChannelRecord[]>(async (imageIds) => {
+    const rows = await this.query(
+      `SELECT p.image, c.pixels_index, c.red, c.green, c.blue, c.alpha, l.name, l.fluor,
+              l.emissionwave, l.emissionwaveunit::text AS emu, l.excitationwave, l.excitationwaveunit::text AS exu
+         FROM pixels p JOIN channel c ON c.pixels = p.id JOIN logicalchannel l ON l.id = c.logicalchannel
+        WHERE p.image = ANY($1::bigint[]) AND p.image_index = 0
+        ORDER BY p.image, c.pixels_index`,
+      [imageIds],
+    );
+    const grouped = groupBy(rows, (r) => Number(r.image));
+    return imageIds.map((id) =>
+      (grouped.get(id) ?? []).map((c) => ({
+        index: Number(c.pixels_index), name: c.name, color: colorFromParts(c.red, c.green, c.blue, c.alpha),
+        emissionWavelength: quantity(c.emissionwave, c.emu), excitationWavelength: quantity(c.excitationwave, c.exu), fluor: c.fluor,
+      })),
+    );
+  });
+
+  /** Channels of an image whose visibility the caller already passed (image loaded first). */
+  channels(imageId: number): Promise<ChannelRecord[]> {
+    return this.channelLoader.load(imageId);
+  }
+
+  /** Rows of `type` whose `column` is one of the keys, grouped by it (e.g. ROIs by image). */
+  private byColumnLoader<T extends ObjectType>(type: T, column: string) {
+    return new DataLoader<number, RecordOf[T][]>(async (keys) => {
+      const rows = await this.query(
+        `${this.ownedSql(type, `x.${column} = ANY($2::bigint[])`, `x.${column} AS group_key, `)} ORDER BY ${TABLES[type].order}`,
+        [this.userId, keys],
+      );
+      const grouped = groupBy(rows, (r) => Number(r.group_key));
+      return keys.map((k) => (grouped.get(k) ?? []).map((r) => this.toRecord(type, r)));
+    });
+  }
+
+  private readonly acquisitionLoader = this.byColumnLoader('PlateAcquisition', 'plate');
+  private readonly roiLoader = this.byColumnLoader('Roi', 'image');
+
+  plateAcquisitions(plateId: number): Promise<PlateAcquisitionRecord[]> {
+    return this.acquisitionLoader.load(plateId);
+  }
+
+  rois(imageId: number): Promise<RoiRecord[]> {
+    return this.roiLoader.load(imageId);
+  }
+
+  private readonly sampleLoader = new DataLoader<number, WellSampleRecord[]>(async (wellIds) => {
+    const rows = await this.query(
+      `SELECT x.id, x.well, x.image, x.plateacquisition, x.posx, x.posxunit::text AS pxu, x.posy, x.posyunit::text AS pyu, x.timepoint
+         FROM wellsample x WHERE x.well = ANY($2::bigint[]) AND ${this.visible('x')} ORDER BY x.well, x.well_index`,
+      [this.userId, wellIds],
+    );
+    const grouped = groupBy(rows, (r) => Number(r.well));
+    return wellIds.map((id) =>
+      (grouped.get(id) ?? []).map((s) => ({
+        id: Number(s.id), imageId: numOrNull(s.image), plateAcquisitionId: numOrNull(s.plateacquisition),
+        positionX: quantity(s.posx, s.pxu), positionY: quantity(s.posy, s.pyu), timepoint: s.timepoint,
+      })),
+    );
+  });
+
+  wellSamples(wellId: number): Promise<WellSampleRecord[]> {
+    return this.sampleLoader.load(wellId);
+  }
+
+  private readonly wellOfImageLoader = new DataLoader<number, WellRecord | null>(async (imageIds) => {
+    const rows = await this.query(
+      `${this.ownedSql('Well', 'true', 'ws.image AS image_key, ', 'JOIN wellsample ws ON ws.well = x.id AND ws.image = ANY($2::bigint[])')} ORDER BY x.id`,
+      [this.userId, imageIds],
+    );
+    const byImage = new Map<number, WellRecord>();
+    for (const r of rows) if (!byImage.has(Number(r.image_key))) byImage.set(Number(r.image_key), this.toRecord('Well', r));
+    return imageIds.map((id) => byImage.get(id) ?? null);
+  });
+
+  wellOfImage(imageId: number): Promise<WellRecord | null> {
+    return this.wellOfImageLoader.load(imageId);
+  }
+
+  private readonly shapeLoader = new DataLoader<number, ShapeRecord[]>(async (roiIds) => {
+    const rows = await this.query(
+      `SELECT x.*, x.strokewidthunit::text AS swu FROM shape x WHERE x.roi = ANY($2::bigint[]) AND ${this.visible('x')} ORDER BY x.roi, x.roi_index`,
+      [this.userId, roiIds],
+    );
+    const grouped = groupBy(rows, (r) => Number(r.roi));
+    return roiIds.map((id) => (grouped.get(id) ?? []).filter((s) => SHAPES[s.discriminator]).map((s) => shapeRecord(s)));
+  });
+
+  shapes(roiId: number): Promise<ShapeRecord[]> {
+    return this.shapeLoader.load(roiId);
+  }
+
+  private readonly filesetLoader = new DataLoader<number, FilesetRecord | null>(async (imageIds) => {
+    const rows = await this.query(
+      `SELECT i.id AS image_id, f.id, f.templateprefix,
+              COALESCE((SELECT json_agg(json_build_object('id', o.id, 'name', o.name, 'path', o.path, 'size', o."size",
+                          'mimetype', o.mimetype, 'hash', o.hash, 'clientPath', fe.clientpath) ORDER BY fe.fileset_index)
+                          FROM filesetentry fe JOIN originalfile o ON o.id = fe.originalfile WHERE fe.fileset = f.id), '[]'::json) AS files
+         FROM image i JOIN fileset f ON f.id = i.fileset
+        WHERE i.id = ANY($2::bigint[]) AND ${this.visible('i')} AND ${this.visible('f')}`,
+      [this.userId, imageIds],
+    );
+    const byImage = new Map(rows.map((r) => [Number(r.image_id), {
+      id: Number(r.id),
+      templatePrefix: r.templateprefix,
+      originalFiles: (r.files as Row[]).map((f) => ({
+        id: Number(f.id), name: f.name, path: f.path, size: numOrNull(f.size), mimetype: f.mimetype, clientPath: f.clientPath, hash: f.hash,
+      })),
+    }]));
+    return imageIds.map((id) => byImage.get(id) ?? null);
+  });
+
+  fileset(imageId: number): Promise<FilesetRecord | null> {
+    return this.filesetLoader.load(imageId);
+  }
+
+  private readonly annotationLoaders = new Map<string, DataLoader<number, AnnotationRecord[]>>();
 
   /**
-   * Images and plates annotated with each import order's UUID (biomero.import or the older
-   * omeroadi.import namespace). Only ids: the caller's visibility applies when they are loaded.
+   * Annotations of one kind on many objects of one type in one statement: map pairs in index
+   * order (repeated keys kept), the link and the annotation both visible to the caller.
    */
-  readonly importedObjects = new DataLoader<string, { type: 'Image' | 'Plate'; id: number }[]>(async (uuids) => {
-    const { rows } = await this.pool.query<{ uuid: string; type: 'Image' | 'Plate'; id: number }>(
-      `SELECT mv.value AS uuid, 'Image' AS type, l.parent AS id
-         FROM annotation_mapvalue mv JOIN annotation a ON a.id = mv.annotation_id JOIN imageannotationlink l ON l.child = a.id
-        WHERE mv.name = 'UUID' AND mv.value = ANY($1::text[]) AND a.ns = ANY($2::text[]) AND a.discriminator = '/map/'
-       UNION
-       SELECT mv.value, 'Plate', l.parent
-         FROM annotation_mapvalue mv JOIN annotation a ON a.id = mv.annotation_id JOIN plateannotationlink l ON l.child = a.id
-        WHERE mv.name = 'UUID' AND mv.value = ANY($1::text[]) AND a.ns = ANY($2::text[]) AND a.discriminator = '/map/'
-       ORDER BY 1, 2, 3`,
-      [uuids, IMPORT_NAMESPACES],
-    );
-    return uuids.map((u) => rows.filter((r) => r.uuid === u).map((r) => ({ type: r.type, id: Number(r.id) })));
+  annotations(type: AnnotatedType, objectId: number, kind: AnnotationKind, ns: string | null): Promise<AnnotationRecord[]> {
+    const key = `${type}|${kind}|${ns ?? ''}`;
+    let loader = this.annotationLoaders.get(key);
+    if (!loader) {
+      const { discriminator, typename } = DISCRIMINATORS[kind];
+      loader = new DataLoader<number, AnnotationRecord[]>(async (ids) => {
+        const rows = await this.query(
+          `SELECT l.parent, a.id, a.ns, a.description, a.owner_id, a.textvalue, ce.time AS created_at,
+                  ${kind === 'map'
+                    ? `COALESCE((SELECT json_agg(json_build_object('key', mv.name, 'value', mv.value) ORDER BY mv.index)
+                        FROM annotation_mapvalue mv WHERE mv.annotation_id = a.id), '[]'::json)`
+                    : 'NULL::json'} AS pairs,
+                  o.id AS file_id, o.name AS file_name, o.path AS file_path, o."size" AS file_size, o.mimetype AS file_mimetype, o.hash AS file_hash
+             FROM ${TABLES[type].table}annotationlink l
+             JOIN annotation a ON a.id = l.child
+             JOIN event ce ON ce.id = a.creation_id
+             LEFT JOIN originalfile o ON o.id = a."file"
+            WHERE l.parent = ANY($2::bigint[]) AND a.discriminator = $3
+              AND ($4::text IS NULL OR a.ns = $4::text)
+              AND ${this.visible('a')} AND ${this.visible('l')}
+            ORDER BY l.parent, a.id`,
+          [this.userId, ids, discriminator, ns],
+        );
+        const grouped = groupBy(rows, (r) => Number(r.parent));
+        return ids.map((id) =>
+          uniqueById((grouped.get(id) ?? []).map((r): AnnotationRecord => {
+            const file: OriginalFileRecord | null = r.file_id === null ? null : {
+              id: Number(r.file_id), name: r.file_name, path: r.file_path, size: numOrNull(r.file_size), mimetype: r.file_mimetype, clientPath: null, hash: null, // OMERO.web's annotation JSON has no hash either
+            };
+            return {
+              __typename: typename, id: Number(r.id), namespace: r.ns, description: r.description, ownerId: Number(r.owner_id), createdAt: r.created_at,
+              ...(kind === 'map' ? { pairs: r.pairs } : {}),
+              ...(kind === 'tag' || kind === 'comment' ? { text: r.textvalue ?? '' } : {}),
+              ...(kind === 'file' ? { file } : {}),
+            };
+          })),
+        );
+      });
+      this.annotationLoaders.set(key, loader);
+    }
+    return loader.load(objectId);
+  }
+
+  private readonly experimenterLoader = new DataLoader<number, ExperimenterRecord | null>(async (ids) => {
+    const rows = await this.query('SELECT id, omename, firstname, middlename, lastname, email, institution FROM experimenter WHERE id = ANY($1::bigint[])', [ids]);
+    const byId = new Map(rows.map((r) => [Number(r.id), experimenterRecord(r)]));
+    return ids.map((id) => byId.get(id) ?? null);
+  });
+
+  private readonly experimenterByNameLoader = new DataLoader<string, ExperimenterRecord | null>(async (names) => {
+    const rows = await this.query('SELECT id, omename, firstname, middlename, lastname, email, institution FROM experimenter WHERE omename = ANY($1::text[])', [names]);
+    const byName = new Map(rows.map((r) => [r.omename as string, experimenterRecord(r)]));
+    return names.map((n) => byName.get(n) ?? null);
   });
 
   /** Experimenters are global in OMERO (no owner/group columns). */
-  readonly experimenters = new DataLoader<number, ExperimenterRow | null>(async (ids) => {
-    const { rows } = await this.pool.query<ExperimenterRow>('SELECT id, omename, firstname, lastname, email FROM experimenter WHERE id = ANY($1::bigint[])', [ids]);
-    const byId = new Map(rows.map((r) => [Number(r.id), r]));
+  experimenter(id: number): Promise<ExperimenterRecord | null> {
+    return this.experimenterLoader.load(id);
+  }
+
+  experimenterByName(userName: string): Promise<ExperimenterRecord | null> {
+    return this.experimenterByNameLoader.load(userName);
+  }
+
+  private readonly groupLoader = new DataLoader<number, GroupRecord | null>(async (ids) => {
+    const rows = await this.query('SELECT id, name, description, permissions FROM experimentergroup WHERE id = ANY($1::bigint[])', [ids]);
+    const byId = new Map(rows.map((r) => [Number(r.id), groupRecord(r)]));
     return ids.map((id) => byId.get(id) ?? null);
   });
 
-  readonly experimentersByName = new DataLoader<string, ExperimenterRow | null>(async (names) => {
-    const { rows } = await this.pool.query<ExperimenterRow>('SELECT id, omename, firstname, lastname, email FROM experimenter WHERE omename = ANY($1::text[])', [names]);
-    const byName = new Map(rows.map((r) => [r.omename, r]));
+  private readonly groupByNameLoader = new DataLoader<string, GroupRecord | null>(async (names) => {
+    const rows = await this.query('SELECT id, name, description, permissions FROM experimentergroup WHERE name = ANY($1::text[])', [names]);
+    const byName = new Map(rows.map((r) => [r.name as string, groupRecord(r)]));
     return names.map((n) => byName.get(n) ?? null);
   });
 
-  readonly groups = new DataLoader<number, GroupRow | null>(async (ids) => {
-    const { rows } = await this.pool.query<GroupRow>('SELECT id, name, description, permissions FROM experimentergroup WHERE id = ANY($1::bigint[])', [ids]);
-    const byId = new Map(rows.map((r) => [Number(r.id), r]));
-    return ids.map((id) => byId.get(id) ?? null);
-  });
+  group(id: number): Promise<GroupRecord | null> {
+    return this.groupLoader.load(id);
+  }
 
-  readonly groupsByName = new DataLoader<string, GroupRow | null>(async (names) => {
-    const { rows } = await this.pool.query<GroupRow>('SELECT id, name, description, permissions FROM experimentergroup WHERE name = ANY($1::text[])', [names]);
-    const byName = new Map(rows.map((r) => [r.name, r]));
-    return names.map((n) => byName.get(n) ?? null);
-  });
+  groupByName(name: string): Promise<GroupRecord | null> {
+    return this.groupByNameLoader.load(name);
+  }
 
-  readonly memberships = new DataLoader<number, MembershipRow[]>(async (userIds) => {
-    const { rows } = await this.pool.query<MembershipRow>(
-      'SELECT child, parent, owner FROM groupexperimentermap WHERE child = ANY($1::bigint[]) ORDER BY child, child_index',
-      [userIds],
-    );
+  private readonly membershipLoader = new DataLoader<number, MembershipRecord[]>(async (userIds) => {
+    const rows = await this.query('SELECT child, parent, owner FROM groupexperimentermap WHERE child = ANY($1::bigint[]) ORDER BY child, child_index', [userIds]);
     const grouped = groupBy(rows, (r) => Number(r.child));
-    return userIds.map((id) => grouped.get(id) ?? []);
+    return userIds.map((id) => (grouped.get(id) ?? []).map((m) => ({ groupId: Number(m.parent), leader: Boolean(m.owner) })));
   });
+
+  memberships(userId: number): Promise<MembershipRecord[]> {
+    return this.membershipLoader.load(userId);
+  }
+
+  private readonly valueLoaders = new Map<string, DataLoader<string, ObjectRef[]>>();
+
+  objectsWithValue(ns: string[], key: string, value: string): Promise<ObjectRef[]> {
+    const loaderKey = `${key}|${ns.join('\u0000')}`;
+    let loader = this.valueLoaders.get(loaderKey);
+    if (!loader) {
+      loader = new DataLoader<string, ObjectRef[]>(async (values) => {
+        const part = (type: 'Image' | 'Plate', link: string) => `
+          SELECT mv.value, '${type}' AS type, l.parent AS id
+            FROM annotation_mapvalue mv JOIN annotation a ON a.id = mv.annotation_id JOIN ${link} l ON l.child = a.id
+           WHERE mv.name = $2 AND mv.value = ANY($3::text[]) AND a.ns = ANY($4::text[]) AND a.discriminator = '/map/'
+             AND ${this.visible('a')} AND ${this.visible('l')}`;
+        const rows = await this.query(`${part('Image', 'imageannotationlink')} UNION ${part('Plate', 'plateannotationlink')}`, [this.userId, key, values, ns]);
+        const grouped = groupBy(rows, (r) => r.value as string);
+        return values.map((v) => (grouped.get(v) ?? []).map((r) => ({ type: r.type, id: Number(r.id) })));
+      });
+      this.valueLoaders.set(loaderKey, loader);
+    }
+    return loader.load(value);
+  }
+}
+
+function experimenterRecord(r: Row): ExperimenterRecord {
+  return {
+    id: Number(r.id), userName: r.omename, firstName: r.firstname, middleName: r.middlename ?? null, lastName: r.lastname,
+    email: r.email ?? null, institution: r.institution ?? null,
+  };
+}
+
+function groupRecord(r: Row): GroupRecord {
+  return { id: Number(r.id), name: r.name, description: r.description ?? null, perm: permString(Number(r.permissions)) };
+}
+
+function shapeRecord(s: Row): ShapeRecord {
+  const type = SHAPES[s.discriminator];
+  const base: ShapeRecord = {
+    __typename: type, id: Number(s.id), theZ: numOrNull(s.thez), theT: numOrNull(s.thet), theC: numOrNull(s.thec),
+    fillColor: colorFromInt(s.fillcolor), strokeColor: colorFromInt(s.strokecolor), strokeWidth: quantity(s.strokewidth, s.swu),
+    text: s.textvalue ?? null, locked: s.locked ?? null,
+  };
+  switch (type) {
+    case 'Rectangle':
+    case 'Mask':
+      return { ...base, x: numOrNull(s.x), y: numOrNull(s.y), width: numOrNull(s.width), height: numOrNull(s.height) };
+    case 'Ellipse':
+      return { ...base, x: numOrNull(s.x), y: numOrNull(s.y), radiusX: numOrNull(s.radiusx), radiusY: numOrNull(s.radiusy) };
+    case 'Point':
+    case 'Label':
+      return { ...base, x: numOrNull(s.x), y: numOrNull(s.y) };
+    case 'Line':
+      return { ...base, x1: numOrNull(s.x1), y1: numOrNull(s.y1), x2: numOrNull(s.x2), y2: numOrNull(s.y2), markerStart: s.markerstart, markerEnd: s.markerend };
+    case 'Polyline':
+      return { ...base, points: s.points, markerStart: s.markerstart, markerEnd: s.markerend };
+    case 'Polygon':
+      return { ...base, points: s.points };
+  }
 }

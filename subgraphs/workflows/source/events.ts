@@ -1,26 +1,102 @@
 import DataLoader from 'dataloader';
 import type pg from 'pg';
 import { groupScopeParams, groupScopeSql, type GroupScope } from '../../common/access';
+import { badInput } from '../../common/errors';
 import type { Page } from '../../common/pagination';
 import { decodeUuid, TOPIC_PREFIX, type StoredEvent } from '../events';
-import { foldRun, type WorkflowRun } from '../fold';
+import { foldRun, KNOWN_STATUSES, type WorkflowRun } from '../fold';
 
-const INITIATED = `${TOPIC_PREFIX}WorkflowRun.WorkflowInitiated`;
-const TASK_ADDED = `${TOPIC_PREFIX}WorkflowRun.TaskAdded`;
-
-/** A run is visible by the group and user ids of its WorkflowInitiated event (`j.s`). */
-const VISIBLE = (first: number) => groupScopeSql(`(j.s->>'group')::bigint`, `(j.s->>'user')::bigint`, first, 'id');
+const T = (event: string) => `${TOPIC_PREFIX}${event}`;
+export const TOPICS = {
+  initiated: T('WorkflowRun.WorkflowInitiated'),
+  taskAdded: T('WorkflowRun.TaskAdded'),
+  completed: T('WorkflowRun.WorkflowCompleted'),
+  failed: T('WorkflowRun.WorkflowFailed'),
+  taskCreated: T('Task.TaskCreated'),
+  statusUpdated: T('Task.StatusUpdated'),
+  jobIdAdded: T('Task.JobIdAdded'),
+} as const;
 
 /** State is UTF-8 JSON in bytea (no compression or cipher configured in BIOMERO). */
 const EVENT_COLUMNS = `e.id, e.originator_id::text AS originator_id, e.originator_version, e.topic, convert_from(e.state, 'UTF8')::jsonb AS state`;
 
-function isUuid(value: string): boolean {
-  return decodeUuid(value) !== null;
+/** Filter of workflowRuns and workflowRunUpdated. */
+export interface WorkflowRunFilter {
+  statuses?: string[] | null;
+  userId?: string | null;
+  groupId?: string | null;
+  createdAfter?: Date | null;
+  createdBefore?: Date | null;
 }
 
-/** Reads runs from the event store, the truth; the biomero_* view tables are not needed here. */
+function optionalId(value: string | null | undefined, field: string): number | null {
+  if (value == null) return null;
+  const n = Number(value);
+  if (!Number.isSafeInteger(n)) throw badInput(`${field} must be an OMERO id.`, field);
+  return n;
+}
+
+/**
+ * The run status of the fold (fold.ts), in SQL over the event store, for filtering pages: the last
+ * WorkflowCompleted/Failed, else the last StatusUpdated of the run's tasks mapped by task name,
+ * else INITIALIZING. `r.run_id` is the run; $1.. are the TOPICS in the order of STATUS_PARAMS.
+ * A test checks that it agrees with the fold on every run.
+ */
+const STATUS_SQL = (p: number) => `COALESCE(
+  (SELECT CASE WHEN t.topic = $${p + 2} THEN 'DONE' ELSE 'FAILED' END FROM workflowtracker_events t
+    WHERE t.originator_id = r.run_id AND t.topic IN ($${p + 2}, $${p + 3}) ORDER BY t.id DESC LIMIT 1),
+  (SELECT CASE
+       WHEN lower(c.name) = '_slurm_image_transfer.py' THEN 'TRANSFERRING'
+       WHEN lower(c.name) LIKE 'convert\\_%' THEN 'CONVERTING'
+       WHEN lower(c.name) = 'slurm_get_results.py' THEN 'RETRIEVING'
+       WHEN lower(c.name) = 'slurm_import_results.py' THEN u.status
+       WHEN lower(c.name) = 'slurm_run_workflow.py' THEN 'RUNNING'
+       ELSE 'JOB_' || u.status END
+     FROM (SELECT (convert_from(a.state, 'UTF8')::jsonb->'task_id'->>'_data_')::uuid AS task_id
+             FROM workflowtracker_events a WHERE a.originator_id = r.run_id AND a.topic = $${p + 1}) ta
+     JOIN LATERAL (SELECT x.id, convert_from(x.state, 'UTF8')::jsonb->>'status' AS status FROM workflowtracker_events x
+                    WHERE x.originator_id = ta.task_id AND x.topic = $${p + 4} ORDER BY x.id DESC LIMIT 1) u ON true
+     JOIN LATERAL (SELECT convert_from(c.state, 'UTF8')::jsonb->>'task_name' AS name FROM workflowtracker_events c
+                    WHERE c.originator_id = ta.task_id AND c.topic = $${p + 5}) c ON true
+    ORDER BY u.id DESC LIMIT 1),
+  'INITIALIZING')`;
+const STATUS_PARAMS = [TOPICS.taskAdded, TOPICS.completed, TOPICS.failed, TOPICS.statusUpdated, TOPICS.taskCreated];
+
+/**
+ * Visible runs matching `filter` as a CTE `runs(run_id, event_id[, status])`, keyed by the id of
+ * their WorkflowInitiated event. Callers append their own $n after `params`.
+ */
+function filteredRuns(scope: GroupScope, filter: WorkflowRunFilter | null | undefined): { cte: string; params: unknown[] } {
+  const f = filter ?? {};
+  const params: unknown[] = [
+    TOPICS.initiated,
+    ...groupScopeParams(scope, 'id'),
+    optionalId(f.userId, 'userId'),
+    optionalId(f.groupId, 'groupId'),
+    f.createdAfter ?? null,
+    f.createdBefore ?? null,
+  ];
+  const base = `SELECT e.originator_id AS run_id, e.id AS event_id FROM workflowtracker_events e,
+         LATERAL (SELECT convert_from(e.state, 'UTF8')::jsonb AS s) j
+        WHERE e.topic = $1 AND ${groupScopeSql(`(j.s->>'group')::bigint`, `(j.s->>'user')::bigint`, 2, 'id')}
+          AND ($6::bigint IS NULL OR (j.s->>'user')::bigint = $6)
+          AND ($7::bigint IS NULL OR (j.s->>'group')::bigint = $7)
+          AND ($8::timestamptz IS NULL OR (j.s->'timestamp'->>'_data_')::timestamptz >= $8)
+          AND ($9::timestamptz IS NULL OR (j.s->'timestamp'->>'_data_')::timestamptz < $9)`;
+  if (!f.statuses?.length) return { cte: `runs AS (${base})`, params };
+  const known = f.statuses.filter((s) => s !== 'UNKNOWN');
+  const p = params.length;
+  params.push(...STATUS_PARAMS, known, f.statuses.includes('UNKNOWN'), [...KNOWN_STATUSES]);
+  const cte = `base AS (${base}),
+    statuses AS (SELECT r.run_id, r.event_id, regexp_replace(regexp_replace(${STATUS_SQL(p)}, '\\+$', ''), ' by \\d+$', '') AS status FROM base r),
+    runs AS (SELECT run_id, event_id FROM statuses
+              WHERE status = ANY($${p + 6}::text[]) OR ($${p + 7}::boolean AND status <> ALL($${p + 8}::text[])))`;
+  return { cte, params };
+}
+
+/** Reads runs from the event store, the truth; the biomero_* view tables are never needed. */
 export class WorkflowEventSource {
-  constructor(private readonly pool: pg.Pool) {}
+  constructor(private readonly pool: pg.Pool, private readonly scope: GroupScope | null) {}
 
   /** Runs by id: their own events plus every event of the tasks they added, in one statement. */
   readonly runs = new DataLoader<string, WorkflowRun | null>(async (ids) => {
@@ -33,23 +109,25 @@ export class WorkflowEventSource {
        SELECT ${EVENT_COLUMNS} FROM workflowtracker_events e
         WHERE e.originator_id = ANY($1::uuid[]) OR e.originator_id IN (SELECT id FROM task_ids)
         ORDER BY e.id`,
-      [valid, TASK_ADDED],
+      [valid, TOPICS.taskAdded],
     );
-    const byRun = new Map<string, StoredEvent[]>();
     const taskToRun = new Map<string, string>();
     for (const row of rows) {
-      if (row.topic === TASK_ADDED) {
+      if (row.topic === TOPICS.taskAdded) {
         const taskId = decodeUuid((row.state as { task_id?: unknown }).task_id);
         if (taskId) taskToRun.set(taskId, row.originator_id);
       }
     }
+    const byRun = new Map<string, StoredEvent[]>();
     for (const row of rows) {
       const runId = taskToRun.get(row.originator_id) ?? row.originator_id;
-      byRun.set(runId, [...(byRun.get(runId) ?? []), row]);
+      let list = byRun.get(runId);
+      if (!list) byRun.set(runId, (list = []));
+      list.push(row);
     }
     return ids.map((id) => {
       const runId = decodeUuid(id);
-      return runId && isUuid(runId) ? foldRun(runId, byRun.get(runId) ?? []) : null;
+      return runId ? foldRun(runId, byRun.get(runId) ?? []) : null;
     });
   });
 
@@ -65,25 +143,71 @@ export class WorkflowEventSource {
     return taskIds.map((id) => byTask.get(decodeUuid(id) ?? '') ?? null);
   });
 
-  /** Visible runs, newest first, keyed by the id of their WorkflowInitiated event. */
-  async page(scope: GroupScope, page: Page): Promise<{ run_id: string; event_id: number }[]> {
+  /** The run of each Slurm job id, from the JobIdAdded that named it (the newest, should an id repeat). */
+  readonly runOfJob = new DataLoader<number, string | null>(async (jobIds) => {
+    const { rows } = await this.pool.query<{ job_id: string; run_id: string | null }>(
+      `SELECT DISTINCT ON (j.s->>'job_id') j.s->>'job_id' AS job_id, convert_from(c.state, 'UTF8')::jsonb->'workflow_id'->>'_data_' AS run_id
+         FROM workflowtracker_events e, LATERAL (SELECT convert_from(e.state, 'UTF8')::jsonb AS s) j,
+              workflowtracker_events c
+        WHERE e.topic = $1 AND j.s->>'job_id' = ANY($2::text[]) AND c.originator_id = e.originator_id AND c.originator_version = 0
+        ORDER BY j.s->>'job_id', e.id DESC`,
+      [TOPICS.jobIdAdded, jobIds.map(String)],
+    );
+    const byJob = new Map(rows.map((r) => [Number(r.job_id), decodeUuid(r.run_id)]));
+    return jobIds.map((id) => byJob.get(id) ?? null);
+  });
+
+  /**
+   * Runs that read each image (a task's `IDs` parameter with Data_Type Image), visible to the
+   * caller, newest first: one statement for all images of a request.
+   */
+  readonly consumers = new DataLoader<number, { runId: string; key: number }[]>(async (imageIds) => {
+    const scope = this.scope;
+    if (!scope) return imageIds.map(() => []);
+    const { rows } = await this.pool.query<{ image_id: string; run_id: string; key: number }>(
+      `SELECT img.id AS image_id, w.originator_id::text AS run_id, w.id AS key
+         FROM workflowtracker_events e,
+              LATERAL (SELECT convert_from(e.state, 'UTF8')::jsonb AS s) j,
+              LATERAL jsonb_array_elements_text(CASE WHEN jsonb_typeof(j.s->'params'->'IDs') = 'array' THEN j.s->'params'->'IDs' ELSE '[]'::jsonb END) img(id),
+              workflowtracker_events w,
+              LATERAL (SELECT convert_from(w.state, 'UTF8')::jsonb AS s) ws
+        WHERE e.topic = $1 AND coalesce(j.s->'params'->>'Data_Type', 'Image') = 'Image' AND img.id = ANY($2::text[])
+          AND w.originator_id = (j.s->'workflow_id'->>'_data_')::uuid AND w.topic = $3
+          AND ${groupScopeSql(`(ws.s->>'group')::bigint`, `(ws.s->>'user')::bigint`, 4, 'id')}
+        GROUP BY 1, 2, 3 ORDER BY w.id DESC`,
+      [TOPICS.taskCreated, imageIds.map(String), TOPICS.initiated, ...groupScopeParams(scope, 'id')],
+    );
+    return imageIds.map((id) => rows.filter((r) => Number(r.image_id) === id).map((r) => ({ runId: r.run_id, key: Number(r.key) })));
+  });
+
+  /** Visible runs matching the filter, newest first, keyed by the id of their WorkflowInitiated event. */
+  async page(scope: GroupScope, filter: WorkflowRunFilter | null | undefined, page: Page): Promise<{ run_id: string; event_id: number }[]> {
+    const { cte, params } = filteredRuns(scope, filter);
+    const n = params.length;
     const { rows } = await this.pool.query<{ run_id: string; event_id: number }>(
-      `SELECT e.originator_id::text AS run_id, e.id AS event_id FROM workflowtracker_events e,
-              LATERAL (SELECT convert_from(e.state, 'UTF8')::jsonb AS s) j
-        WHERE e.topic = $1 AND ($2::bigint IS NULL OR e.id < $2) AND ${VISIBLE(3)}
-        ORDER BY e.id DESC LIMIT $7`,
-      [INITIATED, page.afterKey, ...groupScopeParams(scope, 'id'), page.limit + 1],
+      `WITH ${cte} SELECT run_id::text AS run_id, event_id FROM runs
+        WHERE ($${n + 1}::bigint IS NULL OR event_id < $${n + 1}) ORDER BY event_id DESC LIMIT $${n + 2}`,
+      [...params, page.afterKey, page.limit + 1],
     );
     return rows;
   }
 
-  async count(scope: GroupScope): Promise<number> {
-    const { rows } = await this.pool.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM workflowtracker_events e, LATERAL (SELECT convert_from(e.state, 'UTF8')::jsonb AS s) j
-        WHERE e.topic = $1 AND ${VISIBLE(2)}`,
-      [INITIATED, ...groupScopeParams(scope, 'id')],
-    );
+  async count(scope: GroupScope, filter: WorkflowRunFilter | null | undefined): Promise<number> {
+    const { cte, params } = filteredRuns(scope, filter);
+    const { rows } = await this.pool.query<{ n: number }>(`WITH ${cte} SELECT count(*)::int AS n FROM runs`, params);
     return rows[0].n;
+  }
+
+  /** Visible runs with no WorkflowCompleted/Failed yet (the ones whose jobs may still change), newest first. */
+  async unfinishedRunIds(scope: GroupScope, limit: number): Promise<string[]> {
+    const { rows } = await this.pool.query<{ run_id: string }>(
+      `SELECT e.originator_id::text AS run_id FROM workflowtracker_events e, LATERAL (SELECT convert_from(e.state, 'UTF8')::jsonb AS s) j
+        WHERE e.topic = $1 AND ${groupScopeSql(`(j.s->>'group')::bigint`, `(j.s->>'user')::bigint`, 2, 'id')}
+          AND NOT EXISTS (SELECT 1 FROM workflowtracker_events t WHERE t.originator_id = e.originator_id AND t.topic IN ($6, $7))
+        ORDER BY e.id DESC LIMIT $8`,
+      [TOPICS.initiated, ...groupScopeParams(scope, 'id'), TOPICS.completed, TOPICS.failed, limit],
+    );
+    return rows.map((r) => r.run_id);
   }
 }
 
@@ -92,6 +216,8 @@ export interface LiveEvent extends StoredEvent {
   run_id: string | null;
   run_user: number | null;
   run_group: number | null;
+  /** the run's creation time (WorkflowInitiated timestamp), for the createdAfter/Before filters */
+  run_created: string | null;
 }
 
 /**
@@ -100,7 +226,8 @@ export interface LiveEvent extends StoredEvent {
  */
 export async function fetchLiveEvents(client: pg.Pool | pg.PoolClient, lower: number, upper: number | null, limit: number): Promise<LiveEvent[]> {
   const { rows } = await client.query<LiveEvent>(
-    `SELECT ${EVENT_COLUMNS}, r.run_id::text AS run_id, (w.s->>'user')::bigint AS run_user, (w.s->>'group')::bigint AS run_group
+    `SELECT ${EVENT_COLUMNS}, r.run_id::text AS run_id, (w.s->>'user')::bigint AS run_user, (w.s->>'group')::bigint AS run_group,
+            w.s->'timestamp'->>'_data_' AS run_created
        FROM workflowtracker_events e
        LEFT JOIN LATERAL (
          SELECT CASE WHEN e.topic LIKE $4 THEN e.originator_id

@@ -1,0 +1,187 @@
+import type { GatewayPlugin } from '@graphql-hive/gateway-runtime';
+import { buildSchema, execute, getOperationAST, GraphQLError, Kind, parse, validate, type DocumentNode, type ExecutionResult } from 'graphql';
+import { OmeroWebError, OmeroWebSession } from '../subgraphs/common/omero-web/client';
+import type { Identity } from '../subgraphs/common/identity';
+import { logger } from '../subgraphs/common/logger';
+import type { SessionResolver } from './sessions';
+
+/**
+ * `login` and `logout`: gateway-level mutations (docs/identity.md, "Sign-in"). The gateway signs
+ * in through OMERO.web exactly as a browser or QuPath does (reference/omero-api.md A.2): CSRF token,
+ * server list, POST /api/v0/login/; the OMERO session key comes back in the event context. It keeps
+ * the OMERO.web cookie jar of sessions it opened, so that `logout` posts /webclient/logout/ with
+ * them, which closes the OMERO session; a key it did not open is joined first (key as username
+ * and password), then logged out.
+ *
+ * Why in the gateway and not a subgraph: signing in happens before there is an identity to sign,
+ * and needs the gateway's session cache (logout drops the entry at once). The native query planner
+ * plans the composed supergraph only, so these two mutations are answered by a plugin before
+ * planning, from their own small schema below; they do not appear in the supergraph.
+ */
+export const SIGN_IN_TYPE_DEFS = /* GraphQL */ `
+  "A signed-in OMERO session: send sessionKey as Authorization: Bearer <key> (or the session cookie)."
+  type LoginResult {
+    "the OMERO session key (session.uuid)"
+    sessionKey: String!
+    userId: ID!
+    userName: String!
+    isAdmin: Boolean!
+    "ids of the groups the user belongs to, and of those they lead"
+    memberOfGroups: [ID!]!
+    leaderOfGroups: [ID!]!
+  }
+  type Query {
+    _signIn: Boolean
+  }
+  type Mutation {
+    "Signs in through OMERO.web with an OMERO username and password."
+    login(username: String!, password: String!): LoginResult!
+    "Closes the caller's OMERO session (the one the request authenticates with). True when one was closed."
+    logout: Boolean!
+  }
+`;
+
+const MAX_JARS = 10_000;
+
+function coded(code: string, message: string, status: number): GraphQLError {
+  return new GraphQLError(message, { extensions: { code, http: { status } } });
+}
+
+export class SignIn {
+  /** OMERO.web sessions this gateway opened, by OMERO session key (oldest dropped first) */
+  private readonly jars = new Map<string, OmeroWebSession>();
+  private serverId: number | null;
+
+  constructor(
+    private readonly omeroWebUrl: string,
+    private readonly sessions: SessionResolver,
+    options: { serverId?: number; timeoutMs?: number } = {},
+  ) {
+    this.serverId = options.serverId || null;
+    this.timeoutMs = options.timeoutMs ?? 10_000;
+  }
+  private readonly timeoutMs: number;
+
+  private unavailable(err: unknown): GraphQLError {
+    logger.warn({ err, omeroWeb: this.omeroWebUrl }, 'OMERO.web unavailable for sign-in');
+    return coded('LOGIN_UNAVAILABLE', 'OMERO.web is not reachable; try again later.', 503);
+  }
+
+  /** The OMERO server id from /api/v0/servers/ (the first one), unless configured. */
+  private async server(): Promise<number> {
+    if (this.serverId) return this.serverId;
+    const probe = new OmeroWebSession(this.omeroWebUrl, { timeoutMs: this.timeoutMs });
+    const servers = await probe.get<{ data: { id: number }[] }>('/api/v0/servers/');
+    const id = servers.data?.[0]?.id;
+    if (typeof id !== 'number') throw new Error('OMERO.web lists no server');
+    return (this.serverId = id);
+  }
+
+  async login(username: string, password: string): Promise<{ sessionKey: string; caller: Identity }> {
+    if (!this.omeroWebUrl) throw coded('LOGIN_UNAVAILABLE', 'Sign-in is not configured on this gateway (OMERO_WEB_URL).', 503);
+    let web: OmeroWebSession;
+    let sessionKey: string;
+    try {
+      web = new OmeroWebSession(this.omeroWebUrl, { server: await this.server(), timeoutMs: this.timeoutMs });
+      sessionKey = (await web.login(username, password)).sessionUuid;
+    } catch (err) {
+      // 403 {"message": ...}: OMERO.web's own words (wrong password, missing field, guest)
+      if (err instanceof OmeroWebError && err.status === 403) throw coded('LOGIN_FAILED', err.message, 401);
+      throw this.unavailable(err);
+    }
+    const caller = await this.sessions.resolve(sessionKey);
+    if (!caller) throw coded('LOGIN_FAILED', 'OMERO.web accepted the login but its session is not open in the OMERO database.', 401);
+    this.jars.set(sessionKey, web);
+    if (this.jars.size > MAX_JARS) this.jars.delete(this.jars.keys().next().value!);
+    return { sessionKey, caller };
+  }
+
+  async logout(sessionKey: string): Promise<boolean> {
+    let web = this.jars.get(sessionKey);
+    this.jars.delete(sessionKey);
+    try {
+      if (!web && this.omeroWebUrl) {
+        web = new OmeroWebSession(this.omeroWebUrl, { server: await this.server(), timeoutMs: this.timeoutMs });
+        await web.login(sessionKey, sessionKey); // join the session
+      }
+      await web?.logout();
+    } catch (err) {
+      if (!(err instanceof OmeroWebError && err.status === 403)) throw this.unavailable(err);
+    } finally {
+      this.sessions.forget(sessionKey); // the answer below reads the database, not the cache
+    }
+    return (await this.sessions.resolve(sessionKey)) === null;
+  }
+}
+
+const signInSchema = buildSchema(SIGN_IN_TYPE_DEFS);
+const FIELDS = new Set(['login', 'logout']);
+
+/** The root fields of the operation to run, or null when it is not a mutation. */
+function mutationRootFields(document: DocumentNode, operationName: string | undefined): string[] | null {
+  const operation = getOperationAST(document, operationName);
+  if (!operation || operation.operation !== 'mutation') return null;
+  return operation.selectionSet.selections.map((s) => (s.kind === Kind.FIELD ? s.name.value : '...'));
+}
+
+/**
+ * Answers `mutation { login(...) }` and `mutation { logout }` itself (see above). Sign-in attempts
+ * take a token from the client address's rate-limit bucket, so password guessing is throttled
+ * even when the identity rate limit would not apply yet.
+ */
+export function useSignIn(signIn: SignIn, options: { sessionKeyOf(request: Request): string | null; throttle(request: Request, context: unknown): void }): GatewayPlugin {
+  return {
+    async onParams({ params, request, setResult, context }: { params: { query?: unknown; operationName?: unknown; variables?: unknown }; request: Request; setResult(r: ExecutionResult): void; context: unknown }) {
+      if (typeof params.query !== 'string' || !/\blog(in|out)\b/.test(params.query)) return;
+      let document: DocumentNode;
+      try {
+        document = parse(params.query);
+      } catch {
+        return; // the normal path reports syntax errors
+      }
+      const fields = mutationRootFields(document, typeof params.operationName === 'string' ? params.operationName : undefined);
+      if (!fields || !fields.some((f) => FIELDS.has(f))) return;
+      if (!fields.every((f) => FIELDS.has(f) || f === '__typename')) {
+        setResult({ errors: [coded('BAD_USER_INPUT', 'login and logout cannot be combined with other fields in one operation.', 400)] });
+        return;
+      }
+      const errors = validate(signInSchema, document);
+      if (errors.length) {
+        setResult({ errors: errors.map((e) => new GraphQLError(e.message, { nodes: e.nodes, extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } })) });
+        return;
+      }
+      try {
+        options.throttle(request, context);
+      } catch (err) {
+        setResult({ errors: [err as GraphQLError] });
+        return;
+      }
+      const sessionKey = options.sessionKeyOf(request);
+      const rootValue = {
+        login: async (args: { username: string; password: string }) => {
+          const { sessionKey: key, caller } = await signIn.login(args.username, args.password);
+          return {
+            sessionKey: key,
+            userId: caller.userId,
+            userName: caller.userName,
+            isAdmin: caller.isAdmin,
+            memberOfGroups: caller.groups.map((g) => g.id),
+            leaderOfGroups: caller.groups.filter((g) => g.leader).map((g) => g.id),
+          };
+        },
+        logout: async () => {
+          if (!sessionKey) throw coded('UNAUTHENTICATED', 'logout needs the session key (Authorization: Bearer or the session cookie).', 401);
+          return signIn.logout(sessionKey);
+        },
+      };
+      const result = (await execute({
+        schema: signInSchema,
+        document,
+        rootValue,
+        operationName: typeof params.operationName === 'string' ? params.operationName : undefined,
+        variableValues: params.variables && typeof params.variables === 'object' ? (params.variables as Record<string, unknown>) : undefined,
+      })) as ExecutionResult;
+      setResult(result);
+    },
+  } as unknown as GatewayPlugin;
+}

@@ -1,0 +1,75 @@
+import { join } from 'node:path';
+import { projectRoot } from '../database/paths';
+import { intFromEnv } from '../subgraphs/common/config';
+
+/**
+ * Every gateway setting in one place (docs/configuration.md, gateway section). Tests pass
+ * overrides; production reads the environment.
+ */
+export type PersistedOperationsMode = 'apq' | 'trusted' | 'off';
+
+export interface GatewaySettings {
+  sessionCacheMs: number;
+  identityTtlSeconds: number;
+  maxBodyBytes: number;
+  maxVariablesBytes: number;
+  /** token bucket per identity (anonymous: per IP); 0 turns the rate limit off */
+  rateLimitPerSecond: number;
+  rateLimitBurst: number;
+  /** sign-in attempts per client address (token bucket), against password guessing */
+  loginRateLimitPerSecond: number;
+  loginRateLimitBurst: number;
+  wsMaxConnectionsPerIdentity: number;
+  wsMaxOperationsPerConnection: number;
+  wsConnectionInitTimeoutMs: number;
+  /** how often the sessions of open WebSocket connections are checked again */
+  wsSessionCheckMs: number;
+  /** a subgraph request taking longer fails, costing only that subgraph's fields */
+  subgraphTimeoutMs: number;
+  persistedOperations: PersistedOperationsMode;
+  /** trusted mode: hash → document manifest (npm run manifest) */
+  trustedDocumentsFile: string;
+  /** trusted mode: allow arbitrary operations anyway (development, e.g. GraphiQL) */
+  allowArbitraryOperations: boolean;
+  apqMaxEntries: number;
+  /** OTLP/HTTP JSON traces endpoint, e.g. http://collector:4318/v1/traces; empty: tracing off */
+  tracesExporterUrl: string;
+  /** name of the cookie that may carry the OMERO session key */
+  sessionCookie: string;
+  /** OMERO.web base URL for login/logout; empty: the mutations answer LOGIN_UNAVAILABLE */
+  omeroWebUrl: string;
+  /** OMERO server id sent to OMERO.web's login (from /api/v0/servers/ when unset) */
+  omeroServerId: number;
+}
+
+function modeFromEnv(raw: string | undefined): PersistedOperationsMode {
+  const value = (raw ?? 'apq').toLowerCase();
+  if (value === 'apq' || value === 'trusted' || value === 'off') return value;
+  throw new Error(`PERSISTED_OPERATIONS must be apq, trusted or off, got "${raw}".`);
+}
+
+export function gatewaySettingsFromEnv(env: NodeJS.ProcessEnv = process.env): GatewaySettings {
+  return {
+    sessionCacheMs: intFromEnv(env, 'SESSION_CACHE_MS', 5_000),
+    identityTtlSeconds: intFromEnv(env, 'IDENTITY_TTL_SECONDS', 300),
+    maxBodyBytes: intFromEnv(env, 'MAX_BODY_BYTES', 1024 * 1024),
+    maxVariablesBytes: intFromEnv(env, 'MAX_VARIABLES_BYTES', 256 * 1024),
+    rateLimitPerSecond: intFromEnv(env, 'RATE_LIMIT_PER_SECOND', 50),
+    rateLimitBurst: intFromEnv(env, 'RATE_LIMIT_BURST', 500),
+    loginRateLimitPerSecond: intFromEnv(env, 'LOGIN_RATE_LIMIT_PER_SECOND', 1),
+    loginRateLimitBurst: intFromEnv(env, 'LOGIN_RATE_LIMIT_BURST', 10),
+    wsMaxConnectionsPerIdentity: intFromEnv(env, 'WS_MAX_CONNECTIONS_PER_IDENTITY', 20),
+    wsMaxOperationsPerConnection: intFromEnv(env, 'WS_MAX_OPERATIONS_PER_CONNECTION', 50),
+    wsConnectionInitTimeoutMs: intFromEnv(env, 'WS_CONNECTION_INIT_TIMEOUT_MS', 5_000),
+    wsSessionCheckMs: intFromEnv(env, 'WS_SESSION_CHECK_MS', 5_000),
+    subgraphTimeoutMs: intFromEnv(env, 'SUBGRAPH_TIMEOUT_MS', 10_000),
+    persistedOperations: modeFromEnv(env.PERSISTED_OPERATIONS),
+    trustedDocumentsFile: env.TRUSTED_DOCUMENTS_FILE || join(projectRoot(), 'clients', 'trusted-documents.json'),
+    allowArbitraryOperations: env.ALLOW_ARBITRARY_OPERATIONS === 'true',
+    apqMaxEntries: intFromEnv(env, 'APQ_MAX_ENTRIES', 1000),
+    tracesExporterUrl: env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? '',
+    sessionCookie: env.SESSION_COOKIE_NAME || 'omero_graph_session',
+    omeroWebUrl: (env.OMERO_WEB_URL ?? '').replace(/\/+$/, ''),
+    omeroServerId: intFromEnv(env, 'OMERO_WEB_SERVER_ID', 0),
+  };
+}
