@@ -1,5 +1,5 @@
 import type { GatewayPlugin } from '@graphql-hive/gateway-runtime';
-import { buildSchema, execute, getOperationAST, GraphQLError, Kind, parse, validate, type DocumentNode, type ExecutionResult } from 'graphql';
+import { buildSchema, execute, extendSchema, getOperationAST, GraphQLError, Kind, parse, validate, type DocumentNode, type ExecutionResult, type GraphQLSchema } from 'graphql';
 import { OmeroWebError, OmeroWebSession } from '../subgraphs/common/omero-web/client';
 import type { Identity } from '../subgraphs/common/identity';
 import { logger } from '../subgraphs/common/logger';
@@ -16,7 +16,8 @@ import type { SessionResolver } from './sessions';
  * Why in the gateway and not a subgraph: signing in happens before there is an identity to sign,
  * and needs the gateway's session cache (logout drops the entry at once). The native query planner
  * plans the composed supergraph only, so these two mutations are answered by a plugin before
- * planning, from their own small schema below; they do not appear in the supergraph.
+ * planning, from their own small schema below; they do not appear in the supergraph. Introspection
+ * is answered here too, from the API schema extended with them, so GraphiQL shows them.
  */
 export const SIGN_IN_TYPE_DEFS = /* GraphQL */ `
   "A signed-in OMERO session: send sessionKey as Authorization: Bearer <key> (or the session cookie)."
@@ -117,6 +118,30 @@ export class SignIn {
 const signInSchema = buildSchema(SIGN_IN_TYPE_DEFS);
 const FIELDS = new Set(['login', 'logout']);
 
+/** The supergraph's API schema with LoginResult and the two mutations added (introspection only). */
+function extendWithSignIn(api: GraphQLSchema): GraphQLSchema {
+  const types = SIGN_IN_TYPE_DEFS.slice(0, SIGN_IN_TYPE_DEFS.indexOf('type Query'));
+  const fields = SIGN_IN_TYPE_DEFS.slice(SIGN_IN_TYPE_DEFS.indexOf('type Mutation') + 'type Mutation'.length);
+  const mutation = api.getMutationType()
+    ? `extend type ${api.getMutationType()!.name} ${fields}`
+    : `type Mutation ${fields}\nextend schema { mutation: Mutation }`;
+  return extendSchema(api, parse(`${types}\n${mutation}`));
+}
+
+/** The document when the operation asks only introspection fields (`__schema`, `__type`, `__typename`). */
+function introspectionOnly(query: string, operationName: string | undefined): DocumentNode | null {
+  let document: DocumentNode;
+  try {
+    document = parse(query);
+  } catch {
+    return null;
+  }
+  const operation = getOperationAST(document, operationName);
+  if (!operation || operation.operation !== 'query') return null;
+  const roots = operation.selectionSet.selections;
+  return roots.length > 0 && roots.every((s) => s.kind === Kind.FIELD && s.name.value.startsWith('__')) ? document : null;
+}
+
 /** The root fields of the operation to run, or null when it is not a mutation. */
 function mutationRootFields(document: DocumentNode, operationName: string | undefined): string[] | null {
   const operation = getOperationAST(document, operationName);
@@ -129,9 +154,36 @@ function mutationRootFields(document: DocumentNode, operationName: string | unde
  * take a token from the client address's rate-limit bucket, so password guessing is throttled
  * even when the identity rate limit would not apply yet.
  */
-export function useSignIn(signIn: SignIn, options: { sessionKeyOf(request: Request): string | null; throttle(request: Request, context: unknown): void }): GatewayPlugin {
+export function useSignIn(signIn: SignIn, options: {
+  sessionKeyOf(request: Request): string | null;
+  throttle(request: Request, context: unknown): void;
+  /**
+   * The supergraph's API schema, when introspection may be answered here (not when only trusted
+   * documents run): introspection then shows login and logout beside the composed fields, so
+   * GraphiQL and client generators know them.
+   */
+  apiSchema?: () => Promise<GraphQLSchema>;
+}): GatewayPlugin {
+  let introspectable: { from: GraphQLSchema; schema: GraphQLSchema } | null = null;
+  const withSignIn = async (): Promise<GraphQLSchema> => {
+    const api = await options.apiSchema!();
+    if (introspectable?.from !== api) introspectable = { from: api, schema: extendWithSignIn(api) };
+    return introspectable.schema;
+  };
   return {
     async onParams({ params, request, setResult, context }: { params: { query?: unknown; operationName?: unknown; variables?: unknown }; request: Request; setResult(r: ExecutionResult): void; context: unknown }) {
+      if (options.apiSchema && typeof params.query === 'string' && /__(schema|type)\b/.test(params.query)) {
+        const introspection = introspectionOnly(params.query, typeof params.operationName === 'string' ? params.operationName : undefined);
+        if (introspection) {
+          const schema = await withSignIn();
+          const errors = validate(schema, introspection);
+          setResult(errors.length
+            ? { errors: errors.map((e) => new GraphQLError(e.message, { nodes: e.nodes, extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } })) }
+            : ((await execute({ schema, document: introspection, operationName: typeof params.operationName === 'string' ? params.operationName : undefined,
+              variableValues: params.variables && typeof params.variables === 'object' ? (params.variables as Record<string, unknown>) : undefined })) as ExecutionResult));
+          return;
+        }
+      }
       if (typeof params.query !== 'string' || !/\blog(in|out)\b/.test(params.query)) return;
       let document: DocumentNode;
       try {

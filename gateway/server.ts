@@ -208,6 +208,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const supergraph = withRoutingUrls(options.supergraphSdl, options.subgraphUrls ?? {});
   const subgraphs = routingUrls(supergraph);
 
+  /** the composed API schema, once the runtime exists (sign-in answers introspection with it) */
+  let apiSchema: () => Promise<GraphQLSchema> = () => Promise.reject(new Error('gateway not started'));
   const runtime = createGatewayRuntime<IdentityContext>({
     supergraph: () => supergraph,
     transports: { http: httpTransport, ws: subgraphWsTransport } as never,
@@ -247,6 +249,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       useSignIn(signIn, {
         sessionKeyOf: (request) => sessionKeyOf(request.headers, settings),
         throttle: (_request, context) => loginLimiter.check(`ip:${(context as { req?: IncomingMessage }).req?.socket?.remoteAddress ?? 'unknown'}`),
+        // introspection runs where arbitrary operations may (not under trusted documents only)
+        apiSchema: settings.persistedOperations !== 'trusted' || settings.allowArbitraryOperations ? () => apiSchema() : undefined,
       }),
       useOmeroIdentity(sessions, settings, limiter),
     ],
@@ -254,6 +258,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
 
   // Load the supergraph now: the WebSocket path asks for the schema without an HTTP request first.
   await runtime.getSchema();
+  apiSchema = () => runtime.getSchema() as Promise<GraphQLSchema>;
 
   const readiness = async (): Promise<{ ok: boolean; checks: Record<string, string> }> => {
     const checks: Record<string, string> = {};

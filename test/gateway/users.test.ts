@@ -165,6 +165,21 @@ describe('sign-in through OMERO.web', () => {
     const res = await gql(dead.url, LOGIN, { variables: { u: 'carol', p: DEMO_PASSWORDS.carol } });
     expect(code(res)).toBe('LOGIN_UNAVAILABLE');
   });
+
+  it('introspection shows login, logout and LoginResult beside the composed schema (GraphiQL knows them)', async () => {
+    const res = await gql(url, `{
+      __schema { mutationType { name fields { name args { name } type { kind ofType { name } } } } }
+      __type(name: "LoginResult") { fields { name } }
+    }`);
+    expect(res.errors).toBeUndefined();
+    const fields = new Map(res.data.__schema.mutationType.fields.map((f: { name: string }) => [f.name, f]));
+    expect(fields.get('login')).toEqual({ name: 'login', args: [{ name: 'username' }, { name: 'password' }], type: { kind: 'NON_NULL', ofType: { name: 'LoginResult' } } });
+    expect(fields.has('logout')).toBe(true);
+    expect(fields.has('createImportOrder')).toBe(true); // the composed mutations are still there
+    expect(res.data.__type.fields.map((f: { name: string }) => f.name)).toEqual(expect.arrayContaining(['sessionKey', 'userId', 'userName']));
+    // a mistake in an introspection query is still a validation error
+    expect(code(await gql(url, '{ __schema { noSuchField } }'))).toBe('GRAPHQL_VALIDATION_FAILED');
+  });
 });
 
 describe('session cookie', () => {
@@ -296,6 +311,8 @@ describe('trusted documents', () => {
     expect(arbitrary.status).toBe(403);
     expect(code(arbitrary)).toBe('PERSISTED_QUERY_REQUIRED');
     expect(code(await gql(trusted.url, '{ __typename }', { headers: {} }))).toBe('PERSISTED_QUERY_REQUIRED');
+    // introspection is an arbitrary operation too
+    expect(code(await gql(trusted.url, '{ __schema { queryType { name } } }', { session: DEMO_USERS.alice.sessionUuid }))).toBe('PERSISTED_QUERY_REQUIRED');
     const unknown = await fetch(trusted.url, { method: 'POST', headers: asAlice, body: JSON.stringify({ extensions: { persistedQuery: { version: 1, sha256Hash: sha256('{ __typename }') } } }) }).then((r) => r.json());
     expect(unknown.errors[0].extensions.code).toBe('PERSISTED_QUERY_NOT_FOUND');
 
