@@ -17,6 +17,9 @@ import type { SlurmCluster, SlurmWatcher } from './slurm/types';
 import type { LiveEvent, WorkflowEventSource, WorkflowRunFilter } from './source/events';
 import { MAX_LOG_LINES, type SlurmJobSource } from './source/slurm';
 
+/** Data_Type values that name an OMERO object (the WorkflowInputObject union). */
+const INPUT_OBJECT_TYPES = new Set(['Image', 'Dataset', 'Plate', 'Project', 'Screen']);
+
 export interface WorkflowSources {
   events: WorkflowEventSource;
   /** null when no Slurm cluster is configured */
@@ -177,6 +180,13 @@ export function workflowResolvers(deps: WorkflowDeps) {
         const rows = run.events.filter((e) => page.afterKey === null || e.id > page.afterKey).slice(0, page.limit + 1).map((e) => ({ ...e, run_id: run.id }));
         return connection(EVENT_CURSOR, page, rows, (e) => e.id, run.events.length);
       },
+    },
+    WorkflowInputReference: {
+      // an entity reference the omero subgraph fills (and nulls when the caller may not see it)
+      object: (ref: { dataType: string; id: string }) => (INPUT_OBJECT_TYPES.has(ref.dataType) && /^\d{1,18}$/.test(ref.id) ? { __typename: ref.dataType, id: ref.id } : null),
+    },
+    WorkflowInputObject: {
+      __resolveType: (value: { __typename: string }) => value.__typename,
     },
     Task: {
       __resolveReference: async (ref: { id: string }, ctx: Ctx) => {

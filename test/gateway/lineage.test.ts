@@ -1,4 +1,6 @@
 import { DEMO, DEMO_USERS, LINEAGE_DEMO } from '../../database/demo/index';
+import pg from 'pg';
+import { appendEvents, newRunEvents } from '../../database/demo/workflows';
 import { gql, startTestStack, type TestStack } from '../support/stack';
 
 const alice = DEMO_USERS.alice.sessionUuid;
@@ -46,6 +48,34 @@ describe('one request, through federation', () => {
       uuid: DEMO.importOrders.preprocessed, stage: 'COMPLETED', files: ['/data/lab-private/alice/exp2/experiment2.lif'],
       user: { userName: 'alice' }, preprocessing: { container: 'cellularimagingcf/convertleica-docker:v1.3.1', tag: 'v1.3.1' },
     });
+  });
+});
+
+describe('a run\'s inputs as OMERO entities', () => {
+  it('dataset inputs resolve to Datasets the caller may see, and to nothing beyond the run\'s own parameters otherwise', async () => {
+    const run = { id: '0c7e5a3b-1f2d-4e6a-8b9c-7d1e2f3a4bcc', taskId: '1a2b3c4d-5e6f-4a1b-9c2d-3e4f5a6b7ccc', user: 2, group: 5, params: { IDs: [DEMO.datasets.aliceRaw, DEMO.datasets.bobLive], Data_Type: 'Dataset' } };
+    const db = new pg.Client(stack.dbs.biomeroUrl);
+    await db.connect();
+    try {
+      await appendEvents(db, newRunEvents(run, new Date('2026-03-20T10:00:00Z')));
+    } finally {
+      await db.end();
+    }
+    const query = `{ workflowRun(id: "${run.id}") { inputReferences { dataType id object { __typename ... on Dataset { name } } } } }`;
+    const asAlice = await gql(stack.gateway.url, query, { session: alice });
+    expect(asAlice.errors).toBeUndefined();
+    expect(asAlice.data.workflowRun.inputReferences).toEqual([
+      { dataType: 'Dataset', id: String(DEMO.datasets.aliceRaw), object: { __typename: 'Dataset', name: 'Raw acquisitions' } },
+      { dataType: 'Dataset', id: String(DEMO.datasets.bobLive), object: { __typename: 'Dataset', name: expect.any(String) } },
+    ]);
+    // bob sees the run (lab-annotate) but not alice's private dataset
+    const asBob = await gql(stack.gateway.url, query, { session: bob });
+    // bob sees the run (lab-annotate) and its parameters, but nothing of alice's private dataset:
+    // the omero subgraph resolves no field of it, so only the type the run named remains
+    expect(asBob.data.workflowRun.inputReferences.map((r: { object: unknown }) => r.object)).toEqual([
+      { __typename: 'Dataset' },
+      { __typename: 'Dataset', name: expect.any(String) },
+    ]);
   });
 });
 
