@@ -15,6 +15,8 @@ export interface OmeroSubgraphOptions {
   omeroWebUrl?: string;
   /** most objects the json-api source scans for filters OMERO.web cannot apply */
   scanLimit?: number;
+  /** links per /webclient/api/annotations/ page (tests use a small one) */
+  annotationsPage?: number;
 }
 
 /** OMERO_SOURCE from the environment: database (default) or json-api. */
@@ -40,7 +42,7 @@ export function omeroSubgraph(options: ({ databaseUrl: string } | { pool: Pool }
     name: 'omero',
     resolvers,
     createSources: (caller) => ({
-      omero: sessions ? new OmeroJsonApiSource(sessions, caller, { scanLimit: options.scanLimit }) : new OmeroDatabaseSource(pool, caller),
+      omero: sessions ? new OmeroJsonApiSource(sessions, caller, { scanLimit: options.scanLimit, annotationsPage: options.annotationsPage }) : new OmeroDatabaseSource(pool, caller),
     }),
     ready: async () => {
       await pool.query('SELECT 1 FROM experimenter LIMIT 1');

@@ -126,6 +126,20 @@ async function objectsWithValue(ctx: Ctx, namespaces: string[], key: string, val
       || a.name.toLowerCase().localeCompare(b.name.toLowerCase()) || a.id - b.id);
 }
 
+/** Fields every annotation kind shares. */
+const annotationFields = {
+  ...owned,
+  /** Loaded through the by-id loaders, so a page of annotations costs one statement (request) per type. */
+  linkedObjects: async (row: AnnotationRecord, _: unknown, ctx: Ctx) => {
+    const refs = await ctx.sources.omero.linkedObjects(row.id);
+    const loaded = await Promise.all(refs.map(async (r) => {
+      const object = await ctx.sources.omero.object(r.type, r.id);
+      return object ? { ...object, __typename: r.type } : null;
+    }));
+    return loaded.filter((o) => o !== null);
+  },
+};
+
 /** OMERO names plate rows and columns by letter (A, B, …, Z, AA, …) or by number (1, 2, …). */
 function axisLabel(index: number, convention: string | null, fallback: 'letter' | 'number'): string {
   const c = (convention ?? fallback).toLowerCase();
@@ -163,6 +177,10 @@ export const resolvers = {
     experimenterGroup: (_: unknown, args: { id: string }, ctx: Ctx) => {
       requireIdentity(ctx.caller);
       return ctx.sources.omero.group(id(args.id));
+    },
+    annotation: (_: unknown, args: { id: string }, ctx: Ctx) => {
+      requireIdentity(ctx.caller);
+      return ctx.sources.omero.annotation(filterId(args.id, 'id'));
     },
     projects: (_: unknown, args: PageArgs & { filter?: ObjectFilterInput }, ctx: Ctx) => listConnection(ctx, 'Project', toListFilter(args.filter), args),
     datasets: (_: unknown, args: PageArgs & { filter?: ObjectFilterInput }, ctx: Ctx) => listConnection(ctx, 'Dataset', toListFilter(args.filter), args),
@@ -283,10 +301,10 @@ export const resolvers = {
     },
     permissionLevel: (row: GroupRecord) => permissionLevel(row.perm),
   },
-  MapAnnotation: { owner: (row: AnnotationRecord, _: unknown, ctx: Ctx) => ctx.sources.omero.experimenter(row.ownerId) },
-  TagAnnotation: { owner: (row: AnnotationRecord, _: unknown, ctx: Ctx) => ctx.sources.omero.experimenter(row.ownerId) },
-  CommentAnnotation: { owner: (row: AnnotationRecord, _: unknown, ctx: Ctx) => ctx.sources.omero.experimenter(row.ownerId) },
-  FileAnnotation: { owner: (row: AnnotationRecord, _: unknown, ctx: Ctx) => ctx.sources.omero.experimenter(row.ownerId) },
+  MapAnnotation: annotationFields,
+  TagAnnotation: annotationFields,
+  CommentAnnotation: annotationFields,
+  FileAnnotation: annotationFields,
   ImportOrder: {
     __resolveReference: (ref: { uuid: string }) => ({ uuid: ref.uuid }),
     importedObjects: (order: { uuid: string }, _: unknown, ctx: Ctx) => (ctx.caller ? objectsWithValue(ctx, IMPORT_NAMESPACES, 'UUID', order.uuid) : []),

@@ -5,8 +5,9 @@ import { visibleToCaller } from '../../common/omero-access';
 import { permString } from '../../common/permissions';
 import { permissionsFor } from '../permissions';
 import { colorFromInt, colorFromParts, groupBy, numOrNull, quantity, uniqueById } from './convert';
+import { ANNOTATED_TYPES, LINKED_OBJECTS_LIMIT } from './types';
 import type {
-  AnnotatedType, AnnotationKind, AnnotationRecord, ChannelRecord, ExperimenterRecord, FilesetRecord, GroupRecord, ListFilter,
+  AnnotatedObjectRef, AnnotatedType, AnnotationKind, AnnotationRecord, ChannelRecord, ExperimenterRecord, FilesetRecord, GroupRecord, ListFilter,
   ListResult, ListType, MembershipRecord, ObjectType, OffsetPage, OmeroSource, OriginalFileRecord, ParentRelation,
   ObjectRef, PlateAcquisitionRecord, ProjectRecord, RecordOf, RoiRecord, ShapeRecord, ShapeType, WellRecord, WellSampleRecord,
 } from './types';
@@ -119,6 +120,11 @@ const DISCRIMINATORS: Record<AnnotationKind, { discriminator: string; typename: 
   comment: { discriminator: '/basic/text/comment/', typename: 'CommentAnnotation' },
   file: { discriminator: '/type/OriginalFile/', typename: 'FileAnnotation' },
 };
+
+/** discriminator → kind, for the kinds the schema models */
+const KINDS: Record<string, AnnotationKind> = Object.fromEntries(
+  (Object.entries(DISCRIMINATORS) as [AnnotationKind, { discriminator: string }][]).map(([kind, d]) => [d.discriminator, kind]),
+);
 
 const SHAPES: Record<string, ShapeType> = {
   rect: 'Rectangle', ellipse: 'Ellipse', point: 'Point', line: 'Line', polyline: 'Polyline', polygon: 'Polygon', text: 'Label', label: 'Label', mask: 'Mask',
@@ -367,6 +373,35 @@ export class OmeroDatabaseSource implements OmeroSource {
 
   private readonly annotationLoaders = new Map<string, DataLoader<number, AnnotationRecord[]>>();
 
+  /** Annotation columns (alias a) read by annotationRecord(): owner, group, times, kind, pairs and file. */
+  private static readonly ANNOTATION_COLUMNS = `a.id, a.discriminator, a.ns, a.description, a.owner_id, a.group_id, ag.permissions AS group_permissions,
+      a.textvalue, ace.time AS created_at, aue.time AS updated_at,
+      CASE WHEN a.discriminator = '/map/' THEN COALESCE((SELECT json_agg(json_build_object('key', mv.name, 'value', mv.value) ORDER BY mv.index)
+        FROM annotation_mapvalue mv WHERE mv.annotation_id = a.id), '[]'::json) END AS pairs,
+      o.id AS file_id, o.name AS file_name, o.path AS file_path, o."size" AS file_size, o.mimetype AS file_mimetype`;
+
+  private static readonly ANNOTATION_JOINS = `JOIN experimentergroup ag ON ag.id = a.group_id
+      JOIN event ace ON ace.id = a.creation_id JOIN event aue ON aue.id = a.update_id
+      LEFT JOIN originalfile o ON o.id = a."file"`;
+
+  private annotationRecord(r: Row): AnnotationRecord {
+    const kind = KINDS[r.discriminator as string];
+    const ownerId = Number(r.owner_id);
+    const groupId = Number(r.group_id);
+    const file: OriginalFileRecord | null = r.file_id === null ? null : {
+      // OMERO.web's annotation JSON has no hash or client path either
+      id: Number(r.file_id), name: r.file_name, path: r.file_path, size: numOrNull(r.file_size), mimetype: r.file_mimetype, clientPath: null, hash: null,
+    };
+    return {
+      __typename: DISCRIMINATORS[kind].typename, id: Number(r.id), namespace: r.ns, description: r.description,
+      ownerId, groupId, permissions: permissionsFor(this.caller, ownerId, groupId, Number(r.group_permissions)),
+      createdAt: r.created_at, updatedAt: r.updated_at,
+      ...(kind === 'map' ? { pairs: r.pairs } : {}),
+      ...(kind === 'tag' || kind === 'comment' ? { text: r.textvalue ?? '' } : {}),
+      ...(kind === 'file' ? { file } : {}),
+    };
+  }
+
   /**
    * Annotations of one kind on many objects of one type in one statement: map pairs in index
    * order (repeated keys kept), the link and the annotation both visible to the caller.
@@ -375,19 +410,13 @@ export class OmeroDatabaseSource implements OmeroSource {
     const key = `${type}|${kind}|${ns ?? ''}`;
     let loader = this.annotationLoaders.get(key);
     if (!loader) {
-      const { discriminator, typename } = DISCRIMINATORS[kind];
+      const { discriminator } = DISCRIMINATORS[kind];
       loader = new DataLoader<number, AnnotationRecord[]>(async (ids) => {
         const rows = await this.query(
-          `SELECT l.parent, a.id, a.ns, a.description, a.owner_id, a.textvalue, ce.time AS created_at,
-                  ${kind === 'map'
-                    ? `COALESCE((SELECT json_agg(json_build_object('key', mv.name, 'value', mv.value) ORDER BY mv.index)
-                        FROM annotation_mapvalue mv WHERE mv.annotation_id = a.id), '[]'::json)`
-                    : 'NULL::json'} AS pairs,
-                  o.id AS file_id, o.name AS file_name, o.path AS file_path, o."size" AS file_size, o.mimetype AS file_mimetype, o.hash AS file_hash
+          `SELECT l.parent, ${OmeroDatabaseSource.ANNOTATION_COLUMNS}
              FROM ${TABLES[type].table}annotationlink l
              JOIN annotation a ON a.id = l.child
-             JOIN event ce ON ce.id = a.creation_id
-             LEFT JOIN originalfile o ON o.id = a."file"
+             ${OmeroDatabaseSource.ANNOTATION_JOINS}
             WHERE l.parent = ANY($2::bigint[]) AND a.discriminator = $3
               AND ($4::text IS NULL OR a.ns = $4::text)
               AND ${this.visible('a')} AND ${this.visible('l')}
@@ -395,23 +424,58 @@ export class OmeroDatabaseSource implements OmeroSource {
           [this.userId, ids, discriminator, ns],
         );
         const grouped = groupBy(rows, (r) => Number(r.parent));
-        return ids.map((id) =>
-          uniqueById((grouped.get(id) ?? []).map((r): AnnotationRecord => {
-            const file: OriginalFileRecord | null = r.file_id === null ? null : {
-              id: Number(r.file_id), name: r.file_name, path: r.file_path, size: numOrNull(r.file_size), mimetype: r.file_mimetype, clientPath: null, hash: null, // OMERO.web's annotation JSON has no hash either
-            };
-            return {
-              __typename: typename, id: Number(r.id), namespace: r.ns, description: r.description, ownerId: Number(r.owner_id), createdAt: r.created_at,
-              ...(kind === 'map' ? { pairs: r.pairs } : {}),
-              ...(kind === 'tag' || kind === 'comment' ? { text: r.textvalue ?? '' } : {}),
-              ...(kind === 'file' ? { file } : {}),
-            };
-          })),
-        );
+        return ids.map((id) => uniqueById((grouped.get(id) ?? []).map((r) => this.annotationRecord(r))));
       });
       this.annotationLoaders.set(key, loader);
     }
     return loader.load(objectId);
+  }
+
+  /** Visible links from annotation `a` to visible objects, one SELECT per annotated type ($1 is the caller). */
+  private linksSql(select: (type: AnnotatedType, rank: number) => string, where: string): string {
+    return ANNOTATED_TYPES.map((type, rank) => {
+      const table = TABLES[type].table;
+      return `SELECT ${select(type, rank)} FROM ${table}annotationlink l JOIN ${table} p ON p.id = l.parent
+        WHERE ${where} AND ${this.visible('l')} AND ${this.visible('p')}`;
+    }).join(' UNION ');
+  }
+
+  /**
+   * Annotations by id in one statement. Visible as the json-api source can see them: the
+   * annotation readable and linked, by a readable link, to a readable project, dataset, image,
+   * screen or plate (an unlinked tag or a form's annotation on an experimenter answers null).
+   */
+  private readonly annotationByIdLoader = new DataLoader<number, AnnotationRecord | null>(async (ids) => {
+    const rows = await this.query(
+      `SELECT ${OmeroDatabaseSource.ANNOTATION_COLUMNS}
+         FROM annotation a ${OmeroDatabaseSource.ANNOTATION_JOINS}
+        WHERE a.id = ANY($2::bigint[]) AND a.discriminator = ANY($3::text[]) AND ${this.visible('a')}
+          AND EXISTS (${this.linksSql(() => '1', 'l.child = a.id')})`,
+      [this.userId, ids, Object.keys(KINDS)],
+    );
+    const byId = new Map(rows.map((r) => [Number(r.id), this.annotationRecord(r)]));
+    return ids.map((id) => byId.get(id) ?? null);
+  });
+
+  annotation(id: number): Promise<AnnotationRecord | null> {
+    return this.annotationByIdLoader.load(id);
+  }
+
+  /** The objects of many annotations in one statement, the first LINKED_OBJECTS_LIMIT of each. */
+  private readonly linkedObjectsLoader = new DataLoader<number, AnnotatedObjectRef[]>(async (ids) => {
+    const links = this.linksSql((type, rank) => `l.child AS annotation_id, ${rank} AS rank, '${type}' AS type, p.id`, 'l.child = ANY($2::bigint[])');
+    const rows = await this.query(
+      `SELECT annotation_id, type, id FROM (
+         SELECT u.*, row_number() OVER (PARTITION BY u.annotation_id ORDER BY u.rank, u.id) AS n FROM (${links}) u) w
+        WHERE n <= $3 ORDER BY annotation_id, rank, id`,
+      [this.userId, ids, LINKED_OBJECTS_LIMIT],
+    );
+    const grouped = groupBy(rows, (r) => Number(r.annotation_id));
+    return ids.map((id) => (grouped.get(id) ?? []).map((r) => ({ type: r.type as AnnotatedType, id: Number(r.id) })));
+  });
+
+  linkedObjects(annotationId: number): Promise<AnnotatedObjectRef[]> {
+    return this.linkedObjectsLoader.load(annotationId);
   }
 
   private readonly experimenterLoader = new DataLoader<number, ExperimenterRecord | null>(async (ids) => {

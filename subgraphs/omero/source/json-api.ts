@@ -4,8 +4,9 @@ import type { Caller } from '../../common/identity';
 import { OMERO_WEB_MAX_LIMIT, OmeroWebError, type OmeroWebSession, type OmeroWebSessionCache } from '../../common/omero-web/client';
 import type { ObjectPermissions } from '../permissions';
 import { colorFromInt, groupBy, numOrNull, quantity, uniqueById } from './convert';
+import { ANNOTATED_TYPES, LINKED_OBJECTS_LIMIT } from './types';
 import type {
-  AnnotatedType, AnnotationKind, AnnotationRecord, ChannelRecord, ExperimenterRecord, FilesetRecord, GroupRecord, ListFilter,
+  AnnotatedObjectRef, AnnotatedType, AnnotationKind, AnnotationRecord, ChannelRecord, ExperimenterRecord, FilesetRecord, GroupRecord, ListFilter,
   ListResult, ListType, MembershipRecord, ObjectRef, ObjectType, OffsetPage, OmeroSource, ParentRelation, PixelsRecord,
   PlateAcquisitionRecord, ProjectRecord, RecordOf, RoiRecord, ShapeRecord, ShapeType, WellRecord, WellSampleRecord,
 } from './types';
@@ -28,6 +29,9 @@ const PARENT_PATHS: Record<ParentRelation, (id: number) => string> = {
   datasetsOfImage: (id) => `/api/v0/m/images/${id}/datasets/`,
   screensOfPlate: (id) => `/api/v0/m/plates/${id}/screens/`,
 };
+
+/** Links per /webclient/api/annotations/ page (OMERO.web's default page size × 100). */
+export const ANNOTATIONS_PAGE = 20_000;
 
 /** /webclient/api/annotations/ object parameter per annotated type. */
 const ANNOTATION_PARAM: Record<AnnotatedType, string> = { Project: 'project', Dataset: 'dataset', Image: 'image', Screen: 'screen', Plate: 'plate' };
@@ -111,8 +115,22 @@ export class OmeroJsonApiSource implements OmeroSource {
   constructor(
     private readonly sessions: OmeroWebSessionCache,
     private readonly caller: Caller,
-    private readonly options: { scanLimit?: number } = {},
+    private readonly options: { scanLimit?: number; annotationsPage?: number } = {},
   ) {}
+
+  /**
+   * Every annotation /webclient/api/annotations/ has for these parameters: it answers at most
+   * `limit` links per page (default 20,000), so pages are read until one comes back short.
+   */
+  private async annotationPages(params: Record<string, unknown>): Promise<Json[]> {
+    const out: Json[] = [];
+    const limit = this.options.annotationsPage ?? ANNOTATIONS_PAGE;
+    for (let page = 1; ; page++) {
+      const body = await this.call((s) => s.get<{ annotations: Json[] }>('/webclient/api/annotations/', { ...params, page, limit }));
+      out.push(...body.annotations);
+      if (body.annotations.length < limit) return out;
+    }
+  }
 
   private call<T>(fn: (s: OmeroWebSession) => Promise<T>): Promise<T> {
     const key = this.caller?.sessionKey;
@@ -208,9 +226,7 @@ export class OmeroJsonApiSource implements OmeroSource {
       const ids = matches.map((o) => Number(o['@id']));
       for (let i = 0; i < ids.length; i += OMERO_WEB_MAX_LIMIT) {
         const chunk = ids.slice(i, i + OMERO_WEB_MAX_LIMIT);
-        const body = await this.call((s) =>
-          s.get<{ annotations: Json[] }>('/webclient/api/annotations/', { type: 'map', [ANNOTATION_PARAM[type as AnnotatedType]]: chunk, ns: kv.ns?.length === 1 ? kv.ns[0] : undefined }),
-        );
+        const body = { annotations: await this.annotationPages({ type: 'map', [ANNOTATION_PARAM[type as AnnotatedType]]: chunk, ns: kv.ns?.length === 1 ? kv.ns[0] : undefined }) };
         for (const a of body.annotations) {
           if (kv.ns && !kv.ns.includes(a.ns)) continue;
           const hit = (a.values as [string, string][] | undefined)?.some(([k, v]) => k === kv.key && (kv.value === null || v === kv.value));
@@ -319,16 +335,27 @@ export class OmeroJsonApiSource implements OmeroSource {
 
   private readonly annotationLoaders = new Map<AnnotatedType, DataLoader<number, AnnotationRecord[]>>();
 
+  /**
+   * Group and permission string of an annotation: OMERO keeps a link and its two ends in one
+   * group, and /webclient/api/annotations/ names no group, so both come from the parent object.
+   */
+  private async parentGroup(type: AnnotatedType, id: number): Promise<ParentGroup> {
+    if (!this.raw.has(`${type}:${id}`)) await this.objectLoader(type).load(id);
+    const details = this.raw.get(`${type}:${id}`)?.['omero:details'] ?? {};
+    return { groupId: Number(details.group?.['@id']), perm: details.permissions?.perm ?? '------' };
+  }
+
   /** All annotations of many objects, 500 objects per /webclient/api/annotations/ request. */
   private annotationLoader(type: AnnotatedType): DataLoader<number, AnnotationRecord[]> {
     let loader = this.annotationLoaders.get(type);
     if (!loader) {
       loader = new DataLoader<number, AnnotationRecord[]>(
         async (ids) => {
-          const body = await this.call((s) => s.get<{ annotations: Json[] }>('/webclient/api/annotations/', { [ANNOTATION_PARAM[type]]: ids as number[] }));
+          const body = { annotations: await this.annotationPages({ [ANNOTATION_PARAM[type]]: ids as number[] }) };
+          const parents = new Map(await Promise.all(ids.map(async (id) => [id, await this.parentGroup(type, id)] as const)));
           const records = body.annotations
             .filter((a) => ANNOTATION_CLASSES[a.class])
-            .map((a) => ({ parent: Number(a.link.parent.id), record: annotationRecord(a) }));
+            .map((a) => ({ parent: Number(a.link.parent.id), record: annotationRecord(a, parents.get(Number(a.link.parent.id))!) }));
           const grouped = groupBy(records, (r) => r.parent);
           return ids.map((id) => uniqueById((grouped.get(id) ?? []).map((r) => r.record)).sort((a, b) => a.id - b.id));
         },
@@ -343,6 +370,58 @@ export class OmeroJsonApiSource implements OmeroSource {
     const all = await this.annotationLoader(type).load(objectId);
     const typename = Object.values(ANNOTATION_CLASSES).find((c) => c.kind === kind)!.typename;
     return all.filter((a) => a.__typename === typename && (ns === null || a.namespace === ns));
+  }
+
+  private annotationIndex: Promise<Map<number, { record: AnnotationRecord; links: AnnotatedObjectRef[] }>> | null = null;
+
+  /**
+   * OMERO.web has no annotation-by-id endpoint: the first lookup in a request lists the caller's
+   * projects, datasets, images, screens and plates (500 per request, at most the scan limit
+   * objects in all) and their annotations (500 objects per request), and indexes them by id;
+   * later lookups in the request read that index.
+   */
+  private annotationsById() {
+    this.annotationIndex ??= (async () => {
+      const index = new Map<number, { record: AnnotationRecord; links: AnnotatedObjectRef[] }>();
+      const limit = this.options.scanLimit ?? JSON_API_SCAN_LIMIT;
+      let scanned = 0;
+      for (const type of ANNOTATED_TYPES) {
+        const all = await this.call((s) => s.listAll<Json>(`/api/v0/m/${PATHS[type]}/`, {}, limit - scanned + 1));
+        scanned += all.totalCount;
+        if (scanned > limit) throw codedError('BAD_USER_INPUT', `Finding an annotation by id scans more than ${limit} objects through OMERO.web.`);
+        const parents = new Map<number, ParentGroup>();
+        for (const o of all.items) {
+          const id = Number(o['@id']);
+          this.objectLoader(type).prime(id, this.decode(type, o));
+          parents.set(id, { groupId: Number(o['omero:details']?.group?.['@id']), perm: o['omero:details']?.permissions?.perm ?? '------' });
+        }
+        const ids = [...parents.keys()];
+        for (let i = 0; i < ids.length; i += OMERO_WEB_MAX_LIMIT) {
+          const chunk = ids.slice(i, i + OMERO_WEB_MAX_LIMIT);
+          const body = { annotations: await this.annotationPages({ [ANNOTATION_PARAM[type]]: chunk }) };
+          for (const a of body.annotations) {
+            if (!ANNOTATION_CLASSES[a.class]) continue;
+            const parent = Number(a.link.parent.id);
+            const entry = index.get(Number(a.id)) ?? { record: annotationRecord(a, parents.get(parent)!), links: [] };
+            if (!entry.links.some((l) => l.type === type && l.id === parent)) entry.links.push({ type, id: parent });
+            index.set(Number(a.id), entry);
+          }
+        }
+      }
+      for (const entry of index.values()) {
+        entry.links.sort((x, y) => ANNOTATED_TYPES.indexOf(x.type) - ANNOTATED_TYPES.indexOf(y.type) || x.id - y.id);
+      }
+      return index;
+    })();
+    return this.annotationIndex;
+  }
+
+  async annotation(id: number): Promise<AnnotationRecord | null> {
+    return (await this.annotationsById()).get(id)?.record ?? null;
+  }
+
+  async linkedObjects(annotationId: number): Promise<AnnotatedObjectRef[]> {
+    return ((await this.annotationsById()).get(annotationId)?.links ?? []).slice(0, LINKED_OBJECTS_LIMIT);
   }
 
   private readonly experimenterLoader = new DataLoader<number, ExperimenterRecord | null>((ids) =>
@@ -424,7 +503,7 @@ export class OmeroJsonApiSource implements OmeroSource {
           const ids = all.items.map((o) => Number(o['@id']));
           for (let i = 0; i < ids.length; i += OMERO_WEB_MAX_LIMIT) {
             const chunk = ids.slice(i, i + OMERO_WEB_MAX_LIMIT);
-            const body = await this.call((s) => s.get<{ annotations: Json[] }>('/webclient/api/annotations/', { type: 'map', [ANNOTATION_PARAM[type]]: chunk }));
+            const body = { annotations: await this.annotationPages({ type: 'map', [ANNOTATION_PARAM[type]]: chunk }) };
             for (const a of body.annotations) {
               if (!ns.includes(a.ns)) continue;
               for (const [k, v] of (a.values ?? []) as [string, string][]) {
@@ -455,11 +534,21 @@ function groupRecord(o: Json): GroupRecord {
   return { id: Number(o['@id']), name: o.Name, description: str(o.Description), perm: o['omero:details']?.permissions?.perm ?? '------' };
 }
 
-function annotationRecord(a: Json): AnnotationRecord {
+interface ParentGroup {
+  groupId: number;
+  perm: string;
+}
+
+/** An annotation of /webclient/api/annotations/; its group and permission string are its parent's. */
+function annotationRecord(a: Json, parent: ParentGroup): AnnotationRecord {
   const { typename, kind } = ANNOTATION_CLASSES[a.class];
+  const p = a.permissions ?? {};
   return {
     __typename: typename, id: Number(a.id), namespace: str(a.ns), description: str(a.description), ownerId: Number(a.owner?.id),
+    groupId: parent.groupId,
+    permissions: { perm: parent.perm, canEdit: !!p.canEdit, canAnnotate: !!p.canAnnotate, canDelete: !!p.canDelete, canLink: !!p.canLink },
     createdAt: a.date ? new Date(a.date) : null,
+    updatedAt: null,
     ...(kind === 'map' ? { pairs: ((a.values ?? []) as [string, string][]).map(([key, value]) => ({ key, value })) } : {}),
     ...(kind === 'tag' || kind === 'comment' ? { text: a.textValue ?? '' } : {}),
     ...(kind === 'file'

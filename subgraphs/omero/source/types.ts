@@ -192,13 +192,10 @@ export interface MembershipRecord {
 
 export type AnnotationKind = 'map' | 'tag' | 'comment' | 'file';
 
-export interface AnnotationRecord {
+export interface AnnotationRecord extends OwnedRecord {
   __typename: 'MapAnnotation' | 'TagAnnotation' | 'CommentAnnotation' | 'FileAnnotation';
-  id: number;
   namespace: string | null;
   description: string | null;
-  ownerId: number;
-  createdAt: Date | null;
   pairs?: { key: string; value: string }[];
   text?: string;
   file?: OriginalFileRecord | null;
@@ -222,6 +219,10 @@ export type ListType = 'Project' | 'Dataset' | 'Image' | 'Screen' | 'Plate' | 'W
 
 /** Types annotations hang on (the <type>annotationlink tables). */
 export type AnnotatedType = 'Project' | 'Dataset' | 'Image' | 'Screen' | 'Plate';
+/** In the order Annotation.linkedObjects lists them. */
+export const ANNOTATED_TYPES: readonly AnnotatedType[] = ['Project', 'Dataset', 'Image', 'Screen', 'Plate'];
+/** Most objects Annotation.linkedObjects names (docs/limits.md). */
+export const LINKED_OBJECTS_LIMIT = 200;
 
 export interface KeyValueCondition {
   /** any of these namespaces; null = any namespace */
@@ -272,6 +273,16 @@ export interface OmeroSource {
   fileset(imageId: number): Promise<FilesetRecord | null>;
   /** annotations of one kind on an object, by annotation id; map annotations optionally in one namespace */
   annotations(type: AnnotatedType, objectId: number, kind: AnnotationKind, ns: string | null): Promise<AnnotationRecord[]>;
+  /**
+   * A map, tag, comment or file annotation by id, when the caller may read it and it is linked
+   * (by a link they may read) to a project, dataset, image, screen or plate they may read; else null.
+   */
+  annotation(id: number): Promise<AnnotationRecord | null>;
+  /**
+   * The objects the caller may read that an annotation is linked to (by links they may read):
+   * projects, datasets, images, screens, then plates, each by id; at most LINKED_OBJECTS_LIMIT.
+   */
+  linkedObjects(annotationId: number): Promise<AnnotatedObjectRef[]>;
   experimenter(id: number): Promise<ExperimenterRecord | null>;
   experimenterByName(userName: string): Promise<ExperimenterRecord | null>;
   group(id: number): Promise<GroupRecord | null>;
@@ -287,5 +298,10 @@ export interface OmeroSource {
 
 export interface ObjectRef {
   type: 'Image' | 'Plate';
+  id: number;
+}
+
+export interface AnnotatedObjectRef {
+  type: AnnotatedType;
   id: number;
 }

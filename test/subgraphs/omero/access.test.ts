@@ -25,6 +25,8 @@ type Role = (typeof ROLES)[number];
 /** Ids of the seeded world: group 100+i, image 1000+i; users 200+10i (+0 owner, +1 member, +2 leader); 299 outsider. */
 const groupId = (i: number) => 100 + i;
 const imageId = (i: number) => 1000 + i;
+/** the owner's tag on that image: annotation and imageannotationlink 1100+i */
+const tagId = (i: number) => 1100 + i;
 const userId = (i: number, role: 'owner' | 'other member' | 'leader') => 200 + 10 * i + ({ owner: 0, 'other member': 1, leader: 2 } as const)[role];
 const OUTSIDER = 299;
 const sessionKey = (user: number) => `5e55105e-0000-4000-8000-${String(user).padStart(12, '0')}`;
@@ -84,6 +86,16 @@ async function seed(url: string): Promise<void> {
          VALUES ($1, $2, $3, 0, 0, 1, 1, $4, $5)`,
         [imageId(i), l.permissions, `access image ${l.level}`, userId(i, 'owner'), groupId(i)],
       );
+      await c.query(
+        `INSERT INTO annotation (discriminator, id, permissions, version, creation_id, update_id, owner_id, group_id, textvalue)
+         VALUES ('/basic/text/tag/', $1, $2, 0, 1, 1, $3, $4, $5)`,
+        [tagId(i), l.permissions, userId(i, 'owner'), groupId(i), `access tag ${l.level}`],
+      );
+      await c.query(
+        `INSERT INTO imageannotationlink (id, permissions, version, parent, child, creation_id, update_id, owner_id, group_id)
+         VALUES ($1, $2, 0, $3, $1, 1, 1, $4, $5)`,
+        [tagId(i), l.permissions, imageId(i), userId(i, 'owner'), groupId(i)],
+      );
     }
   } finally {
     await c.end();
@@ -128,6 +140,29 @@ describe.each(['database', 'json-api'])('%s source', (source) => {
     });
     const list = await ask(services[source], identity(i, role), `{ images(first: 500, filter: { group: "${groupId(i)}" }) { totalCount nodes { id } } }`);
     expect(list.data.images).toEqual({ totalCount: 1, nodes: [{ id: String(imageId(i)) }] });
+  });
+});
+
+const TAG_QUERY = `query($id: ID!) { annotation(id: $id) { __typename id permissions { perm canEdit canAnnotate canDelete canLink }
+  owner { id } group { id permissionLevel } linkedObjects { ... on Image { id } } ... on TagAnnotation { text } } }`;
+
+describe.each(['database', 'json-api'])('%s source, an annotation by id', (source) => {
+  it.each(TABLE)('%s group, %s', async (level, role, i) => {
+    const expected = EXPECTED[level][role];
+    const answer = await ask(services[source], identity(i, role), TAG_QUERY, { id: String(tagId(i)) });
+    expect(answer.errors).toBeUndefined();
+    if (!expected.readable) {
+      expect(answer).toEqual(await ask(services[source], identity(i, role), TAG_QUERY, { id: '987654321' }));
+      expect(answer.data.annotation).toBeNull();
+      return;
+    }
+    const { readable: _r, ...flags } = expected;
+    expect(answer.data.annotation).toEqual({
+      __typename: 'TagAnnotation', id: String(tagId(i)), text: `access tag ${level}`,
+      permissions: { perm: LEVELS[i].perm, ...flags },
+      owner: { id: String(userId(i, 'owner')) }, group: { id: String(groupId(i)), permissionLevel: level },
+      linkedObjects: [{ id: String(imageId(i)) }],
+    });
   });
 });
 

@@ -6,6 +6,7 @@
  * other users' leaderships) are documented in docs/omero.md and tested per source
  * in database.test.ts.
  */
+import pg from 'pg';
 import { DEMO, DEMO_USERS } from '../../../database/demo/index';
 import type { RunningService } from '../../../subgraphs/common/server';
 import { createTestDatabases, type TestDatabases } from '../../support/databases';
@@ -45,6 +46,12 @@ const IMAGE = `id name description acquisitionDate series ${OWNED}
   rois { id name ${OWNED} ${SHAPES} }
   ${ANNOTATIONS}
   importOrder { uuid } producedBy { id }`;
+const ANNOTATION = `__typename id namespace description createdAt ${OWNED}
+  ... on MapAnnotation { pairs { key value } } ... on TagAnnotation { text } ... on CommentAnnotation { text }
+  ... on FileAnnotation { file { id name path size mimetype } }
+  linkedObjects { __typename ... on Project { id name } ... on Dataset { id name } ... on Image { id name } ... on Screen { id name } ... on Plate { id name } }`;
+/** Every annotation of the demo world (kinds, linked to images, plates, datasets, screens, experimenters), and a missing one. */
+const ALL_ANNOTATIONS: number[] = [...new Set<number>([...Object.values(DEMO.annotations), ...Object.values(DEMO.forms.annotations)]), 99999];
 const PAGE = 'totalCount pageInfo { hasNextPage endCursor } edges { cursor node { id name } }';
 
 const USERS: UserName[] = ['alice', 'bob', 'carol', 'dave', 'erin'];
@@ -131,6 +138,13 @@ const CASES: Case[] = [
     },
   },
   { name: 'groups and users by id', query: '{ experimenterGroup(id: "5") { id name description perm permissionLevel } experimenter(id: "3") { id userName firstName isAdmin } nobody: experimenter(id: "999") { id } }' },
+  ...ALL_ANNOTATIONS.map((id) => ({ name: `annotation ${id}`, query: `query($id: ID!) { annotation(id: $id) { ${ANNOTATION} } }`, variables: { id: String(id) } })),
+  {
+    name: 'many annotations in one request',
+    query: `{ ${ALL_ANNOTATIONS.map((id) => `a${id}: annotation(id: "${id}") { id __typename owner { userName } }`).join(' ')} }`,
+  },
+  { name: 'annotation with a bad id', query: '{ annotation(id: "tag-1") { id } }' },
+  { name: 'annotations of an object carry owner, group and permissions', query: `{ image(id: "1") { tags { ${ANNOTATION} } fileAnnotations { id ${OWNED} } } }` },
   { name: 'bad filter input', query: '{ images(filter: { owner: "x" }) { totalCount } }' },
   { name: 'too large a page', query: '{ images(first: 501) { totalCount } }' },
 ];
@@ -167,6 +181,47 @@ describe('the answers compared above carry the demo world', () => {
       { __typename: 'Line', x1: 10, y1: 20, x2: 300, y2: 40 }, { __typename: 'Polyline', points: '5,5 50,60 120,80' },
       { __typename: 'Label', x: 400, y: 30, text: 'scale bar 10 µm' }, { __typename: 'Mask', width: 16, height: 8 },
     ]);
+  });
+
+  it('annotations by id: each kind, with owner, group, permissions and the objects they are linked to', async () => {
+    const A = DEMO.annotations;
+    const q = `{ tag: annotation(id: "${A.tag}") { ${ANNOTATION} } comment: annotation(id: "${A.comment}") { ${ANNOTATION} }
+                 map: annotation(id: "${A.clientMap}") { ${ANNOTATION} } file: annotation(id: "${A.attachment}") { ${ANNOTATION} } }`;
+    const { data } = await ask(jsonApi, 'alice', q);
+    const onImage1 = [{ __typename: 'Image', id: '1', name: 'img_001.tif' }];
+    const owned = { owner: { userName: 'alice' }, group: { name: 'lab-private' }, permissions: { perm: 'rw----', canEdit: true, canDelete: true } };
+    expect(data.tag).toMatchObject({ __typename: 'TagAnnotation', text: 'nuclei', linkedObjects: onImage1, ...owned });
+    expect(data.comment).toMatchObject({ __typename: 'CommentAnnotation', text: 'Good focus, use as reference image.', linkedObjects: onImage1 });
+    expect(data.map).toMatchObject({ __typename: 'MapAnnotation', pairs: [{ key: 'Cell line', value: 'HeLa' }, { key: 'Treatment', value: 'DMSO' }, { key: 'Objective', value: '63x/1.4 Oil' }] });
+    expect(data.file).toMatchObject({ __typename: 'FileAnnotation', file: { name: 'analysis_notes.pdf', size: 48213 }, linkedObjects: onImage1 });
+  });
+
+  it('an admin finds by id exactly the annotations linked to projects, datasets, images, screens and plates', async () => {
+    const c = new pg.Client({ connectionString: dbs.omeroUrl });
+    await c.connect();
+    const linked = await c.query(`SELECT DISTINCT a.id FROM annotation a WHERE a.discriminator IN ('/map/', '/basic/text/tag/', '/basic/text/comment/', '/type/OriginalFile/')
+      AND a.id IN (SELECT child FROM projectannotationlink UNION SELECT child FROM datasetannotationlink UNION SELECT child FROM imageannotationlink
+                   UNION SELECT child FROM screenannotationlink UNION SELECT child FROM plateannotationlink) ORDER BY a.id`);
+    await c.end();
+    const expected = linked.rows.map((r) => String(r.id)).filter((id) => ALL_ANNOTATIONS.includes(Number(id)));
+    expect(expected.length).toBeGreaterThanOrEqual(10);
+    for (const service of [database, jsonApi]) {
+      const answer = await ask(service, 'erin', `{ ${ALL_ANNOTATIONS.map((id) => `a${id}: annotation(id: "${id}") { id }`).join(' ')} }`);
+      expect(answer.errors).toBeUndefined();
+      expect(Object.values(answer.data).filter((a) => a !== null).map((a) => (a as { id: string }).id)).toEqual(expected);
+    }
+  });
+
+  it.each(['database', 'json-api'] as const)('%s: a hidden annotation answers like a missing one; a malformed id is BAD_USER_INPUT', async (source) => {
+    const service = source === 'database' ? database : jsonApi;
+    const q = 'query($id: ID!) { annotation(id: $id) { id } }';
+    const hidden = await ask(service, 'bob', q, { id: String(DEMO.annotations.tag) }); // on alice's image in lab-private
+    expect(hidden).toEqual({ data: { annotation: null } });
+    expect(hidden).toEqual(await ask(service, 'bob', q, { id: '424242' }));
+    expect((await ask(service, 'carol', q, { id: String(DEMO.annotations.tag) })).data.annotation).toEqual({ id: String(DEMO.annotations.tag) });
+    const bad = await ask(service, 'alice', q, { id: '1.5' });
+    expect(bad.data?.annotation ?? null).toBeNull();
+    expect(bad.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
   });
 
   it('the plate layout names wells A1…B3 and leads back to images', async () => {

@@ -60,3 +60,11 @@ it('leaderships of other users: known to the database, null from json-api; the c
   expect(fromJsonApi.experimenter.groups.map((g: { leader: unknown }) => g.leader)).toEqual([null, null, null]);
   expect(fromJsonApi.me).toEqual(fromDatabase.me);
 });
+
+it('an annotation\'s update time: from the database, null from json-api (its creation time from both)', async () => {
+  const q = `{ annotation(id: "${DEMO.annotations.tag}") { createdAt updatedAt } }`;
+  const fromDatabase = (await ask(database, 'alice', q)).data.annotation;
+  const fromJsonApi = (await ask(jsonApi, 'alice', q)).data.annotation;
+  expect(fromDatabase.updatedAt).toMatch(/^2026-/);
+  expect(fromJsonApi).toEqual({ createdAt: fromDatabase.createdAt, updatedAt: null });
+});

@@ -57,6 +57,62 @@ async function measure(service: RunningService, query: string): Promise<{ statem
   return { statements: statements - s0, requests: web.requests - r0, nodes: answer.data.images.nodes };
 }
 
+describe('annotations by id', () => {
+  const BULK_TAG = FIRST_IMAGE + 2 * COUNT; // shared by the 600 bulk images
+  const BY_ID = (n: number) => `{ ${Array.from({ length: n }, (_, i) => FIRST_IMAGE + i).concat(BULK_TAG)
+    .map((id) => `a${id}: annotation(id: "${id}") { id owner { userName } group { name } permissions { perm canEdit } linkedObjects { ... on Image { id name } } }`).join(' ')} }`;
+
+  async function measureById(service: RunningService, n: number) {
+    const s0 = statements;
+    const r0 = web.requests;
+    const answer = await ask(service, 'alice', BY_ID(n));
+    expect(answer.errors).toBeUndefined();
+    return { statements: statements - s0, requests: web.requests - r0, data: answer.data };
+  }
+
+  it('database: the same few statements for 5 annotations as for 300', async () => {
+    const small = await measureById(database, 5);
+    const large = await measureById(database, 300);
+    expect(Object.values(large.data).filter((a) => a !== null)).toHaveLength(301);
+    // annotations + linked objects + images + experimenters + groups
+    expect(large.statements).toBe(small.statements);
+    expect(large.statements).toBeLessThanOrEqual(5);
+  });
+
+  it('json-api: one scan per request, the same requests for 5 annotations as for 300', async () => {
+    await ask(jsonApi, 'alice', '{ me { id } }');
+    const small = await measureById(jsonApi, 5);
+    const large = await measureById(jsonApi, 300);
+    expect(large.requests).toBe(small.requests);
+    // per type, its list (500 per request: 2 for ~610 images, 1 each for the others) and its
+    // annotations (500 objects per request): 6 + 6
+    expect(large.requests).toBeLessThanOrEqual(12);
+    expect(large.statements).toBe(0);
+  });
+
+  it('both sources agree, and a tag on 600 images names the first 200 of them', async () => {
+    const fromDatabase = await measureById(database, 300);
+    const fromJsonApi = await measureById(jsonApi, 300);
+    expect(fromJsonApi.data).toEqual(fromDatabase.data);
+    const tag = fromDatabase.data[`a${BULK_TAG}`];
+    expect(tag.linkedObjects).toHaveLength(200);
+    expect(tag.linkedObjects[0]).toEqual({ id: String(FIRST_IMAGE), name: 'bulk_00000.tif' });
+    expect(tag.linkedObjects[199].id).toBe(String(FIRST_IMAGE + 199));
+  });
+
+  it('json-api: a scan beyond OMERO_WEB_SCAN_LIMIT is refused with BAD_USER_INPUT', async () => {
+    const limited = await startOmero('json-api', { pool, omeroWebUrl: web.url, scanLimit: 100 });
+    try {
+      const answer = await ask(limited, 'alice', `{ annotation(id: "${BULK_TAG}") { id } }`);
+      expect(answer.data?.annotation ?? null).toBeNull();
+      expect(answer.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
+      expect(answer.errors?.[0].message).toMatch(/more than 100 objects/);
+    } finally {
+      await limited.stop();
+    }
+  });
+});
+
 describe('a page of images with key-values, tags and owners', () => {
   it('database: the same few statements for 5 images as for 500', async () => {
     const small = await measure(database, PLAIN_PAGE(5));

@@ -27,9 +27,9 @@ export function identityOf(user: DemoUser): Identity {
 
 export type UserName = keyof typeof DEMO_USERS;
 
-export async function startOmero(source: OmeroSourceKind, opts: { databaseUrl?: string; pool?: Pool; omeroWebUrl?: string; scanLimit?: number }): Promise<RunningService> {
+export async function startOmero(source: OmeroSourceKind, opts: { databaseUrl?: string; pool?: Pool; omeroWebUrl?: string; scanLimit?: number; annotationsPage?: number }): Promise<RunningService> {
   const base = opts.pool ? { pool: opts.pool } : { databaseUrl: opts.databaseUrl! };
-  return startSubgraph(omeroSubgraph({ ...base, source, omeroWebUrl: opts.omeroWebUrl, scanLimit: opts.scanLimit }), { port: 0, secret: SECRET });
+  return startSubgraph(omeroSubgraph({ ...base, source, omeroWebUrl: opts.omeroWebUrl, scanLimit: opts.scanLimit, annotationsPage: opts.annotationsPage }), { port: 0, secret: SECRET });
 }
 
 export interface Answer {
