@@ -102,12 +102,15 @@ export class WorkflowEventSource {
   readonly runs = new DataLoader<string, WorkflowRun | null>(async (ids) => {
     const valid = ids.map((id) => decodeUuid(id)).filter((id): id is string => id !== null);
     const { rows } = await this.pool.query<StoredEvent>(
-      `WITH task_ids AS (
-         SELECT (convert_from(t.state, 'UTF8')::jsonb->'task_id'->>'_data_')::uuid AS id
+      // runs and their tasks as one id list joined on the store's (originator_id, version) index:
+      // an OR of the two would read the whole store
+      `WITH aggregates AS (
+         SELECT unnest($1::uuid[]) AS id
+         UNION
+         SELECT (convert_from(t.state, 'UTF8')::jsonb->'task_id'->>'_data_')::uuid
            FROM workflowtracker_events t
           WHERE t.originator_id = ANY($1::uuid[]) AND t.topic = $2)
-       SELECT ${EVENT_COLUMNS} FROM workflowtracker_events e
-        WHERE e.originator_id = ANY($1::uuid[]) OR e.originator_id IN (SELECT id FROM task_ids)
+       SELECT ${EVENT_COLUMNS} FROM aggregates a JOIN workflowtracker_events e ON e.originator_id = a.id
         ORDER BY e.id`,
       [valid, TOPICS.taskAdded],
     );
