@@ -50,7 +50,7 @@ const [SUB2, SUB1] = F.submissions;
 const FORM_DATA_V1 = { fixative: 'Methanol', stainingProtocol: 'DAPI only' };
 const FORM_DATA_V2 = { fixative: 'PFA 4%', stainingProtocol: 'DAPI + phalloidin', incubationMinutes: 30 };
 
-// imaging-settings: three versions; nested object and array fields so that the diff has depth.
+// imaging_settings: three versions; nested object and array fields so that the diff has depth.
 const OBJECTIVES = ['10x', '20x', '63x'];
 const IMAGING_V1 = {
   title: 'Imaging settings',
@@ -80,7 +80,7 @@ const IMAGING_DATA = [
 ];
 const IMAGING_PLATE_DATA = { objective: '10x', channels: ['Hoechst'], exposureMs: 50 };
 
-// screen-qc: the newest version is valid JSON but not a JSON Schema ajv accepts ("type": "strng");
+// screen_qc: the newest version is valid JSON but not a JSON Schema ajv accepts ("type": "strng");
 // the oldest entry's schema string is cut off (broken JSON).
 const QC_V1 = JSON.stringify({ title: 'Screen QC', type: 'object', properties: { zPrime: { type: 'number', title: "Z' factor" }, passed: { type: 'boolean' } } });
 const QC_V2 = JSON.stringify({ title: 'Screen QC', type: 'object', properties: { zPrime: { type: 'strng' } } });
@@ -134,7 +134,7 @@ export async function seedFormAnnotations(q: Queryable): Promise<void> {
     entries: Object.entries(FORM_DATA_V2).map(([k, v]): [string, string] => [k, String(v)]),
   });
 
-  // Project 1's sample-prep history: one good entry above three malformed ones.
+  // Project 1's sample_prep history: one good entry above three malformed ones.
   const M = F.malformed;
   const [P4, P3, P2, P1] = M.submissions;
   const projectHistory = mapAnnotation({

@@ -23,8 +23,8 @@
  * BIOMERO side (database `biomero`):
  *   import orders (imports.uuid) in DEMO.importOrders, preprocessing rows in DEMO.preprocessing,
  *   workflow runs / tasks / Slurm jobs (workflowtracker_events) in DEMO.workflows;
- *   OMERO.forms forms 'sample-prep' (two versions, two submissions, malformed entries on project 1),
- *   'imaging-settings' (three versions, one submission against each) and 'screen-qc' (group 5
+ *   OMERO.forms forms 'sample_prep' (two versions, two submissions, malformed entries on project 1),
+ *   'imaging_settings' (three versions, one submission against each) and 'screen_qc' (group 5
  *   only, an uncompilable and a broken version) in DEMO.forms.
  */
 
@@ -232,7 +232,7 @@ export const DEMO = {
   },
   forms: {
     sampleprep: {
-      id: 'sample-prep',
+      id: 'sample_prep',
       owner: 4,
       /** version keys (naive ISO), newest first */
       versions: ['2026-03-10T09:00:00.000000', '2026-03-06T10:00:00.000000'],
@@ -254,7 +254,7 @@ export const DEMO = {
     },
     /** second form: three versions, nested object + array fields, assigned to groups 3 and 5 */
     imaging: {
-      id: 'imaging-settings',
+      id: 'imaging_settings',
       owner: 4,
       versions: ['2026-03-14T08:00:00.000000', '2026-03-12T08:00:00.000000', '2026-03-08T08:00:00.000000'],
       assignedGroups: [3, 5],
@@ -269,7 +269,7 @@ export const DEMO = {
     },
     /** a form owned by bob, assigned only to lab-annotate (5): invisible to dave (group 3 only) */
     screenqc: {
-      id: 'screen-qc',
+      id: 'screen_qc',
       owner: 3,
       /** versions[0]'s schema is valid JSON that ajv refuses to compile; the oldest entry's
        *  schema string is broken JSON */

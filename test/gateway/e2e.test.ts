@@ -94,7 +94,7 @@ describe('one query across the four domain subgraphs', () => {
     expect(raw.formSubmissions.map((s: { changedAt: string }) => s.changedAt)).toEqual([...DEMO.forms.sampleprep.submissions]);
     expect(raw.formSubmissions[0].version.timestamp).toBe(DEMO.forms.sampleprep.versions[0]);
     expect(raw.formSubmissions[1].version.timestamp).toBe(DEMO.forms.sampleprep.versions[1]);
-    expect(raw.formSubmissions[0].form).toEqual({ id: 'sample-prep', title: 'Sample preparation' });
+    expect(raw.formSubmissions[0].form).toEqual({ id: 'sample_prep', title: 'Sample preparation' });
     expect(typeof raw.formSubmissions[0].data).toBe('object');
   });
 

@@ -7,7 +7,7 @@
  * Where the endpoints cannot tell what the database tells (docs/forms.md "JSON-API source"), each
  * source's own answer is asserted instead, in the "differences" block:
  *   - assignments of groups the caller neither leads nor has active → Form.assignedGroups, and
- *     visibility of a form assigned only to such a group (alice and screen-qc);
+ *     visibility of a form assigned only to such a group (alice and screen_qc);
  *   - all versions of a form come only with get_form_data_history on some object the caller can
  *     read; dave can read none, so he gets the newest version only;
  *   - a history OMERO.forms cannot parse (project 1) → the endpoint answers 500, and the request
@@ -66,12 +66,12 @@ const both = (user: DemoUserName, query: string, variables?: Record<string, unkn
   Promise.all([ask(database, user, query, variables), ask(jsonApi, user, query, variables)]);
 
 const USERS: DemoUserName[] = ['alice', 'bob', 'carol', 'dave', 'erin'];
-/** alice's active group is 3; screen-qc is assigned only to her other group 5 (see the header). */
+/** alice's active group is 3; screen_qc is assigned only to her other group 5 (see the header). */
 const NOT_ALICE = USERS.filter((u) => u !== 'alice');
 /** dave can read no object, so the endpoints give him only each form's newest version (see the header). */
 const NOT_DAVE = USERS.filter((u) => u !== 'dave');
 const NEITHER = USERS.filter((u) => u !== 'alice' && u !== 'dave');
-/** who cannot read project 1, whose sample-prep history OMERO.forms cannot parse */
+/** who cannot read project 1, whose sample_prep history OMERO.forms cannot parse */
 const NOT_PROJECT_1: DemoUserName[] = ['bob', 'dave'];
 
 const VERSION = 'formId timestamp savedAt message author { id } error schema uiSchema fields { path types required enum format itemTypes default }';
@@ -193,7 +193,7 @@ describe('differences, each source\'s own answer', () => {
     expect(fromDatabase.errors).toBeUndefined();
     expect(fromDatabase.data._entities[0].formSubmissions).toHaveLength(SP.malformed.submissions.length);
     expect(fromDatabase.data._entities[0].formSubmissions.filter((s: { error: string | null }) => s.error).length).toBeGreaterThan(0);
-    // the subgraph logs "OMERO.forms could not read the history of form sample-prep on Project 1 (HTTP 500)"
+    // the subgraph logs "OMERO.forms could not read the history of form sample_prep on Project 1 (HTTP 500)"
     expect(fromJsonApi.errors?.[0]).toMatchObject({ code: 'INTERNAL_SERVER_ERROR', message: 'Internal server error' });
     // ... and so do an unfiltered dashboard and Image.formData of an image under that project
     const [, dash] = await both('alice', DASHBOARD);

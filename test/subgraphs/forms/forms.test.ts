@@ -197,7 +197,7 @@ describe('visibility across groups', () => {
   });
 
   it('an owner outside the assigned groups still sees the form', async () => {
-    // bob owns screen-qc; take him out of group 5 for this check, then put the same row back.
+    // bob owns screen_qc; take him out of group 5 for this check, then put the same row back.
     const [row] = await omeroSql('DELETE FROM groupexperimentermap WHERE child = $1 AND parent = 5 RETURNING *', [DEMO_USERS.bob.id]);
     try {
       expect(ids(await ok('bob', FORM_IDS))).toEqual([QC.id]);
@@ -224,7 +224,7 @@ describe('visibility across groups', () => {
   });
 
   it('a visible submission of a form the caller may not see keeps its data but not the definition', async () => {
-    // Unassign screen-qc from group 5 (OMERO.forms deletes the assignment): only its owner bob sees it now.
+    // Unassign screen_qc from group 5 (OMERO.forms deletes the assignment): only its owner bob sees it now.
     const [link] = await omeroSql('DELETE FROM experimenterannotationlink WHERE child = $1 RETURNING *', [DEMO.forms.annotations.screenQcAssign5]);
     try {
       const data = await ok('alice', objectHistory('Screen', QC.objId));
@@ -294,7 +294,7 @@ describe('formSubmissions across objects', () => {
     expect(await q({ objectType: 'Screen' })).toEqual([`Screen@${QC.submissions[0]}`]);
     expect(await q({ objectType: 'Plate', formId: SP.id })).toEqual([]);
     expect(await q({ objectType: 'Dataset', objectId: String(IM.objId) })).toEqual(IM.submissions.map((t) => `Dataset@${t}`));
-    // without objectType, an id matches that id in every type: plate 1 (dataset 1 and project 1 hold no imaging-settings)
+    // without objectType, an id matches that id in every type: plate 1 (dataset 1 and project 1 hold no imaging_settings)
     expect(await q({ objectId: '1', formId: IM.id })).toEqual([`Plate@${IM.plateSubmission}`]);
     const bad = await h.query('erin', Q, { filter: { user: 'carol' } });
     expect(bad.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');

@@ -219,8 +219,8 @@ export function formsRoutes(query: (sql: string, params?: unknown[]) => Promise<
   }
 
   const badRequest = (text: string) => new TextResponse(400, text);
-  // urls.py: form ids are `[\w ]+`; this fake also accepts '-', see docs/forms.md.
-  const FORM = '([\\w -]+)';
+  // urls.py: form ids are `[\w ]+` (other ids do not match a route: Django's 404 page)
+  const FORM = '([\\w ]+)';
   const OBJECT = `${FORM}/(\\w+)/([\\w ]+)`;
 
   async function dispatch(path: string, method: string, v: FormsViewer): Promise<unknown> {
