@@ -117,15 +117,17 @@ export async function walkLineage(source: LineageSource, root: NodeRef, options:
     closeHop();
   }
   // The depth limit cut the walk short when the last frontier has edges to nodes not reached:
-  // one more read of edges (no admission) tells, so `truncated` never hides a longer lineage.
-  if (frontier.length > 0 && !truncated) {
+  // one more read of edges (no admission) tells, so `truncated` never hides a longer lineage. It
+  // runs beside the agents' statement (neither changes what the other reads).
+  const reached = new Set(nodes.keys());
+  const lookBeyond = async (): Promise<boolean> => {
+    if (frontier.length === 0 || truncated) return truncated;
     const f = frontierOf(frontier);
     const beyond = (await Promise.all([source.omeroEdges(f, scope), source.biomeroEdges(f, scope)])).flat();
-    truncated = beyond.some((e) => !nodes.has(e.from) || !nodes.has(e.to));
-  }
-
+    return beyond.some((e) => !reached.has(e.from) || !reached.has(e.to));
+  };
   for (const edge of derivations([...edges.values()], nodes)) edges.set(`${edge.relation}|${edge.from}|${edge.to}`, edge);
-  await addAgentsAndPlans(source, nodes, edges, depth);
+  [truncated] = await Promise.all([lookBeyond(), addAgentsAndPlans(source, nodes, edges, depth)]);
   closeHop();
 
   const publicId = (id: string) => placeholders.get(id) ?? id;

@@ -1,7 +1,8 @@
 /**
  * npm run bench:lineage — the lineage query on a world of production size, side by side in one run:
  *
- *   lineage    `lineage(of: Image:…, depth: d)` through the gateway, d = 1, 5, 10, 20
+ *   lineage    `lineage(of: Image:…, depth: d)` at the provenance subgraph and through the gateway,
+ *              d = 1, 5, 10, 20
  *   per node   the same graph assembled by a client with one gateway request per node (image →
  *              producedBy/importOrder, run → inputs), each hop's requests in parallel
  *
@@ -17,15 +18,16 @@ import { parseGlobalId } from '../../subgraphs/provenance/ids';
 import { LineageSource } from '../../subgraphs/provenance/source/edges';
 import { walkLineage } from '../../subgraphs/provenance/walk';
 import { SessionResolver } from '../../gateway/sessions';
+import { IDENTITY_HEADER, signIdentity } from '../../subgraphs/common/identity';
 import { generateScaleWorld, scaleImage } from './scale';
 import { BENCH_SECRET, startBenchWorld } from './setup';
 
 const DEPTHS = [1, 5, 10, 20];
 
-async function post(url: string, query: string, variables: Record<string, unknown>): Promise<any> {
+async function post(url: string, query: string, variables: Record<string, unknown>, headers: Record<string, string> = { authorization: `Bearer ${DEMO_USERS.alice.sessionUuid}` }): Promise<any> {
   const res = await fetch(url, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${DEMO_USERS.alice.sessionUuid}` },
+    headers: { 'content-type': 'application/json', ...headers },
     body: JSON.stringify({ query, variables }),
   });
   const body = (await res.json()) as { data?: any; errors?: unknown[] };
@@ -94,16 +96,21 @@ async function main(): Promise<void> {
     const omeroPool = new pg.Pool({ connectionString: world.omeroUrl, max: 4 });
     const biomeroPool = new pg.Pool({ connectionString: world.biomeroUrl, max: 4 });
 
-    console.log(`\nupstream lineage of Image:${root}, p50 of ${iterations} sequential requests through the gateway (ms)`);
-    console.log('depth   nodes  statements  lineage p50  per-node p50  requests  ratio');
+    // the provenance subgraph alone, as the gateway calls it (signed identity header)
+    const subgraphUrl = world.stack.subgraphs.provenance.url;
+    const identity = { [IDENTITY_HEADER]: signIdentity(caller, BENCH_SECRET, 3600) };
+
+    console.log(`\nupstream lineage of Image:${root}, p50 of ${iterations} sequential requests (ms)`);
+    console.log('depth   nodes  statements  subgraph p50  gateway p50  per-node p50  requests  ratio');
     for (const depth of DEPTHS) {
       const source = new LineageSource(omeroPool, biomeroPool, caller);
       const walked = await walkLineage(source, parseGlobalId(`Image:${root}`), { direction: 'UPSTREAM', depth });
+      const direct = await p50(iterations, () => post(subgraphUrl, LINEAGE, { of: `Image:${root}`, depth }, identity));
       const one = await p50(iterations, () => post(url, LINEAGE, { of: `Image:${root}`, depth }));
       let client = { nodes: 0, requests: 0 };
       const many = await p50(Math.max(3, Math.floor(iterations / 4)), async () => { client = await perNode(url, root, depth); });
       const walkNodes = walked.nodes.filter((n) => n.type === 'Image' || n.type === 'WorkflowRun' || n.type === 'ImportOrder').length;
-      console.log(`${String(depth).padStart(5)} ${String(walkNodes).padStart(7)} ${String(source.statements).padStart(11)} ${one.toFixed(1).padStart(12)} ${many.toFixed(1).padStart(13)} ${String(client.requests).padStart(9)} ${(many / one).toFixed(1).padStart(6)}×`);
+      console.log(`${String(depth).padStart(5)} ${String(walkNodes).padStart(7)} ${String(source.statements).padStart(11)} ${direct.toFixed(1).padStart(13)} ${one.toFixed(1).padStart(12)} ${many.toFixed(1).padStart(13)} ${String(client.requests).padStart(9)} ${(many / one).toFixed(1).padStart(6)}×`);
       if (client.nodes !== walkNodes) console.log(`        (the client found ${client.nodes} nodes, the walk ${walkNodes})`);
     }
     await omeroPool.end();

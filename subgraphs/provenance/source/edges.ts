@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import { groupScope, groupScopeParams, groupScopeSql } from '../../common/access';
 import type { Caller } from '../../common/identity';
@@ -78,9 +79,15 @@ export class LineageSource {
     private readonly caller: Caller,
   ) {}
 
+  /**
+   * Runs one statement as a named prepared statement: PostgreSQL plans the walk's few statement
+   * shapes once per connection instead of on every hop (planning these unions took ten times
+   * longer than running them). The branches a hop does not need are switched off by boolean
+   * parameters, which a cached plan evaluates once as a one-time filter.
+   */
   private q<R extends pg.QueryResultRow>(pool: pg.Pool, sql: string, params: unknown[]) {
     this.statements++;
-    return pool.query<R>(sql, params);
+    return pool.query<R>({ name: statementName(sql), text: sql, values: params });
   }
 
   /**
@@ -312,6 +319,17 @@ export class LineageSource {
     );
     return rows.map((r) => ({ id: Number(r.id), userName: r.omename, fullName: `${r.firstname} ${r.lastname}`.trim() }));
   }
+}
+
+const names = new Map<string, string>();
+/** A stable name per statement text (the texts vary only with the caller's visibility shortcut). */
+function statementName(sql: string): string {
+  let name = names.get(sql);
+  if (!name) {
+    name = `og_lineage_${createHash('sha1').update(sql).digest('hex').slice(0, 16)}`;
+    if (names.size < 64) names.set(sql, name);
+  }
+  return name;
 }
 
 /** `registry/name:tag` → name and version (the tag), as the preprocessing container is written. */
