@@ -19,23 +19,16 @@ import { DEMO, DEMO_USERS } from '../../database/demo/index';
 import { startGateway } from '../../gateway/server';
 import { SessionResolver } from '../../gateway/sessions';
 import { readSupergraph, withRoutingUrls } from '../../gateway/supergraph';
-import { intFromEnv } from '../../subgraphs/common/config';
 import { createPool } from '../../subgraphs/common/db';
 import { IDENTITY_HEADER, signIdentity, type Identity } from '../../subgraphs/common/identity';
 import type { ClientJob } from './client';
-import { median, type LoadResult } from './load';
+import { loadRow, loadSettings, medianOfRounds, type LoadResult } from './load';
 import { GATEWAY_QUERY } from './queries';
 import { BENCH_SECRET as SECRET, startBenchWorld } from './setup';
 
 
-function row(name: string, r: LoadResult): string {
-  return `${name.padEnd(34)} ${r.p50.toFixed(2).padStart(8)} ${r.p99.toFixed(2).padStart(8)} ${r.perSecond.toFixed(0).padStart(8)} ${String(r.errors).padStart(6)}`;
-}
-
 async function main(): Promise<void> {
-  const seconds = intFromEnv(process.env, 'BENCH_SECONDS', 5);
-  const rounds = intFromEnv(process.env, 'BENCH_ROUNDS', 3);
-  const concurrency = intFromEnv(process.env, 'BENCH_CONCURRENCY', 20);
+  const { seconds, rounds, concurrency } = loadSettings();
 
   const world = await startBenchWorld();
   const { stack } = world;
@@ -107,14 +100,7 @@ async function main(): Promise<void> {
   ];
   for (const [name, list] of results) {
     lines.push(
-      row(name, {
-        operations: median(list.map((r) => r.operations)),
-        perSecond: median(list.map((r) => r.perSecond)),
-        p50: median(list.map((r) => r.p50)),
-        p90: median(list.map((r) => r.p90)),
-        p99: median(list.map((r) => r.p99)),
-        errors: list.reduce((n, r) => n + r.errors, 0),
-      }) + String(callsPerOperation.get(name)).padStart(19),
+      loadRow(name, medianOfRounds(list), 34) + String(callsPerOperation.get(name)).padStart(19),
     );
   }
   console.log(lines.join('\n'));

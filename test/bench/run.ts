@@ -16,27 +16,20 @@ import { DEMO, DEMO_USERS } from '../../database/demo/index';
 import { startGateway } from '../../gateway/server';
 import { BENCH_SECRET, startBenchWorld } from './setup';
 import { readSupergraph } from '../../gateway/supergraph';
-import { intFromEnv } from '../../subgraphs/common/config';
 import { createPool } from '../../subgraphs/common/db';
 import { signIdentity, type Identity } from '../../subgraphs/common/identity';
 import { Worker } from 'node:worker_threads';
 import type { ClientJob } from './client';
 import { SessionResolver } from '../../gateway/sessions';
-import { median, type LoadResult } from './load';
+import { loadRow, loadSettings, medianOfRounds, type LoadResult } from './load';
 import { GATEWAY_QUERY } from './queries';
 import { runOmeroPageBench } from './omero-page';
 
 const SECRET = BENCH_SECRET;
 
 
-function row(name: string, r: LoadResult): string {
-  return `${name.padEnd(28)} ${r.p50.toFixed(2).padStart(8)} ${r.p99.toFixed(2).padStart(8)} ${r.perSecond.toFixed(0).padStart(8)} ${String(r.errors).padStart(6)}`;
-}
-
 async function main(): Promise<void> {
-  const seconds = intFromEnv(process.env, 'BENCH_SECONDS', 5);
-  const rounds = intFromEnv(process.env, 'BENCH_ROUNDS', 3);
-  const concurrency = intFromEnv(process.env, 'BENCH_CONCURRENCY', 20);
+  const { seconds, rounds, concurrency } = loadSettings();
 
   const world = await startBenchWorld();
   const { stack } = world;
@@ -77,20 +70,13 @@ async function main(): Promise<void> {
   }
   const summary = new Map<string, LoadResult>();
   for (const [name, list] of results) {
-    summary.set(name, {
-      operations: median(list.map((r) => r.operations)),
-      perSecond: median(list.map((r) => r.perSecond)),
-      p50: median(list.map((r) => r.p50)),
-      p90: median(list.map((r) => r.p90)),
-      p99: median(list.map((r) => r.p99)),
-      errors: list.reduce((n, r) => n + r.errors, 0),
-    });
+    summary.set(name, medianOfRounds(list));
   }
   const direct = summary.get('direct subgraph calls')!;
   const lines = [
     `gateway overhead: lineage query over 4 subgraphs, ${concurrency} concurrent clients, ${rounds} alternating rounds × ${seconds} s, median of rounds`,
     `${'variant'.padEnd(28)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'ops/s'.padStart(8)} ${'errors'.padStart(6)}`,
-    ...[...summary].map(([name, r]) => row(name, r)),
+    ...[...summary].map(([name, r]) => loadRow(name, r, 28)),
     '',
     ...[...summary]
       .filter(([name]) => name.startsWith('gateway'))

@@ -2,28 +2,18 @@
  * The forms subgraph alone over a fresh copy of the demo databases, called with identities signed
  * the way the gateway signs them for the demo users.
  */
-import { DEMO_GROUPS, DEMO_USERS, type DemoUser } from '../../../database/demo/index';
+import { DEMO_USERS } from '../../../database/demo/index';
 import { IDENTITY_HEADER, signIdentity, type Identity } from '../../../subgraphs/common/identity';
 import { startSubgraph, type RunningService } from '../../../subgraphs/common/server';
 import { formsSubgraph, type FormsOptions } from '../../../subgraphs/forms/index';
 import { createTestDatabases, type TestDatabases } from '../../support/databases';
 import { TEST_SECRET, type GraphQLResponse } from '../../support/stack';
+import { demoIdentity } from '../../support/identities';
 
 export type DemoUserName = keyof typeof DEMO_USERS;
 
 export function identityOf(name: DemoUserName): Identity {
-  const u: DemoUser = DEMO_USERS[name];
-  const groups = Object.values(DEMO_GROUPS);
-  return {
-    userId: u.id,
-    userName: u.omeName,
-    isAdmin: u.isAdmin,
-    groups: u.memberOf.map((id) => {
-      const g = groups.find((x) => x.id === id)!;
-      return { id: g.id, name: g.name, perm: g.perm, leader: u.leaderOf.includes(id) };
-    }),
-    sessionKey: u.sessionUuid,
-  };
+  return demoIdentity(DEMO_USERS[name]);
 }
 
 export interface FormsHarness {

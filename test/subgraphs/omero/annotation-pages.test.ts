@@ -5,28 +5,20 @@
  */
 import { DEMO } from '../../../database/demo/index';
 import type { RunningService } from '../../../subgraphs/common/server';
-import { createTestDatabases, type TestDatabases } from '../../support/databases';
-import { startFakeOmeroWeb, type FakeOmeroWeb } from '../../support/omero-web/server';
-import { ask, startOmero } from './support/harness';
+import { ask, startBothSources, type BothSources } from './support/harness';
 
-let dbs: TestDatabases;
-let web: FakeOmeroWeb;
+let sources: BothSources;
 let database: RunningService;
 let paged: RunningService;
 let whole: RunningService;
+let web: BothSources['web'];
 beforeAll(async () => {
-  dbs = await createTestDatabases();
-  web = await startFakeOmeroWeb({ omeroDatabaseUrl: dbs.omeroUrl });
-  database = await startOmero('database', { databaseUrl: dbs.omeroUrl });
-  paged = await startOmero('json-api', { databaseUrl: dbs.omeroUrl, omeroWebUrl: web.url, annotationsPage: 2 });
-  whole = await startOmero('json-api', { databaseUrl: dbs.omeroUrl, omeroWebUrl: web.url });
+  sources = await startBothSources();
+  ({ database, jsonApi: whole, web } = sources);
+  paged = await sources.startJsonApi({ annotationsPage: 2 });
 });
 afterAll(async () => {
-  await paged?.stop();
-  await whole?.stop();
-  await database?.stop();
-  await web?.close();
-  await dbs?.drop();
+  await sources?.stop();
 });
 
 it('reads every page: image 1 and the segmentations keep all their annotations', async () => {

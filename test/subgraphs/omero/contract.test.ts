@@ -9,26 +9,17 @@
 import pg from 'pg';
 import { DEMO, DEMO_USERS } from '../../../database/demo/index';
 import type { RunningService } from '../../../subgraphs/common/server';
-import { createTestDatabases, type TestDatabases } from '../../support/databases';
-import { startFakeOmeroWeb, type FakeOmeroWeb } from '../../support/omero-web/server';
-import { ask, startOmero, type UserName } from './support/harness';
+import { ask, startBothSources, type BothSources, type UserName } from './support/harness';
 
-let dbs: TestDatabases;
-let web: FakeOmeroWeb;
+let sources: BothSources;
 let database: RunningService;
 let jsonApi: RunningService;
-
 beforeAll(async () => {
-  dbs = await createTestDatabases();
-  web = await startFakeOmeroWeb({ omeroDatabaseUrl: dbs.omeroUrl });
-  database = await startOmero('database', { databaseUrl: dbs.omeroUrl });
-  jsonApi = await startOmero('json-api', { databaseUrl: dbs.omeroUrl, omeroWebUrl: web.url });
+  sources = await startBothSources();
+  ({ database, jsonApi } = sources);
 });
 afterAll(async () => {
-  await jsonApi?.stop();
-  await database?.stop();
-  await web?.close();
-  await dbs?.drop();
+  await sources?.stop();
 });
 
 const OWNED = 'owner { id userName } group { id name perm permissionLevel } permissions { perm canEdit canAnnotate canDelete canLink }';
@@ -197,7 +188,7 @@ describe('the answers compared above carry the demo world', () => {
   });
 
   it('an admin finds by id exactly the annotations linked to projects, datasets, images, screens and plates', async () => {
-    const c = new pg.Client({ connectionString: dbs.omeroUrl });
+    const c = new pg.Client({ connectionString: sources.dbs.omeroUrl });
     await c.connect();
     const linked = await c.query(`SELECT DISTINCT a.id FROM annotation a WHERE a.discriminator IN ('/map/', '/basic/text/tag/', '/basic/text/comment/', '/type/OriginalFile/')
       AND a.id IN (SELECT child FROM projectannotationlink UNION SELECT child FROM datasetannotationlink UNION SELECT child FROM imageannotationlink

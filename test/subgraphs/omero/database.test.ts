@@ -5,25 +5,17 @@
  */
 import { DEMO } from '../../../database/demo/index';
 import type { RunningService } from '../../../subgraphs/common/server';
-import { createTestDatabases, type TestDatabases } from '../../support/databases';
-import { startFakeOmeroWeb, type FakeOmeroWeb } from '../../support/omero-web/server';
-import { ask, startOmero } from './support/harness';
+import { ask, startBothSources, type BothSources } from './support/harness';
 
-let dbs: TestDatabases;
-let web: FakeOmeroWeb;
+let sources: BothSources;
 let database: RunningService;
 let jsonApi: RunningService;
 beforeAll(async () => {
-  dbs = await createTestDatabases();
-  web = await startFakeOmeroWeb({ omeroDatabaseUrl: dbs.omeroUrl });
-  database = await startOmero('database', { databaseUrl: dbs.omeroUrl });
-  jsonApi = await startOmero('json-api', { databaseUrl: dbs.omeroUrl, omeroWebUrl: web.url });
+  sources = await startBothSources();
+  ({ database, jsonApi } = sources);
 });
 afterAll(async () => {
-  await jsonApi?.stop();
-  await database?.stop();
-  await web?.close();
-  await dbs?.drop();
+  await sources?.stop();
 });
 
 const Q = `{ image(id: "${DEMO.images.aliceRaw1}") { createdAt updatedAt fileset { id templatePrefix originalFiles { name path clientPath size mimetype hash } } }

@@ -5,28 +5,19 @@
  */
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
-import { DEMO_GROUPS, DEMO_USERS } from '../../../database/demo/index';
+import { DEMO_USERS } from '../../../database/demo/index';
 import { IDENTITY_CONNECTION_PARAM, IDENTITY_HEADER, signIdentity, type Identity } from '../../../subgraphs/common/identity';
 import { startSubgraph, type RunningService } from '../../../subgraphs/common/server';
 import { workflowsSubgraph, type WorkflowsOptions } from '../../../subgraphs/workflows/index';
 import { createTestDatabases, type TestDatabases } from '../../support/databases';
+import { demoIdentity } from '../../support/identities';
 export { collect } from '../../support/subscriptions';
 
 export const SECRET = 'workflows-test-secret-0123456789-abcdefghij';
 export type DemoUser = keyof typeof DEMO_USERS;
 
 export function identityOf(user: DemoUser): Identity {
-  const u = DEMO_USERS[user];
-  const groups = Object.values(DEMO_GROUPS);
-  return {
-    userId: u.id,
-    userName: u.omeName,
-    isAdmin: u.isAdmin,
-    groups: u.memberOf.map((id) => {
-      const g = groups.find((x) => x.id === id)!;
-      return { id, name: g.name, perm: g.perm, leader: (u.leaderOf as readonly number[]).includes(id) };
-    }),
-  };
+  return demoIdentity(DEMO_USERS[user]);
 }
 
 export interface WorkflowsService {
