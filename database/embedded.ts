@@ -1,6 +1,8 @@
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import pg from 'pg';
 import { userInfo } from 'node:os';
 import { pathToFileURL } from 'node:url';
 
@@ -29,8 +31,13 @@ export interface EmbeddedPostgresOptions {
   port: number;
   /** Superuser name, default 'postgres'. */
   user?: string;
-  /** Superuser password, default 'postgres'. */
+  /** Superuser password, default 'postgres' (test clusters); ignored with passwordFile. */
   password?: string;
+  /**
+   * File holding the superuser password (mode 0600), generated on first start and reused after.
+   * A cluster initialised before with the old default password 'postgres' is moved to it.
+   */
+  passwordFile?: string;
   /**
    * false trades crash safety for speed (fsync, synchronous_commit and full_page_writes off):
    * right for throw-away test clusters, wrong for the demo world a user keeps. Default true.
@@ -55,7 +62,7 @@ export interface EmbeddedPostgres {
 export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Promise<EmbeddedPostgres> {
   const EmbeddedPostgresServer = await loadEmbeddedPostgres();
   const user = opts.user ?? 'postgres';
-  const password = opts.password ?? 'postgres';
+  const password = opts.passwordFile ? await storedPassword(opts.passwordFile) : (opts.password ?? 'postgres');
   const log = opts.onLog ?? (() => undefined);
   const isRoot = userInfo().uid === 0;
 
@@ -93,6 +100,12 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
   }
 
   const url = `postgres://${encodeURIComponent(user)}:${encodeURIComponent(password)}@127.0.0.1:${opts.port}/postgres`;
+  if (opts.passwordFile) {
+    await adoptPassword(url, user, password).catch(async (err) => {
+      await server.stop();
+      throw err;
+    });
+  }
   let stopped = false;
   return {
     url,
@@ -102,4 +115,47 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
       await server.stop();
     },
   };
+}
+
+/** The password kept in `file`, or a new random one written there first (owner-only). */
+async function storedPassword(file: string): Promise<string> {
+  if (existsSync(file)) {
+    const stored = (await readFile(file, 'utf8')).trim();
+    if (stored) return stored;
+  }
+  const password = randomBytes(24).toString('hex');
+  await mkdir(dirname(file), { recursive: true });
+  await writeFile(file, password + '\n', { mode: 0o600 });
+  await chmod(file, 0o600); // writeFile's mode applies to new files only
+  return password;
+}
+
+/** The password every cluster had before passwordFile existed. */
+const LEGACY_PASSWORD = 'postgres';
+
+/**
+ * Makes sure the superuser signs in with `password`: a cluster initialised earlier with the legacy
+ * default gets its password changed, once, through a connection made with the legacy one.
+ */
+async function adoptPassword(url: string, user: string, password: string): Promise<void> {
+  const client = new pg.Client(url);
+  try {
+    await client.connect();
+    return;
+  } catch (err) {
+    if ((err as { code?: string }).code !== '28P01') throw err; // invalid_password
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+  const legacy = new pg.Client(url.replace(`:${encodeURIComponent(password)}@`, `:${LEGACY_PASSWORD}@`));
+  try {
+    await legacy.connect();
+  } catch (err) {
+    throw new Error(`the embedded PostgreSQL refuses the stored password and the old default one: ${(err as Error).message}`);
+  }
+  try {
+    await legacy.query(`ALTER ROLE ${legacy.escapeIdentifier(user)} PASSWORD ${legacy.escapeLiteral(password)}`);
+  } finally {
+    await legacy.end();
+  }
 }

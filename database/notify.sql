@@ -1,9 +1,9 @@
 -- omero-graph's own migration: the only thing omero-graph ever creates in a BIOMERO database.
 --
 -- AFTER INSERT triggers that announce each new row of the two append-only logs with pg_notify,
--- payload = the new row's id. Subscribers still read the rows themselves (by id, with a trailing
--- window), so a lost or coalesced notification only costs latency, never data. Without this
--- migration the subgraphs fall back to tailing the logs by id.
+-- payload = the new row's id. Subscribers still read the rows themselves (by id; which ids are
+-- final is decided from pg_locks, docs/live-status.md), so a lost or coalesced notification only
+-- costs latency, never data. Without this migration the subgraphs fall back to polling by id.
 --
 -- Idempotent: safe to run on every start.
 

@@ -335,8 +335,8 @@ CREATE TABLE originalfile (
 );
 SELECT pg_temp.common_fks('originalfile');
 ALTER TABLE originalfile ADD CONSTRAINT fkoriginalfile_hasher_checksumalgorithm FOREIGN KEY (hasher) REFERENCES checksumalgorithm;
--- As omero-schema.md records it from a real database (older footers used an expression index).
-CREATE UNIQUE INDEX originalfile_repo_path_index ON originalfile (repo, path, name) WHERE repo IS NOT NULL;
+-- as OMERO 5.4's psql-footer.sql: a path with repeated slashes names the same file
+CREATE UNIQUE INDEX originalfile_repo_path_index ON originalfile (repo, regexp_split_to_array('/' || path || name || '/', '/+')) WHERE repo IS NOT NULL;
 CREATE INDEX originalfile_path_index ON originalfile (path);
 CREATE INDEX originalfile_hash_index ON originalfile (hash);
 

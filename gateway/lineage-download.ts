@@ -19,11 +19,15 @@ export const LINEAGE_PATH = /^\/lineage\/(.+)\.(prov|crate)\.json$/;
 
 const DOCUMENT = documentOf(readFileSync(join(projectRoot(), 'clients', 'operations', 'LineageExport.graphql'), 'utf8'));
 
+/** How the lineage names a node the caller may not see (subgraphs/provenance/walk.ts): `redacted:<n>`. */
+const REDACTED = 'redacted:';
+
 /** HTTP status for the first error's code (the JSON body carries the GraphQL errors as they are). */
 const STATUS: Record<string, number> = {
   BAD_USER_INPUT: 400,
   UNAUTHENTICATED: 401,
   FORBIDDEN: 403,
+  NOT_FOUND: 404,
   RATE_LIMITED: 429,
   PERSISTED_QUERY_REQUIRED: 400,
   SERVICE_UNAVAILABLE: 503,
@@ -63,7 +67,12 @@ export async function lineageDownload(req: IncomingMessage, res: ServerResponse,
     if (typeof value === 'string') headers.set(name, value);
   }
   const response = await execute(new Request('http://gateway/graphql', { method: 'POST', headers, body: JSON.stringify({ query: DOCUMENT, operationName: 'LineageExport', variables }) }));
-  const body = (await response.json()) as { data?: { lineage?: { provJson?: unknown; roCrate?: unknown } } | null; errors?: Array<{ extensions?: { code?: string } }> };
+  const body = (await response.json()) as { data?: { lineage?: { root?: string; provJson?: unknown; roCrate?: unknown } } | null; errors?: Array<{ extensions?: { code?: string } }> };
+  if (!body.errors?.length && body.data?.lineage?.root?.startsWith(REDACTED)) {
+    // a missing root and one the caller may not see answer alike: nothing tells them apart
+    res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ errors: [{ message: 'Nothing with this id exists that you may see.', extensions: { code: 'NOT_FOUND' } }] }));
+    return;
+  }
   const exported = format === 'prov' ? body.data?.lineage?.provJson : body.data?.lineage?.roCrate;
   if (body.errors?.length || exported === undefined) {
     const code = body.errors?.[0]?.extensions?.code ?? 'INTERNAL_SERVER_ERROR';

@@ -44,11 +44,17 @@ export const SIGN_IN_TYPE_DEFS = /* GraphQL */ `
 
 const MAX_JARS = 10_000;
 
+/** What answers `login` and `logout`: OMERO.web (SignIn below) or, in demo mode only, gateway/demo-sign-in.ts. */
+export interface SignInService {
+  login(username: string, password: string): Promise<{ sessionKey: string; caller: Identity }>;
+  logout(sessionKey: string): Promise<boolean>;
+}
+
 function coded(code: string, message: string, status: number): GraphQLError {
   return new GraphQLError(message, { extensions: { code, http: { status } } });
 }
 
-export class SignIn {
+export class SignIn implements SignInService {
   /** OMERO.web sessions this gateway opened, by OMERO session key (oldest dropped first) */
   private readonly jars = new Map<string, OmeroWebSession>();
   private serverId: number | null;
@@ -154,9 +160,11 @@ function mutationRootFields(document: DocumentNode, operationName: string | unde
  * take a token from the client address's rate-limit bucket, so password guessing is throttled
  * even when the identity rate limit would not apply yet.
  */
-export function useSignIn(signIn: SignIn, options: {
+export function useSignIn(signIn: SignInService, options: {
   sessionKeyOf(request: Request): string | null;
   throttle(request: Request, context: unknown): void;
+  /** resolves the caller and takes a rate-limit token (throws UNAUTHENTICATED, RATE_LIMITED): introspection and logout */
+  identify(request: Request, context: unknown): Promise<void>;
   /**
    * The supergraph's API schema, when introspection may be answered here (not when only trusted
    * documents run): introspection then shows login and logout beside the composed fields, so
@@ -175,6 +183,12 @@ export function useSignIn(signIn: SignIn, options: {
       if (options.apiSchema && typeof params.query === 'string' && /__(schema|type)\b/.test(params.query)) {
         const introspection = introspectionOnly(params.query, typeof params.operationName === 'string' ? params.operationName : undefined);
         if (introspection) {
+          try {
+            await options.identify(request, context);
+          } catch (err) {
+            setResult({ errors: [err as GraphQLError] });
+            return;
+          }
           const schema = await withSignIn();
           const errors = validate(schema, introspection);
           setResult(errors.length
@@ -195,6 +209,11 @@ export function useSignIn(signIn: SignIn, options: {
       if (!fields || !fields.some((f) => FIELDS.has(f))) return;
       if (!fields.every((f) => FIELDS.has(f) || f === '__typename')) {
         setResult({ errors: [coded('BAD_USER_INPUT', 'login and logout cannot be combined with other fields in one operation.', 400)] });
+        return;
+      }
+      if (request.method !== 'POST') {
+        // a mutation, as everywhere: a link or an <img> must not sign anyone out, nor a password sit in a URL
+        setResult({ errors: [coded('METHOD_NOT_ALLOWED', 'login and logout are mutations: send them with POST.', 405)] });
         return;
       }
       const errors = validate(signInSchema, document);
@@ -223,6 +242,7 @@ export function useSignIn(signIn: SignIn, options: {
         },
         logout: async () => {
           if (!sessionKey) throw coded('UNAUTHENTICATED', 'logout needs the session key (Authorization: Bearer or the session cookie).', 401);
+          await options.identify(request, context); // an unknown or closed key (a second logout too): UNAUTHENTICATED, as everywhere
           return signIn.logout(sessionKey);
         },
       };

@@ -2,13 +2,15 @@
  * The gateway alone (production layout): subgraphs run as their own processes at the routing URLs
  * of schema/supergraph.graphql, or at <NAME>_SUBGRAPH_URL when set.
  */
-import { identitySecret, portFor, requiredEnv, SUBGRAPH_NAMES } from '../subgraphs/common/config';
+import { portFor, requiredEnv, SUBGRAPH_NAMES } from '../subgraphs/common/config';
 import { createPool } from '../subgraphs/common/db';
 import { logger } from '../subgraphs/common/logger';
+import { listenHost, startupRules } from '../subgraphs/common/production';
 import { startGateway } from './server';
 import { readSupergraph } from './supergraph';
 
 async function main(): Promise<void> {
+  const { secret, refusedSessionKeys } = startupRules(process.env, { demo: false });
   const omeroPool = createPool(requiredEnv(process.env, 'OMERO_DATABASE_URL'), { name: 'gateway', readOnly: true, max: 5 });
   const overrides = Object.fromEntries(
     SUBGRAPH_NAMES.map((n) => [n, process.env[`${n.toUpperCase()}_SUBGRAPH_URL`]]).filter((e): e is [string, string] => Boolean(e[1])),
@@ -17,9 +19,10 @@ async function main(): Promise<void> {
     supergraphSdl: readSupergraph(),
     subgraphUrls: overrides,
     omeroPool,
-    secret: identitySecret(),
+    secret,
+    refusedSessionKeys,
     port: portFor('gateway'),
-    host: process.env.HOST ?? '0.0.0.0',
+    host: listenHost(process.env, 'gateway'),
     planner: process.env.QUERY_PLANNER === 'js' ? 'js' : 'native',
   });
   const stop = () => {

@@ -12,15 +12,19 @@ import type pg from 'pg';
 import { IDENTITY_HEADER, type Caller } from '../subgraphs/common/identity';
 import { logger, requestScope } from '../subgraphs/common/logger';
 import { exporterFromEnv, traceFrom } from '../subgraphs/common/tracing';
-import { SignIn, useSignIn } from './login';
+import { checkOperationInput, useBadInputChecks } from './bad-input';
+import { BrowserRules } from './browser';
+import { checkIntrospection, useIntrospectionPolicy } from './introspection';
+import { SignIn, useSignIn, type SignInService } from './login';
 import { lineageDownload } from './lineage-download';
 import { GatewayMetrics, useMetrics } from './metrics';
 import { PersistedOperations, readManifest, usePersistedOperations } from './persisted';
 import { checkCost, checkTokens, depthAndAliasRule, estimateCost, limitsFromEnv, type OperationLimits } from './protection';
 import { identityKey, RateLimiter } from './rate-limit';
-import { SessionResolver, sessionKeyFromAuthorization, sessionKeyFromConnectionParams, sessionKeyFromCookie } from './sessions';
+import { SessionResolver, sessionKeyFromAuthorization, sessionKeyFromConnectionParams, sessionKeyFromCookie, sessionKeyFromHeaderRecord } from './sessions';
 import { gatewaySettingsFromEnv, type GatewaySettings } from './settings';
 import { subgraphWsTransport } from './subgraph-ws';
+import { LiveSessions, sessionEnded, useLiveSessions } from './live-sessions';
 import { routingUrls, withRoutingUrls } from './supergraph';
 import { Traces, useTracing } from './tracing';
 
@@ -33,6 +37,8 @@ export interface GatewayOptions {
   /** OMERO database, where sessions are resolved */
   omeroPool: pg.Pool;
   secret: string;
+  /** session keys that never authenticate (production: the demo world's published ones) */
+  refusedSessionKeys?: ReadonlySet<string>;
   port: number;
   host?: string;
   /** 'native': Hive's Rust query planner (default); 'js': the JavaScript planner */
@@ -47,6 +53,8 @@ export interface GatewayOptions {
    * "protections off"); identity, masking and metrics stay. Default true.
    */
   protections?: boolean;
+  /** answers login/logout instead of OMERO.web (npm start's demo mode only: gateway/demo-sign-in.ts) */
+  signIn?: (sessions: SessionResolver) => SignInService;
 }
 
 const MAX_URL_BYTES = 16 * 1024;
@@ -68,12 +76,12 @@ interface IdentityContext {
   sessionKey: string | null;
 }
 
-function unauthenticated(): GraphQLError {
-  return new GraphQLError('The OMERO session key is unknown, closed or expired.', { extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } } });
+function unauthenticated(message = 'The OMERO session key is unknown, closed or expired.'): GraphQLError {
+  return new GraphQLError(message, { extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } } });
 }
 
-/** Depth, alias, token, cost and variables-size limits, checked before any subgraph is called. */
-function useOperationLimits(limits: OperationLimits, maxVariablesBytes: number): GatewayPlugin {
+/** Depth, alias, token and cost limits, checked before any subgraph is called (variables: bad-input.ts). */
+function useOperationLimits(limits: OperationLimits): GatewayPlugin {
   const costOf = (args: { schema: GraphQLSchema; document: DocumentNode; operationName?: string | null; variableValues?: Record<string, unknown> | null }) =>
     estimateCost(args.schema, args.document, args.operationName, args.variableValues, limits);
   const stopIfTooCostly = ({ args, setResultAndStopExecution }: { args: Parameters<typeof costOf>[0]; setResultAndStopExecution: (r: { errors: GraphQLError[] }) => void }) => {
@@ -86,9 +94,6 @@ function useOperationLimits(limits: OperationLimits, maxVariablesBytes: number):
   return {
     onParams({ params }) {
       if (typeof params.query === 'string') checkTokens(params.query, limits.maxTokens);
-      if (params.variables && JSON.stringify(params.variables).length > maxVariablesBytes) {
-        throw new GraphQLError(`Variables are larger than ${maxVariablesBytes} bytes.`, { extensions: { code: 'VARIABLES_TOO_LARGE', http: { status: 413 } } });
-      }
     },
     onValidate({ addValidationRule }) {
       addValidationRule(depthAndAliasRule(limits));
@@ -130,6 +135,8 @@ function withCodes(result: { errors?: readonly GraphQLError[] }, requestId: stri
     if (code === 'INTERNAL_SERVER_ERROR') {
       return new GraphQLError('Internal server error', { nodes: e.nodes, source: e.source, positions: e.positions, path: e.path, extensions: { code, requestId } });
     }
+    // no session (or one a subgraph found closed): the same HTTP status as an unknown session key
+    if (code === 'UNAUTHENTICATED' && !e.extensions?.http) return new GraphQLError(e.message, { nodes: e.nodes, source: e.source, positions: e.positions, path: e.path, originalError: e.originalError, extensions: { ...e.extensions, http: { status: 401 } } });
     if (e.extensions?.code) return e;
     return new GraphQLError(e.message, { nodes: e.nodes, source: e.source, positions: e.positions, path: e.path, originalError: e.originalError, extensions: { ...e.extensions, code } });
   });
@@ -145,8 +152,23 @@ function useErrorCodes(): GatewayPlugin {
   } as GatewayPlugin;
 }
 
+/**
+ * A subgraph's error in a subscription event arrives as the plain object the subgraph sent over
+ * graphql-ws, not as a GraphQLError: a coded one (BAD_USER_INPUT for a bad cursor, UNAUTHENTICATED,
+ * SLOW_CONSUMER, …) keeps its message and code, like the same error of a query.
+ */
+function subgraphStreamError(error: unknown): GraphQLError | null {
+  if (error instanceof GraphQLError || !error || typeof error !== 'object') return null;
+  const { message, path, extensions } = error as { message?: unknown; path?: unknown; extensions?: Record<string, unknown> };
+  const code = extensions?.code;
+  if (typeof message !== 'string' || typeof code !== 'string' || code === 'INTERNAL_SERVER_ERROR') return null;
+  return new GraphQLError(message, { path: Array.isArray(path) ? path : undefined, extensions });
+}
+
 /** Masking: anything that is not a coded GraphQL error reaches the client as INTERNAL_SERVER_ERROR with the request id; the log has the rest. */
 function maskError(error: unknown): Error {
+  const coded = subgraphStreamError(error);
+  if (coded) return coded;
   const original = error instanceof GraphQLError ? error.originalError : error;
   if (error instanceof GraphQLError && (!original || original instanceof GraphQLError || error.extensions?.code)) return error;
   const requestId = requestScope.getStore()?.requestId;
@@ -167,19 +189,37 @@ function sessionKeyOf(headers: Headers, settings: GatewaySettings): string | nul
 function useOmeroIdentity(sessions: SessionResolver, settings: GatewaySettings, limiter: RateLimiter): GatewayPlugin {
   return {
     async onContextBuilding({ context, extendContext }) {
-      const ctx = context as Partial<IdentityContext> & { request?: Request; req?: IncomingMessage };
-      let caller = ctx.caller;
-      if (!ctx.identityToken) {
-        // WebSocket connections resolved it at connection_init
-        const key = ctx.request ? sessionKeyOf(ctx.request.headers, settings) : null;
+      extendContext((await identify(sessions, settings, limiter, context)) as never);
+    },
+    // every subscription needs a caller; refused here, the anonymous stream would fail inside the subgraph transport
+    onSubscribe({ args, setResultAndStopExecution }) {
+      if (!(args.contextValue as Partial<IdentityContext>).caller) setResultAndStopExecution({ errors: [unauthenticated('Subscriptions need an OMERO session key (Authorization: Bearer <session uuid>).')] } as never);
+    },
+  } as GatewayPlugin;
+}
+
+/**
+ * The caller's identity from the request's session key (an unknown or closed key is
+ * UNAUTHENTICATED), after taking one token from their rate-limit bucket: every operation,
+ * introspection included, goes through here.
+ */
+async function identify(sessions: SessionResolver, settings: GatewaySettings, limiter: RateLimiter, context: unknown): Promise<IdentityContext> {
+  const ctx = context as Partial<IdentityContext> & { request?: Request; req?: IncomingMessage; params?: { extensions?: Record<string, unknown> } };
+  // GraphiQL sends its Headers tab as the operation's extensions.headers (graphql-ws and SSE alike);
+  // read here, the key goes no further (not to the subgraphs)
+  const operationKey = sessionKeyFromHeaderRecord(ctx.params?.extensions?.headers);
+  if (ctx.params?.extensions?.headers !== undefined) delete ctx.params.extensions.headers;
+  const identity = ctx.identityToken && (operationKey === null || operationKey === ctx.sessionKey) // WebSocket connections resolved it at connection_init
+    ? { caller: ctx.caller ?? null, identityToken: ctx.identityToken, sessionKey: ctx.sessionKey ?? null }
+    : await (async () => {
+        const authorization = ctx.request ? sessionKeyFromAuthorization(ctx.request.headers.get('authorization')) : null;
+        const key = authorization ?? operationKey ?? (ctx.request ? sessionKeyOf(ctx.request.headers, settings) : null);
         const resolved = await sessions.tokenFor(key);
         if (!resolved) throw unauthenticated();
-        caller = resolved.caller;
-        extendContext({ caller: resolved.caller, identityToken: resolved.token, sessionKey: key } as never);
-      }
-      limiter.check(identityKey(caller?.userId, ctx.req?.socket?.remoteAddress));
-    },
-  };
+        return { caller: resolved.caller, identityToken: resolved.token, sessionKey: key };
+      })();
+  limiter.check(identityKey(identity.caller?.userId, ctx.req?.socket?.remoteAddress));
+  return identity;
 }
 
 /** x-request-id from the client when it is a sane token, else a new one. */
@@ -195,12 +235,19 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     ...(options.identityTtlSeconds !== undefined ? { identityTtlSeconds: options.identityTtlSeconds } : {}),
     ...options.settings,
   };
-  const sessions = new SessionResolver(options.omeroPool, { secret: options.secret, cacheMs: settings.sessionCacheMs, tokenTtlSeconds: settings.identityTtlSeconds });
-  const signIn = new SignIn(settings.omeroWebUrl, sessions, { serverId: settings.omeroServerId });
+  const sessions = new SessionResolver(options.omeroPool, { secret: options.secret, cacheMs: settings.sessionCacheMs, tokenTtlSeconds: settings.identityTtlSeconds, refusedKeys: options.refusedSessionKeys });
+  // subscriptions, client connections and subgraph connections follow their session (docs/identity.md)
+  if (settings.identityTtlSeconds * 1000 <= settings.sessionCacheMs + settings.wsSessionCheckMs) {
+    // a renewed token reaches an open subscription only that late: it must still be valid then
+    throw new Error('IDENTITY_TTL_SECONDS must be longer than SESSION_CACHE_MS + WS_SESSION_CHECK_MS.');
+  }
+  const live = new LiveSessions(sessions);
+  const signIn = options.signIn ? options.signIn(sessions) : new SignIn(settings.omeroWebUrl, sessions, { serverId: settings.omeroServerId });
   const protections = options.protections !== false;
   const limiter = new RateLimiter(protections ? settings.rateLimitPerSecond : 0, settings.rateLimitBurst);
   const loginLimiter = new RateLimiter(settings.loginRateLimitPerSecond, settings.loginRateLimitBurst);
   const metrics = new GatewayMetrics();
+  const browser = new BrowserRules(settings.corsOrigins, settings.sessionCookie);
   const traces = new Traces(exporterFromEnv('omero-graph-gateway', settings.tracesExporterUrl));
   const manifest = settings.persistedOperations === 'trusted' ? readManifest(settings.trustedDocumentsFile) : undefined;
   const persisted = new PersistedOperations({ mode: settings.persistedOperations, maxEntries: settings.apqMaxEntries, manifest, allowArbitrary: settings.allowArbitraryOperations });
@@ -212,7 +259,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   let apiSchema: () => Promise<GraphQLSchema> = () => Promise.reject(new Error('gateway not started'));
   const runtime = createGatewayRuntime<IdentityContext>({
     supergraph: () => supergraph,
-    transports: { http: httpTransport, ws: subgraphWsTransport } as never,
+    transports: { http: httpTransport, ws: subgraphWsTransport(live) } as never,
     transportEntries: {
       // Apollo Server subgraphs serve subscriptions over graphql-ws, not SSE.
       '*.http': {
@@ -231,28 +278,33 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     upstreamTimeout: ({ executionRequest }) => (executionRequest?.operationType === 'subscription' || !settings.subgraphTimeoutMs ? undefined : settings.subgraphTimeoutMs),
     ...(options.planner === 'js' ? {} : { unifiedGraphHandler }),
     graphqlEndpoint: '/graphql',
-    graphiql: { title: 'omero-graph', subscriptionsProtocol: 'WS' },
+    graphiql: settings.graphiql ? { title: 'omero-graph', subscriptionsProtocol: 'WS' } : false,
     renderGraphiQL,
     landingPage: false,
+    // CORS is ours (gateway/browser.ts): the runtime's own would reflect any origin with credentials
+    cors: false,
     maskedErrors: { maskError },
     logging: process.env.JEST_WORKER_ID ? false : 'warn',
     plugins: () => [
       useMetrics(metrics),
       useTracing(traces),
       useErrorCodes(),
-      ...(protections
-        ? [
-            usePersistedOperations(persisted),
-            useOperationLimits(limits, settings.maxVariablesBytes),
-          ]
-        : []),
+      ...(protections ? [usePersistedOperations(persisted)] : []),
+      // before anything recurses over the variables (the limits' cost estimate, the sign-in plugin)
+      useBadInputChecks(protections ? settings.maxVariablesBytes : null),
+      ...(protections ? [useOperationLimits(limits)] : []),
+      // who may introspect (INTROSPECTION), before the sign-in plugin answers introspection
+      useIntrospectionPolicy(settings.introspection, async (request) => (await sessions.tokenFor(sessionKeyOf(request.headers, settings)))?.caller ?? null),
       useSignIn(signIn, {
         sessionKeyOf: (request) => sessionKeyOf(request.headers, settings),
         throttle: (_request, context) => loginLimiter.check(`ip:${(context as { req?: IncomingMessage }).req?.socket?.remoteAddress ?? 'unknown'}`),
+        // introspection is answered before the identity plugin: it takes a token here like any request
+        identify: (request, context) => identify(sessions, settings, limiter, { ...(context as object), request }).then(() => undefined),
         // introspection runs where arbitrary operations may (not under trusted documents only)
         apiSchema: settings.persistedOperations !== 'trusted' || settings.allowArbitraryOperations ? () => apiSchema() : undefined,
       }),
       useOmeroIdentity(sessions, settings, limiter),
+      useLiveSessions(live),
     ],
   });
 
@@ -307,6 +359,10 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       );
       return;
     }
+    // What a browser page may do (gateway/browser.ts): CORS, preflights, JSON bodies, CSRF
+    const browserVerdict = browser.apply(req, res);
+    if (browserVerdict === 'answered') return;
+    if (browserVerdict) return refuse(res, browserVerdict.status, browserVerdict.code, browserVerdict.message);
     // Size limits before anything is read or parsed.
     if ((req.url ?? '').length > MAX_URL_BYTES) return refuse(res, 414, 'URI_TOO_LONG', `The URL is longer than ${MAX_URL_BYTES} bytes.`);
     if (path.startsWith('/lineage/')) {
@@ -340,8 +396,21 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     identity: IdentityContext;
     /** rate-limit and connection-count key */
     key: string;
+    /** its session ended: closed with 4401 once its operations have delivered their UNAUTHENTICATED */
+    ended: boolean;
+    unfollow(): void;
   }
-  const wss = new WebSocketServer({ server, path: '/graphql', maxPayload: settings.maxBodyBytes });
+  const wss = new WebSocketServer({
+    server,
+    path: '/graphql',
+    maxPayload: settings.maxBodyBytes,
+    // the same browser rules as HTTP: no session cookie from a foreign origin
+    verifyClient: ({ req }, done) => {
+      const refusal = browser.upgradeRefusal(req);
+      if (refusal) metrics.errors.inc({ code: refusal.code });
+      done(!refusal, refusal?.status, refusal?.message);
+    },
+  });
   const connections = new Map<WebSocket, Connection>();
   const perIdentity = new Map<string, number>();
   const wsOptions = getGraphQLWSOptions<IdentityContext, { request: IncomingMessage; socket: WebSocket }>(runtime, (ctx) => {
@@ -354,6 +423,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     const connection = connections.get(socket);
     if (!connection) return;
     connections.delete(socket);
+    connection.unfollow();
     metrics.wsConnections.dec();
     const left = (perIdentity.get(connection.key) ?? 1) - 1;
     if (left > 0) perIdentity.set(connection.key, left);
@@ -374,12 +444,34 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
           return false;
         }
         perIdentity.set(key, open + 1);
-        connections.set(ctx.extra.socket, { identity: { caller: resolved.caller, identityToken: resolved.token, sessionKey }, key });
+        const connection: Connection = { identity: { caller: resolved.caller, identityToken: resolved.token, sessionKey }, key, ended: false, unfollow: () => undefined };
+        const closeEnded = () => ctx.extra.socket.close(WS_CLOSE.sessionEnded, 'Session closed or expired');
+        connection.unfollow = live.follow(sessionKey, {
+          renewed: ({ caller, token }) => void (connection.identity = { ...connection.identity, caller, identityToken: token }), // for new operations
+          ended: () => {
+            connection.ended = true;
+            if (Object.keys(ctx.subscriptions).length === 0) closeEnded();
+          },
+        });
+        connections.set(ctx.extra.socket, connection);
         metrics.wsConnections.inc();
+        // freed when the socket closes, not in onClose: graphql-ws runs onClose only after every
+        // operation has ended, which a quiet subscription may never do (docs/limits.md)
+        ctx.extra.socket.once('close', () => release(ctx.extra.socket));
+        if (ctx.extra.socket.readyState >= ctx.extra.socket.CLOSING) release(ctx.extra.socket); // left while we resolved the session
         return true;
       },
       onClose: (ctx) => release(ctx.extra.socket),
+      // an HTTP status in an error's extensions (UNAUTHENTICATED's 401, …) is for HTTP responses only
+      onNext: (_ctx, _id, _payload, _args, result) => (result.errors?.some((e) => e.extensions?.http)
+        ? { ...result, errors: result.errors.map((e) => ({ ...e.toJSON(), extensions: { ...e.extensions, http: undefined } })) }
+        : undefined),
+      onComplete: (ctx) => {
+        // the last operation of an ended session has sent its UNAUTHENTICATED result
+        if (connections.get(ctx.extra.socket)?.ended && Object.keys(ctx.subscriptions).length <= 1) ctx.extra.socket.close(WS_CLOSE.sessionEnded, 'Session closed or expired');
+      },
       onSubscribe: async (ctx, id, payload) => {
+        if (connections.get(ctx.extra.socket)?.ended) return [sessionEnded()];
         // graphql-ws holds this operation in ctx.subscriptions already
         if (Object.keys(ctx.subscriptions).length > settings.wsMaxOperationsPerConnection) {
           metrics.errors.inc({ code: 'SUBSCRIPTION_LIMIT_EXCEEDED' });
@@ -387,20 +479,18 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
         }
         metrics.requests.inc({ operation: metrics.operationLabel(payload.operationName), transport: 'ws' });
         try {
-          // the same request checks as HTTP's onParams: persisted operations, tokens, variables size
-          if (protections) {
-            payload = persisted.apply(payload as never);
-            if (typeof payload.query === 'string') checkTokens(payload.query, limits.maxTokens);
-            if (payload.variables && JSON.stringify(payload.variables).length > settings.maxVariablesBytes) {
-              throw new GraphQLError(`Variables are larger than ${settings.maxVariablesBytes} bytes.`, { extensions: { code: 'VARIABLES_TOO_LARGE' } });
-            }
-          }
+          // the same request checks as HTTP's onParams: persisted operations, variables, tokens
+          if (protections) payload = persisted.apply(payload as never);
+          checkIntrospection(settings.introspection, payload.query, connections.get(ctx.extra.socket)?.identity.caller);
+          checkOperationInput(payload, protections ? settings.maxVariablesBytes : null);
+          if (protections && typeof payload.query === 'string') checkTokens(payload.query, limits.maxTokens);
           return await (wsOptions.onSubscribe as (...a: unknown[]) => Promise<never>)(ctx, id, payload);
         } catch (err) {
           // a coded error (e.g. RATE_LIMITED while building the context) goes to this operation only
           if (err instanceof GraphQLError) {
             metrics.errors.inc({ code: String(err.extensions?.code ?? 'UNKNOWN') });
-            return [err] as never;
+            const { http: _status, ...extensions } = err.extensions ?? {}; // an HTTP status means nothing here
+            return [new GraphQLError(err.message, { extensions })] as never;
           }
           throw err;
         }
@@ -409,29 +499,10 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     wss,
   );
 
-  // Sessions of open connections are checked again: a closed or expired session ends the
-  // connection (and so its subscriptions) within SESSION_CACHE_MS + WS_SESSION_CHECK_MS.
-  let checking = false;
-  const sessionCheck = setInterval(async () => {
-    if (checking) return;
-    checking = true;
-    try {
-      for (const [socket, connection] of connections) {
-        const key = connection.identity.sessionKey;
-        if (key === null) continue;
-        const resolved = await sessions.tokenFor(key).catch(() => undefined); // database down: keep the connection
-        if (resolved === null) {
-          logger.info({ user: connection.identity.caller?.userName }, 'session ended; closing its WebSocket connection');
-          socket.close(WS_CLOSE.sessionEnded, 'Session closed or expired');
-          release(socket);
-        } else if (resolved) {
-          connection.identity = { ...connection.identity, caller: resolved.caller, identityToken: resolved.token }; // fresh signature for new operations
-        }
-      }
-    } finally {
-      checking = false;
-    }
-  }, Math.max(50, settings.wsSessionCheckMs));
+  // Open subscriptions (graphql-ws and SSE), client connections and subgraph connections follow
+  // their session: a closed or expired one ends them with UNAUTHENTICATED (connections: 4401), a
+  // re-signed identity reaches them, within SESSION_CACHE_MS + WS_SESSION_CHECK_MS.
+  const sessionCheck = setInterval(() => void live.check(), Math.max(50, settings.wsSessionCheckMs));
   sessionCheck.unref();
 
   await new Promise<void>((resolve, reject) => {

@@ -17,7 +17,14 @@ export class SessionResolver {
 
   constructor(
     private readonly pool: pg.Pool,
-    private readonly options: { secret: string; cacheMs: number; tokenTtlSeconds: number; maxEntries?: number },
+    private readonly options: {
+      secret: string;
+      cacheMs: number;
+      tokenTtlSeconds: number;
+      maxEntries?: number;
+      /** keys that never authenticate: the demo world's published ones in production */
+      refusedKeys?: ReadonlySet<string>;
+    },
   ) {}
 
   /** The identity for a session key, or null when the key names no open session. */
@@ -61,6 +68,7 @@ export class SessionResolver {
   private async query(sessionKey: string): Promise<Identity | null> {
     // session.uuid is varchar(255) of printable ASCII; anything else (e.g. a NUL byte) names no session
     if (sessionKey.length > 255 || !/^[\x21-\x7e]+$/.test(sessionKey)) return null;
+    if (this.options.refusedKeys?.has(sessionKey)) return null;
     const session = await this.pool.query<{ id: number; omename: string }>(
       `SELECT e.id, e.omename FROM session s JOIN experimenter e ON e.id = s.owner
         WHERE s.uuid = $1 AND s.closed IS NULL
@@ -113,10 +121,20 @@ export function sessionKeyFromCookie(header: string | null | undefined, name: st
   return null;
 }
 
-/** graphql-ws connection_init payloads: {authorization: 'Bearer …'} or {sessionKey: '…'}. */
+/**
+ * The `Authorization` entry of a plain headers object, in any letter case: what GraphiQL's Headers
+ * tab sends as an operation's `extensions.headers` (and some clients as `connection_init` payload).
+ */
+export function sessionKeyFromHeaderRecord(headers: unknown): string | null {
+  if (!headers || typeof headers !== 'object') return null;
+  for (const [name, value] of Object.entries(headers)) {
+    if (name.toLowerCase() === 'authorization' && typeof value === 'string') return sessionKeyFromAuthorization(value);
+  }
+  return null;
+}
+
+/** graphql-ws connection_init payloads: {authorization: 'Bearer …'}, {headers: {Authorization: 'Bearer …'}} or {sessionKey: '…'}. */
 export function sessionKeyFromConnectionParams(params: Record<string, unknown> | undefined): string | null {
   if (!params) return null;
-  const auth = params.authorization ?? params.Authorization;
-  if (typeof auth === 'string') return sessionKeyFromAuthorization(auth);
-  return typeof params.sessionKey === 'string' ? params.sessionKey : null;
+  return sessionKeyFromHeaderRecord(params) ?? sessionKeyFromHeaderRecord(params.headers) ?? (typeof params.sessionKey === 'string' ? params.sessionKey : null);
 }

@@ -1,6 +1,8 @@
 import { join } from 'node:path';
 import { projectRoot } from '../database/paths';
 import { intFromEnv } from '../subgraphs/common/config';
+import { originsFromList } from './browser';
+import { isProduction } from '../subgraphs/common/production';
 
 /**
  * Every gateway setting in one place (docs/configuration.md, gateway section). Tests pass
@@ -36,10 +38,33 @@ export interface GatewaySettings {
   tracesExporterUrl: string;
   /** name of the cookie that may carry the OMERO session key */
   sessionCookie: string;
+  /** origins whose pages may call the gateway with the user's cookie (CORS); empty: same origin only */
+  corsOrigins: string[];
   /** OMERO.web base URL for login/logout; empty: the mutations answer LOGIN_UNAVAILABLE */
   omeroWebUrl: string;
   /** OMERO server id sent to OMERO.web's login (from /api/v0/servers/ when unset) */
   omeroServerId: number;
+  /** GraphiQL at GET /graphql (browsers); off by default when NODE_ENV=production */
+  graphiql: boolean;
+  /** who may introspect: everyone, callers with a session, nobody (gateway/introspection.ts) */
+  introspection: IntrospectionMode;
+}
+
+export type IntrospectionMode = 'on' | 'authenticated' | 'off';
+
+function introspectionFromEnv(env: NodeJS.ProcessEnv): IntrospectionMode {
+  const raw = env.INTROSPECTION;
+  if (raw === undefined || raw === '') return isProduction(env) ? 'authenticated' : 'on';
+  const value = raw.toLowerCase();
+  if (value === 'on' || value === 'authenticated' || value === 'off') return value;
+  throw new Error(`INTROSPECTION must be on, authenticated or off, got "${raw}".`);
+}
+
+function graphiqlFromEnv(env: NodeJS.ProcessEnv): boolean {
+  const raw = env.GRAPHIQL;
+  if (raw === undefined || raw === '') return !isProduction(env);
+  if (raw === 'true' || raw === 'false') return raw === 'true';
+  throw new Error(`GRAPHIQL must be true or false, got "${raw}".`);
 }
 
 function modeFromEnv(raw: string | undefined): PersistedOperationsMode {
@@ -69,7 +94,10 @@ export function gatewaySettingsFromEnv(env: NodeJS.ProcessEnv = process.env): Ga
     apqMaxEntries: intFromEnv(env, 'APQ_MAX_ENTRIES', 1000),
     tracesExporterUrl: env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? '',
     sessionCookie: env.SESSION_COOKIE_NAME || 'omero_graph_session',
+    corsOrigins: originsFromList(env.CORS_ORIGINS),
     omeroWebUrl: (env.OMERO_WEB_URL ?? '').replace(/\/+$/, ''),
     omeroServerId: intFromEnv(env, 'OMERO_WEB_SERVER_ID', 0),
+    graphiql: graphiqlFromEnv(env),
+    introspection: introspectionFromEnv(env),
   };
 }

@@ -6,6 +6,8 @@ import { importsSubgraph } from '../subgraphs/imports/index';
 import { omeroSourceFromEnv, omeroSubgraph, type OmeroSubgraphOptions } from '../subgraphs/omero/index';
 import { provenanceSubgraph } from '../subgraphs/provenance/index';
 import { workflowsSubgraph, type WorkflowsOptions } from '../subgraphs/workflows/index';
+import { DEMO_PASSWORDS } from '../database/demo/world';
+import { DemoSignIn } from './demo-sign-in';
 import type { OperationLimits } from './protection';
 import { startGateway, type QueryPlanner, type RunningGateway } from './server';
 import type { GatewaySettings } from './settings';
@@ -15,6 +17,10 @@ export interface StackOptions {
   omeroDatabaseUrl: string;
   biomeroDatabaseUrl: string;
   secret: string;
+  /** npm start over the embedded demo world: subgraphs accept the published development secret */
+  demo?: boolean;
+  /** session keys the gateway never accepts (production: the demo world's published ones) */
+  refusedSessionKeys?: ReadonlySet<string>;
   host?: string;
   /** fixed ports per service; 0 picks a free one (tests). Defaults: 4000-4005. */
   ports?: Partial<Record<ServiceName | 'gateway', number>>;
@@ -29,6 +35,11 @@ export interface StackOptions {
   omero?: Pick<OmeroSubgraphOptions, 'source' | 'omeroWebUrl' | 'scanLimit'>;
   /** workflow catalogue and Slurm cluster (default: from the environment, docs/workflows.md) */
   workflows?: WorkflowsOptions;
+  /**
+   * login/logout for the demo users with their demo passwords, opening session rows in the OMERO
+   * database (gateway/demo-sign-in.ts): npm start's demo mode and tests only, never production.
+   */
+  demoSignIn?: boolean;
 }
 
 export interface Stack {
@@ -44,6 +55,8 @@ export interface Stack {
 export async function startStack(options: StackOptions): Promise<Stack> {
   const omeroPool: Pool = createPool(options.omeroDatabaseUrl, { name: 'omero', readOnly: true });
   const biomeroPool: Pool = createPool(options.biomeroDatabaseUrl, { name: 'biomero' });
+  // writable, small: the demo sign-in inserts and closes session rows
+  const signInPool: Pool | null = options.demoSignIn ? createPool(options.omeroDatabaseUrl, { name: 'demo-sign-in', max: 2 }) : null;
   const port = (name: ServiceName | 'gateway') => options.ports?.[name] ?? DEFAULT_PORTS[name];
   const definitions: Record<ServiceName, SubgraphDefinition<unknown>> = {
     omero: omeroSubgraph({ pool: omeroPool, ...(options.omero ?? omeroSourceFromEnv()) }) as SubgraphDefinition<unknown>,
@@ -53,11 +66,11 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     provenance: provenanceSubgraph({ omeroPool, biomeroPool }) as SubgraphDefinition<unknown>,
   };
   const started: RunningService[] = [];
-  const closePools = () => Promise.all([omeroPool.end(), biomeroPool.end()]);
+  const closePools = () => Promise.all([omeroPool.end(), biomeroPool.end(), signInPool?.end()]);
   try {
     const subgraphs = {} as Record<ServiceName, RunningService>;
     for (const name of SUBGRAPH_NAMES) {
-      subgraphs[name] = await startSubgraph(definitions[name], { port: port(name), host: options.host, secret: options.secret });
+      subgraphs[name] = await startSubgraph(definitions[name], { port: port(name), host: options.host, secret: options.secret, demo: options.demo });
       started.push(subgraphs[name]);
     }
     const gateway = await startGateway({
@@ -65,12 +78,14 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       subgraphUrls: Object.fromEntries(SUBGRAPH_NAMES.map((n) => [n, subgraphs[n].url])),
       omeroPool,
       secret: options.secret,
+      refusedSessionKeys: options.refusedSessionKeys,
       port: port('gateway'),
       host: options.host,
       planner: options.planner,
       sessionCacheMs: options.sessionCacheMs,
       limits: options.limits,
       settings: options.gateway,
+      signIn: signInPool ? (sessions) => new DemoSignIn(signInPool, sessions, DEMO_PASSWORDS) : undefined,
     });
     return {
       gateway,

@@ -4,12 +4,18 @@ import { GraphQLError } from 'graphql';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { IDENTITY_CONNECTION_PARAM } from '../subgraphs/common/identity';
+import type { LiveSessions } from './live-sessions';
 
 type Executor = ReturnType<typeof buildGraphQLWSExecutor>;
 
 /** graphql-ws rejects with a CloseEvent, not an Error; clients get a message that says what happened. */
 function asError(reason: unknown, subgraph: string): Error {
   if (reason instanceof GraphQLError) return reason;
+  // a subgraph's `error` message: its coded errors reach the client with their code
+  const first = Array.isArray(reason) ? (reason[0] as { message?: unknown; extensions?: Record<string, unknown> } | undefined) : undefined;
+  if (first && typeof first.message === 'string' && typeof first.extensions?.code === 'string' && first.extensions.code !== 'INTERNAL_SERVER_ERROR') {
+    return new GraphQLError(first.message, { extensions: { ...first.extensions, serviceName: subgraph } });
+  }
   const code = (reason as { code?: number } | null)?.code;
   const detail = reason instanceof Error ? reason.message : code ? `WebSocket close ${code}` : 'connection lost';
   return new GraphQLError(`The ${subgraph} service ended the subscription (${detail}); resubscribe with your last cursor.`, {
@@ -17,16 +23,18 @@ function asError(reason: unknown, subgraph: string): Error {
   });
 }
 
+/** Not an async generator: a `return()` (the client left, its session ended) reaches the upstream subscription at once. */
 function withReadableErrors<T>(result: T | Promise<T> | AsyncIterable<T>, subgraph: string): unknown {
   if (result && typeof result === 'object' && Symbol.asyncIterator in result) {
-    const source = result as AsyncIterable<T>;
-    return (async function* () {
-      try {
-        yield* source;
-      } catch (reason) {
-        throw asError(reason, subgraph);
-      }
-    })();
+    const source = (result as AsyncIterable<T>)[Symbol.asyncIterator]();
+    const readable = (reason: unknown) => Promise.reject(asError(reason, subgraph));
+    const iterator: AsyncIterableIterator<T> = {
+      next: () => source.next().catch(readable),
+      return: (value?: unknown) => source.return?.(value).catch(() => ({ value: undefined, done: true as const })) ?? Promise.resolve({ value: undefined, done: true as const }),
+      throw: (err?: unknown) => source.throw?.(err) ?? Promise.reject(err),
+      [Symbol.asyncIterator]: () => iterator,
+    };
+    return iterator;
   }
   return Promise.resolve(result).catch((reason) => {
     throw asError(reason, subgraph);
@@ -40,36 +48,66 @@ function withReadableErrors<T>(result: T | Promise<T> | AsyncIterable<T>, subgra
  * re-sends the *original* subscribe message, i.e. the client's original `after` cursor, so events
  * are replayed twice — and those written while it waits between retries arrive late. Here an
  * upstream drop ends the client's subscription with an error at once, and the client resumes from
- * the last cursor it received (docs/live-status.md). One connection per subgraph and identity token.
+ * the last cursor it received (docs/live-status.md).
+ *
+ * One connection per subgraph and OMERO session (anonymous callers share one). It follows its
+ * session (gateway/live-sessions.ts): each renewed identity token goes to the subgraph in a
+ * graphql-ws `ping` (`{"identity": <token>}`), which swaps the identity its open subscriptions
+ * filter with (docs/identity.md, Live sessions).
  */
-export const subgraphWsTransport = {
-  getSubgraphExecutor({ transportEntry }: { transportEntry: { location?: string; subgraph?: string } }) {
-    if (!transportEntry.location) throw new Error('WebSocket transport needs a location.');
-    const url = transportEntry.location.replace(/^http/, 'ws');
-    const executors = new Map<string, Executor>();
-    const executor = (request: ExecutionRequest) => {
-      const token = String((request.context as { identityToken?: string } | undefined)?.identityToken ?? '');
-      let exec = executors.get(token);
-      if (!exec) {
+export function subgraphWsTransport(live: LiveSessions) {
+  return {
+    getSubgraphExecutor({ transportEntry }: { transportEntry: { location?: string; subgraph?: string } }) {
+      if (!transportEntry.location) throw new Error('WebSocket transport needs a location.');
+      const url = transportEntry.location.replace(/^http/, 'ws');
+      const upstreams = new Map<string | null, { exec: Executor; renew(token: string): void }>();
+      const open = (sessionKey: string | null, token: string) => {
+        let socket: WebSocket | null = null;
+        let sent = token;
+        const renew = (fresh: string) => {
+          if (fresh === sent || socket?.readyState !== WebSocket.OPEN) return;
+          sent = fresh;
+          socket.send(JSON.stringify({ type: 'ping', payload: { [IDENTITY_CONNECTION_PARAM]: fresh } }));
+        };
+        const unfollow = live.follow(sessionKey, { renewed: (identity) => renew(identity.token) });
         const client = createClient({
           url,
           webSocketImpl: WebSocket,
           lazy: true,
           lazyCloseTimeout: 3_000,
           retryAttempts: 0,
-          connectionParams: { [IDENTITY_CONNECTION_PARAM]: token },
-          on: { closed: () => executors.delete(token) },
+          // signed now: the request's own token may have aged while its operation was planned
+          connectionParams: async () => {
+            sent = (await live.currentToken(sessionKey).catch(() => null)) ?? token;
+            return { [IDENTITY_CONNECTION_PARAM]: sent };
+          },
+          on: {
+            connected: (s) => void (socket = s as WebSocket),
+            closed: () => {
+              unfollow();
+              if (upstreams.get(sessionKey)?.exec === upstream.exec) upstreams.delete(sessionKey);
+            },
+          },
         });
-        exec = buildGraphQLWSExecutor(client);
-        executors.set(token, exec);
-      }
-      return withReadableErrors(exec(request), transportEntry.subgraph ?? 'subgraph');
-    };
-    return Object.assign(executor, {
-      async [Symbol.asyncDispose]() {
-        await Promise.all([...executors.values()].map((e) => e[Symbol.asyncDispose]()));
-        executors.clear();
-      },
-    });
-  },
-};
+        const upstream = { exec: buildGraphQLWSExecutor(client), renew };
+        upstreams.set(sessionKey, upstream);
+        return upstream;
+      };
+      const executor = (request: ExecutionRequest) => {
+        const context = request.context as { identityToken?: string; sessionKey?: string | null } | undefined;
+        const token = String(context?.identityToken ?? '');
+        const sessionKey = context?.sessionKey ?? null;
+        const upstream = upstreams.get(sessionKey) ?? open(sessionKey, token);
+        // a newer identity than the connection's (the subgraph keeps whichever expires later)
+        upstream.renew(token);
+        return withReadableErrors(upstream.exec(request), transportEntry.subgraph ?? 'subgraph');
+      };
+      return Object.assign(executor, {
+        async [Symbol.asyncDispose]() {
+          await Promise.all([...upstreams.values()].map((u) => u.exec[Symbol.asyncDispose]()));
+          upstreams.clear();
+        },
+      });
+    },
+  };
+}

@@ -29,7 +29,16 @@ function seesWholeGroup(g: IdentityGroup): boolean {
   return g.leader || permissionLevel(g.perm) !== 'PRIVATE';
 }
 
+/** Identities are never changed once signed: one scope per identity object (live filters ask for it per event). */
+const scopes = new WeakMap<Identity, GroupScope>();
+
 export function groupScope(identity: Identity): GroupScope {
+  let scope = scopes.get(identity);
+  if (!scope) scopes.set(identity, (scope = scopeOf(identity)));
+  return scope;
+}
+
+function scopeOf(identity: Identity): GroupScope {
   const full = identity.groups.filter(seesWholeGroup);
   const own = identity.groups.filter((g) => !seesWholeGroup(g));
   return {
@@ -41,6 +50,15 @@ export function groupScope(identity: Identity): GroupScope {
     ownGroupIds: own.map((g) => g.id),
     ownGroupNames: own.map((g) => g.name),
   };
+}
+
+/**
+ * The caller's scope read at each use, for live filters: on a WebSocket the gateway renews the
+ * caller while a subscription is open (a group left, permissions changed; docs/identity.md).
+ * null once the caller is gone.
+ */
+export function liveScope(ctx: { readonly caller: Caller }): () => GroupScope | null {
+  return () => (ctx.caller ? groupScope(ctx.caller) : null);
 }
 
 /** The same rule for one row already in memory (e.g. folded from an event stream). */

@@ -13,18 +13,11 @@ export const DEFAULT_PORTS = {
 export type ServiceName = Exclude<keyof typeof DEFAULT_PORTS, 'gateway'>;
 export const SUBGRAPH_NAMES: ServiceName[] = ['omero', 'imports', 'workflows', 'forms', 'provenance'];
 
-/** Development-only secret; refused when NODE_ENV=production. */
+/**
+ * The development secret: published here, so accepted in demo mode only (the rules are in
+ * production.ts, `startupRules`).
+ */
 export const DEV_IDENTITY_SECRET = 'omero-graph-development-secret-do-not-use-in-production';
-
-export function identitySecret(env: NodeJS.ProcessEnv = process.env): string {
-  const secret = env.IDENTITY_SECRET;
-  if (secret) {
-    if (secret.length < 32) throw new Error('IDENTITY_SECRET must be at least 32 characters long.');
-    return secret;
-  }
-  if (env.NODE_ENV === 'production') throw new Error('IDENTITY_SECRET is required when NODE_ENV=production.');
-  return DEV_IDENTITY_SECRET;
-}
 
 export function intFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
   const raw = env[name];

@@ -2,6 +2,7 @@ import type pg from 'pg';
 import { intFromEnv } from './config';
 import { codedError } from './errors';
 import { logger } from './logger';
+import { replayRange, Settlement } from './settlement';
 
 /**
  * Tails an append-only table with a monotonic id (imports.id, workflowtracker_events.id) and fans
@@ -10,10 +11,12 @@ import { logger } from './logger';
  *
  * - One tailer per table per process: one LISTEN connection and one read per wake-up, whatever the
  *   number of subscribers. A pg_notify trigger wakes it at once; without the trigger it polls.
- * - Ids can commit out of order. Rows above a missing id are held back until the missing id either
- *   appears or is known never to commit: every transaction that was running when the gap was seen
- *   has ended (checked twice, through pg_current_snapshot(), to cover a writer that had taken its id
- *   but not yet its transaction id). `frontier` is the highest id below which everything is settled.
+ * - Ids can commit out of order. Rows above a missing id are held until it is certain that no
+ *   transaction can still commit a lower id: the transactions holding the table's write lock
+ *   after the read have all ended (subgraphs/common/settlement.ts). No timeout, no window; a long
+ *   transaction on another table never matters.
+ * - At start the frontier is the table's max id; transactions open at that moment may still
+ *   commit ids below it, so a subscriber resuming below it waits for them before its replay.
  * - A subscriber resuming after id N reads (N, frontier] from the table itself, then receives the
  *   broadcast of everything above frontier. One without a cursor starts at frontier but skips the
  *   rows already committed and held at that moment: it gets exactly what commits after it arrived.
@@ -28,27 +31,16 @@ export interface LogTailerOptions<R extends LogRow> {
   pool: pg.Pool;
   /** pg_notify channel of our migration's trigger */
   channel: string;
-  /** the log table (a trusted constant, never user input) */
+  /** the log table (a trusted constant, never user input); its `id` comes from a sequence */
   table: string;
   /** rows with lower < id <= upper (upper null: no bound), ordered by id, at most limit */
   fetch(client: pg.Pool | pg.PoolClient, lower: number, upper: number | null, limit: number): Promise<R[]>;
-  /** polling interval when no notification arrives (the trigger may be absent) */
+  /** polling interval when no notification arrives (the trigger may be absent); also how often held gaps are re-checked */
   pollIntervalMs?: number;
   /** rows read per round */
   batchSize?: number;
-  /** ids below the newest id checked for gaps when the tailer starts */
-  startWindow?: number;
-  /** a gap older than this is given up even if some unrelated long transaction is still open */
-  gapTimeoutMs?: number;
   maxQueue?: number;
   name: string;
-}
-
-interface Gap {
-  firstSeen: number;
-  /** snapshot xmax when seen; once xmin passes it, every writer then running has ended */
-  waitFor: bigint;
-  phase: 1 | 2;
 }
 
 interface Subscriber<R> {
@@ -68,14 +60,35 @@ export function tailerSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): { p
 /** Tailers started in this process, for the event-lag metric (subgraphs/common/metrics.ts). */
 export const runningTailers = new Set<LogTailer<LogRow>>();
 
+/**
+ * The transactions that can still commit an id of the table: those holding its write lock, or a
+ * lock on the sequence behind its id (nextval locks the sequence until the transaction ends, so a
+ * writer that took its id with a separate nextval before its INSERT is waited for as well).
+ * pg_locks lists fast-path locks and prepared transactions too, and any role may read it. The
+ * process id is added to the virtual transaction id so that ids reused after a server restart
+ * are unlikely to be taken for an old holder (which would only make us wait longer).
+ */
+const HOLDERS_SQL = `SELECT l.virtualtransaction || ':' || coalesce(l.pid, 0) AS holder
+  FROM pg_locks l
+ WHERE l.locktype = 'relation' AND l.mode = 'RowExclusiveLock'
+   AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+   AND l.relation = ANY($1::oid[])`;
+
+/** the cache of the sequence behind the table's id: ids are handed out in order only with cache 1 */
+const SEQUENCE_SQL = `SELECT $1::regclass::oid AS relation, q.seq::regclass::oid AS sequence, s.seqcache::int AS cache
+  FROM (SELECT pg_get_serial_sequence($1, 'id') AS seq) q
+  LEFT JOIN pg_sequence s ON s.seqrelid = q.seq::regclass`;
+
 export class LogTailer<R extends LogRow> {
-  private frontier = 0;
+  private core: Settlement<R> | null = null;
+  /** the table and the sequence behind its id (pg_locks relations) */
+  private relations: number[] = [];
   /** when the frontier last moved (ms), for the event-lag metric */
   private advancedAt = Date.now();
   private behindSeenAt: number | null = null;
-  private readonly held = new Map<number, R>();
-  private readonly gaps = new Map<number, Gap>();
   private readonly subscribers = new Set<Subscriber<R>>();
+  /** subscribers waiting for the start barrier to pass */
+  private startWaiters: Array<() => void> = [];
   private listenClient: pg.PoolClient | null = null;
   private timer: NodeJS.Timeout | null = null;
   private running = false;
@@ -85,7 +98,7 @@ export class LogTailer<R extends LogRow> {
   private readonly opts: Required<Omit<LogTailerOptions<R>, 'fetch' | 'pool' | 'channel' | 'name' | 'table'>> & LogTailerOptions<R>;
 
   constructor(options: LogTailerOptions<R>) {
-    this.opts = { pollIntervalMs: 500, batchSize: 1000, startWindow: 1000, gapTimeoutMs: 60_000, maxQueue: 1000, ...options };
+    this.opts = { pollIntervalMs: 500, batchSize: 1000, maxQueue: 1000, ...options };
   }
 
   /** Starts listening and settles the starting frontier. Idempotent. */
@@ -96,12 +109,26 @@ export class LogTailer<R extends LogRow> {
   }
 
   private async init(): Promise<void> {
+    const { rows: seq } = await this.opts.pool.query<{ relation: number; sequence: number | null; cache: number | null }>(SEQUENCE_SQL, [this.opts.table]);
+    this.relations = [Number(seq[0].relation), ...(seq[0].sequence === null ? [] : [Number(seq[0].sequence)])];
+    if (seq[0].cache === null) {
+      logger.warn({ tailer: this.opts.name, table: this.opts.table }, 'the id has no sequence; live settlement assumes ids handed out in order');
+    } else if (seq[0].cache > 1) {
+      // a cached sequence hands each session its own block of ids: a lower id can commit at any time
+      throw new Error(`${this.opts.table}.id comes from a sequence with CACHE ${seq[0].cache}; live status needs CACHE 1 (docs/live-status.md)`);
+    }
     await this.connectListener();
-    const { rows } = await this.opts.pool.query<{ id: number | null }>(`SELECT max(id)::bigint AS id FROM ${this.opts.table}`);
+    const { rows } = await this.opts.pool.query<{ id: string | null }>(`SELECT max(id)::bigint AS id FROM ${this.opts.table}`);
     const newest = Number(rows[0]?.id ?? 0);
-    // Settle the last ids before the newest one too: a writer may still hold one of them.
-    this.frontier = Math.max(0, newest - this.opts.startWindow);
+    // read after the max: a transaction that took an id below it and is still open holds the lock now
+    const holders = await this.readHolders();
+    this.core = new Settlement<R>({ upTo: newest, holders }, Date.now());
     await this.readOnce(); // a failure here fails start()
+  }
+
+  private async readHolders(): Promise<Set<string>> {
+    const { rows } = await this.opts.pool.query<{ holder: string }>(HOLDERS_SQL, [this.relations]);
+    return new Set(rows.map((r) => r.holder));
   }
 
   private async connectListener(): Promise<void> {
@@ -137,7 +164,7 @@ export class LogTailer<R extends LogRow> {
 
   /** Runs one read now, or right after the one in progress. */
   wake(): void {
-    if (this.stopped) return;
+    if (this.stopped || !this.core) return;
     if (this.running) {
       this.wakeAgain = true;
       return;
@@ -161,70 +188,23 @@ export class LogTailer<R extends LogRow> {
     }
   }
 
-  /** Reads what lies above the frontier, settles gaps, and broadcasts what became final. */
+  /**
+   * Holders (if a barrier waits), then rows above the frontier, then — if rows are held behind a
+   * gap — the holders that decide it. The order of the three reads is the whole argument.
+   */
   private async round(): Promise<void> {
-    const snap = await this.opts.pool.query<{ xmin: string; xmax: string }>(
-      'SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS xmin, pg_snapshot_xmax(pg_current_snapshot())::text AS xmax',
-    );
-    const xmin = BigInt(snap.rows[0].xmin);
-    const xmax = BigInt(snap.rows[0].xmax);
-    // Read after taking the snapshot: a writer not yet visible to it is still running.
-    const limit = this.opts.batchSize + this.held.size + this.gaps.size;
-    const rows = await this.opts.fetch(this.opts.pool, this.frontier, null, limit);
+    const core = this.core!;
+    if (core.waiting) core.holdersNow(await this.readHolders());
+    const limit = this.opts.batchSize;
+    const rows = await this.opts.fetch(this.opts.pool, core.frontier, null, limit);
     if (rows.length >= limit) this.wakeAgain = true; // a backlog: read on at once
-    let top = this.frontier;
-    for (const row of rows) {
-      if (row.id <= this.frontier) continue;
-      this.held.set(row.id, row);
-      this.gaps.delete(row.id);
-      if (row.id > top) top = row.id;
+    const ready = core.take(rows, Date.now());
+    if (core.needsBarrier) {
+      const holders = await this.readHolders();
+      core.wait(holders);
+      if (holders.size === 0) this.wakeAgain = true; // the writers have ended already: settle at once
     }
-    for (const id of this.held.keys()) if (id > top) top = id;
-    const now = Date.now();
-    for (let id = this.frontier + 1; id < top; id++) {
-      if (this.held.has(id)) continue;
-      const gap = this.gaps.get(id);
-      if (!gap) {
-        this.gaps.set(id, { firstSeen: now, waitFor: xmax, phase: 1 });
-      } else if (xmin >= gap.waitFor) {
-        if (gap.phase === 1) {
-          gap.phase = 2;
-          gap.waitFor = xmax;
-        } else {
-          this.gaps.delete(id); // never committed (rolled back)
-          this.settledGap(id);
-        }
-      } else if (now - gap.firstSeen > this.opts.gapTimeoutMs) {
-        logger.warn({ tailer: this.opts.name, id }, 'giving up on a gap held open by a long transaction');
-        this.gaps.delete(id);
-        this.settledGap(id);
-      }
-    }
-    this.advance();
-  }
-
-  /** ids known never to commit, waiting for the frontier to pass them */
-  private readonly deadIds = new Set<number>();
-
-  private settledGap(id: number): void {
-    this.deadIds.add(id);
-  }
-
-  private advance(): void {
-    const ready: R[] = [];
-    for (;;) {
-      const next = this.frontier + 1;
-      const row = this.held.get(next);
-      if (row) {
-        this.held.delete(next);
-        ready.push(row);
-        this.frontier = next;
-      } else if (this.deadIds.delete(next)) {
-        this.frontier = next;
-      } else {
-        break;
-      }
-    }
+    if (!core.startBarrier) for (const resolve of this.startWaiters.splice(0)) resolve();
     if (ready.length > 0) this.advancedAt = Date.now();
     for (const row of ready) this.broadcast(row);
   }
@@ -235,9 +215,15 @@ export class LogTailer<R extends LogRow> {
     }
   }
 
+  /** rows held behind a gap and the age of the oldest hold, for /metrics */
+  holds(): { name: string; table: string; rows: number; oldestSeconds: number } {
+    const h = this.core?.holds(Date.now()) ?? { rows: 0, oldestSeconds: 0 };
+    return { name: this.opts.name, table: this.opts.table, ...h };
+  }
+
   /** The id below which everything is settled: a new live subscriber starts here. */
   get position(): number {
-    return this.frontier;
+    return this.core?.frontier ?? 0;
   }
 
   /**
@@ -280,20 +266,39 @@ export class LogTailer<R extends LogRow> {
       },
     };
 
+    /** set while waiting for the start barrier: a subscriber that leaves stops waiting at once */
+    let stopWaiting: (() => void) | null = null;
     const cleanup = () => {
       done = true;
       this.subscribers.delete(sub);
+      if (stopWaiting) {
+        const resolve = stopWaiting;
+        this.startWaiters = this.startWaiters.filter((w) => w !== resolve);
+        resolve();
+      }
     };
 
     const replay = async () => {
       await this.start();
-      const target = this.frontier;
+      const core = this.core!;
+      let range = replayRange(after, core.frontier, core.startBarrier);
+      while (range === 'wait' && !done && !this.stopped) {
+        await new Promise<void>((resolve) => {
+          stopWaiting = resolve;
+          this.startWaiters.push(resolve);
+        });
+        stopWaiting = null;
+        range = replayRange(after, core.frontier, core.startBarrier);
+      }
+      if (done) return;
+      if (range === 'wait') throw codedError('INTERNAL_SERVER_ERROR', 'Service shutting down; resubscribe with your last cursor.');
+      const target = range.to;
       if (after === null) {
         sub.after = target;
-        sub.skip = new Set(this.held.keys());
+        sub.skip = new Set(core.heldIds());
       }
       this.subscribers.add(sub);
-      let lower = sub.after;
+      let lower = range.from;
       while (lower < target && !done) {
         const rows = await this.opts.fetch(this.opts.pool, lower, target, this.opts.batchSize);
         if (rows.length === 0) break;
@@ -340,7 +345,7 @@ export class LogTailer<R extends LogRow> {
    */
   async lag(): Promise<{ name: string; table: string; rows: number; seconds: number }> {
     const { rows } = await this.opts.pool.query<{ id: string | null }>(`SELECT max(id)::bigint AS id FROM ${this.opts.table}`);
-    const behind = Math.max(0, Number(rows[0]?.id ?? 0) - this.frontier);
+    const behind = Math.max(0, Number(rows[0]?.id ?? 0) - this.position);
     const now = Date.now();
     this.behindSeenAt = behind > 0 ? (this.behindSeenAt ?? now) : null;
     const since = Math.max(this.behindSeenAt ?? now, this.advancedAt);
@@ -357,6 +362,7 @@ export class LogTailer<R extends LogRow> {
     if (this.timer) clearTimeout(this.timer);
     for (const sub of this.subscribers) sub.fail(codedError('INTERNAL_SERVER_ERROR', 'Service shutting down; resubscribe with your last cursor.'));
     this.subscribers.clear();
+    for (const resolve of this.startWaiters.splice(0)) resolve();
     if (this.listenClient) {
       const client = this.listenClient;
       this.listenClient = null;

@@ -55,6 +55,11 @@ export class IdentityRejected extends Error {}
 
 /** Verifies signature (constant time) and expiry; returns the caller or throws IdentityRejected. */
 export function verifyIdentity(token: string | undefined | null, secret: string, now = Date.now()): Caller {
+  return verifyIdentityToken(token, secret, now).caller;
+}
+
+/** verifyIdentity, also giving when the token expires (ms since the epoch): long-lived connections end then unless renewed. */
+export function verifyIdentityToken(token: string | undefined | null, secret: string, now = Date.now()): { caller: Caller; expiresAt: number } {
   if (!token) throw new IdentityRejected('missing identity');
   const parts = token.split('.');
   if (parts.length !== 3 || parts[0] !== VERSION) throw new IdentityRejected('malformed identity');
@@ -71,7 +76,16 @@ export function verifyIdentity(token: string | undefined | null, secret: string,
     throw new IdentityRejected('malformed identity');
   }
   if (typeof envelope.exp !== 'number' || envelope.exp * 1000 <= now) throw new IdentityRejected('identity expired');
-  return envelope.caller ?? null;
+  return { caller: envelope.caller ?? null, expiresAt: envelope.exp * 1000 };
+}
+
+/** Whether the token carries a valid signature under this secret (expiry not checked). */
+export function signedWith(token: string, secret: string): boolean {
+  const [version, body, signature] = token.split('.');
+  if (version !== VERSION || !body || !signature) return false;
+  const expected = mac(secret, body);
+  const given = Buffer.from(signature, 'base64url');
+  return given.length === expected.length && timingSafeEqual(given, expected);
 }
 
 /** Group ids the caller belongs to. */

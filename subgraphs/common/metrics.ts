@@ -38,4 +38,25 @@ export function registerEventLag(registry: Registry): void {
       for (const lag of lags) this.set({ table: lag.table }, lag.seconds);
     },
   });
+  // rows held behind a transaction that may still commit a lower id (docs/live-status.md)
+  new Gauge({
+    name: 'omero_graph_live_held_rows',
+    help: 'committed log rows held back behind an id that a still-open transaction may commit',
+    labelNames: ['table'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const tailer of runningTailers) this.set({ table: tailer.holds().table }, tailer.holds().rows);
+    },
+  });
+  new Gauge({
+    name: 'omero_graph_live_oldest_hold_seconds',
+    help: 'how long the oldest held row (or a resume waiting for transactions open at start) has waited (0 when none)',
+    labelNames: ['table'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const tailer of runningTailers) this.set({ table: tailer.holds().table }, tailer.holds().oldestSeconds);
+    },
+  });
 }

@@ -4,14 +4,16 @@ import { ApolloServer, HeaderMap, type BaseContext } from '@apollo/server';
 import { unwrapResolverError } from '@apollo/server/errors';
 import { ApolloServerPluginInlineTraceDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { buildSubgraphSchema, type GraphQLResolverMap } from '@apollo/subgraph';
-import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+import { GraphQLError, type ExecutionResult, type GraphQLFormattedError } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
-import type { ServiceName } from './config';
+import { DEV_IDENTITY_SECRET, type ServiceName } from './config';
+import { ConnectionIdentity } from './connection-identity';
 import { httpError } from './errors';
-import { IDENTITY_CONNECTION_PARAM, IDENTITY_HEADER, IdentityRejected, verifyIdentity, type Caller } from './identity';
+import { IDENTITY_CONNECTION_PARAM, IDENTITY_HEADER, IdentityRejected, signedWith, verifyIdentity, type Caller } from './identity';
 import { logger, requestScope } from './logger';
 import { registerEventLag } from './metrics';
+import { isDevelopmentSecret } from './production';
 import { loadSubgraphSdl } from './sdl';
 import { exporterFromEnv, newId, traceFrom } from './tracing';
 import { collectDefaultMetrics, Histogram, Registry } from 'prom-client';
@@ -77,9 +79,30 @@ export function maskError(name: string) {
 
 export async function startSubgraph<S>(
   definition: SubgraphDefinition<S>,
-  options: { port: number; host?: string; secret: string },
+  options: {
+    port: number;
+    host?: string;
+    secret: string;
+    /** npm start over the demo world: the only place the published development secret is accepted */
+    demo?: boolean;
+  },
 ): Promise<RunningService> {
   const { name } = definition;
+  if (isDevelopmentSecret(options.secret) && !options.demo) {
+    await definition.close?.().catch(() => undefined);
+    throw new Error(`${name}: the published development secret is accepted in demo mode only; set IDENTITY_SECRET.`);
+  }
+  // says why a direct caller holding the published secret is refused (never accepted: the check above)
+  const verifyCaller = (token: string | undefined | null): Caller => {
+    try {
+      return verifyIdentity(token, options.secret);
+    } catch (err) {
+      if (err instanceof IdentityRejected && !isDevelopmentSecret(options.secret) && token && signedWith(token, DEV_IDENTITY_SECRET)) {
+        throw new IdentityRejected('identity signed with the published development secret, accepted in demo mode only');
+      }
+      throw err;
+    }
+  };
   try {
     await definition.start?.();
   } catch (err) {
@@ -93,6 +116,9 @@ export async function startSubgraph<S>(
     formatError: maskError(name),
     // Subgraphs are reached by the gateway only: no landing page, no Apollo usage traces.
     plugins: [ApolloServerPluginInlineTraceDisabled(), ApolloServerPluginLandingPageDisabled()],
+    // our entry points stop on SIGTERM themselves; Apollo's own handler (on unless NODE_ENV=test)
+    // would re-raise the signal and cut their clean shutdown short
+    stopOnTerminationSignals: false,
   });
   await apollo.start();
 
@@ -154,7 +180,7 @@ export async function startSubgraph<S>(
       httpGraphQLRequest: { method: req.method ?? 'GET', headers, search: url.search, body },
       context: async () => {
         try {
-          return contextFor(verifyIdentity(headers.get(IDENTITY_HEADER), options.secret));
+          return contextFor(verifyCaller(headers.get(IDENTITY_HEADER)));
         } catch (err) {
           if (err instanceof IdentityRejected) {
             throw httpError('UNAUTHENTICATED', `Requests must come through the gateway (${err.message}).`);
@@ -195,21 +221,35 @@ export async function startSubgraph<S>(
     );
   });
 
-  // Subscriptions: graphql-ws (graphql-transport-ws) on the same path; identity in connection_init.
+  // Subscriptions: graphql-ws (graphql-transport-ws) on the same path; identity in connection_init,
+  // renewed by the gateway in ping payloads while the connection lasts (ConnectionIdentity).
   const wss = new WebSocketServer({ server, path: '/graphql' });
-  const callers = new WeakMap<object, Caller>();
+  const identities = new WeakMap<object, ConnectionIdentity>();
   const wsCleanup = useServer<Record<string, unknown>>(
     {
       schema,
       onConnect: (ctx) => {
         try {
-          callers.set(ctx.extra.socket, verifyIdentity(ctx.connectionParams?.[IDENTITY_CONNECTION_PARAM] as string | undefined, options.secret));
+          identities.set(ctx.extra.socket, new ConnectionIdentity(ctx.connectionParams?.[IDENTITY_CONNECTION_PARAM] as string | undefined, options.secret));
           return true;
         } catch {
           return false; // graphql-ws closes with 4403 Forbidden
         }
       },
-      context: (ctx) => contextFor(callers.get(ctx.extra.socket) ?? null),
+      onPing: (ctx, payload) => identities.get(ctx.extra.socket)?.renew(payload?.[IDENTITY_CONNECTION_PARAM]),
+      onSubscribe: (ctx) => {
+        const refusal = identities.get(ctx.extra.socket)?.refusal;
+        if (refusal) return [refusal];
+      },
+      context: (ctx) => {
+        const identity = identities.get(ctx.extra.socket)!;
+        // `caller` is read at each use: a renewed identity (e.g. a group left) applies to open subscriptions
+        return { get caller() { return identity.caller; }, sources: definition.createSources(identity.caller) } satisfies SubgraphContext<S>;
+      },
+      onOperation: (ctx, _id, _payload, _args, result) => {
+        if (Symbol.asyncIterator in Object(result)) return identities.get(ctx.extra.socket)!.follow(result as AsyncIterable<ExecutionResult>);
+      },
+      onClose: (ctx) => identities.get(ctx.extra.socket)?.close(),
     },
     wss,
   );

@@ -1,10 +1,14 @@
 /**
  * OMERO.forms storage (reference/biomero-models.md 4.1): everything is map annotations, entries
  * prepended newest first, values double-encoded JSON, timestamps naive server-local ISO strings.
+ * Payloads over 1,024 bytes (OMERO.forms after 2.2.0) are a manifest plus chunk entries
+ * (chunks.ts): chunk entries are never versions or submissions, manifests read as their payload.
  *
  * Parsing never throws: a broken entry becomes a version or submission with `error` set and
  * null payload, so one bad entry cannot fail a query for the whole form.
  */
+import { decodePayload, isChunkKey } from './chunks';
+
 export const FORMS_NS = 'hms.harvard.edu/omero/forms';
 export const SCHEMA_NS = `${FORMS_NS}/schema/`;
 export const ASSIGNMENTS_NS = `${FORMS_NS}/assignments/`;
@@ -99,9 +103,12 @@ function text(value: unknown): string | null {
   return value === null || value === undefined ? null : String(value);
 }
 
-export function parseVersion(formId: string, pair: Pair): FormVersion {
+/** `chunks`: the chunk entries of the schema annotation, for a version stored as a manifest. */
+export function parseVersion(formId: string, pair: Pair, chunks: readonly Pair[] = []): FormVersion {
   const broken = (error: string): FormVersion => ({ formId, timestamp: pair.key, schema: null, uiSchema: null, authorId: null, message: null, error });
-  const entry = parseJson(pair.value);
+  const payload = decodePayload(pair.value, chunks);
+  if (!payload.ok) return broken(payload.error);
+  const entry = parseJson(payload.text);
   if (!entry.ok) return broken('version entry is not valid JSON');
   if (!isObject(entry.value)) return broken('version entry is not a JSON object');
   const v = entry.value;
@@ -109,7 +116,8 @@ export function parseVersion(formId: string, pair: Pair): FormVersion {
   if (!('schema' in v) || v.schema === null) return { ...base, schema: null, uiSchema: null, error: 'version entry has no schema' };
   const schema = parseInner(v.schema);
   if (!schema.ok) return { ...base, schema: null, uiSchema: null, error: 'schema is not valid JSON' };
-  const uiSchema = v.uiSchema === undefined || v.uiSchema === null ? { ok: true as const, value: null } : parseInner(v.uiSchema);
+  // save_form stores "" when a client leaves uiSchema out (OMERO.forms 2.1.1): no UI hints
+  const uiSchema = v.uiSchema === undefined || v.uiSchema === null ? { ok: true as const, value: null } : v.uiSchema === '' ? { ok: true as const, value: {} } : parseInner(v.uiSchema);
   if (!uiSchema.ok) return { ...base, schema: schema.value, uiSchema: null, error: 'uiSchema is not valid JSON' };
   return { ...base, schema: schema.value, uiSchema: uiSchema.value, error: null };
 }
@@ -121,9 +129,11 @@ export function parseFormDefinition(formId: string, pairs: Pair[], assignedGroup
   const objectTypes: FormObjectType[] = [];
   const ownerIds: number[] = [];
   let idSeen = false;
+  const chunks = pairs.filter((p) => isChunkKey(p.key));
   for (const pair of pairs) {
+    if (isChunkKey(pair.key)) continue;
     if (!META_KEYS.has(pair.key)) {
-      const version = parseVersion(formId, pair);
+      const version = parseVersion(formId, pair, chunks);
       if (version.error) errors.push(`version ${pair.key}: ${version.error}`);
       versions.push(version);
     } else if (pair.key === 'id') {
@@ -165,10 +175,14 @@ export interface SubmissionEntry {
   value: string;
   /** the next older entry in the same annotation, if any */
   previousValue: string | null;
+  /** the annotation's chunk entries, when `value` or `previousValue` is a manifest (else empty) */
+  chunks: Pair[];
 }
 
-function parseSubmissionValue(formId: string, key: string, value: string) {
-  const entry = parseJson(value);
+function parseSubmissionValue(formId: string, key: string, value: string, chunks: readonly Pair[]) {
+  const payload = decodePayload(value, chunks);
+  if (!payload.ok) return { formTimestamp: null, data: null, changedById: null, changedAt: key, message: null, error: payload.error };
+  const entry = parseJson(payload.text);
   if (!entry.ok || !isObject(entry.value)) {
     return { formTimestamp: null, data: null, changedById: null, changedAt: key, message: null, error: entry.ok ? 'submission entry is not a JSON object' : 'submission entry is not valid JSON' };
   }
@@ -194,8 +208,8 @@ function parseSubmissionValue(formId: string, key: string, value: string) {
 }
 
 export function parseSubmission(entry: SubmissionEntry): FormSubmission {
-  const current = parseSubmissionValue(entry.formId, entry.key, entry.value);
-  const previous = entry.previousValue === null ? null : parseSubmissionValue(entry.formId, '', entry.previousValue);
+  const current = parseSubmissionValue(entry.formId, entry.key, entry.value, entry.chunks);
+  const previous = entry.previousValue === null ? null : parseSubmissionValue(entry.formId, '', entry.previousValue, entry.chunks);
   return {
     formId: entry.formId,
     objectType: entry.objectType,

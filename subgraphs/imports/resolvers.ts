@@ -1,5 +1,6 @@
 import { canSeeGroupData, groupScope, requireIdentity } from '../common/access';
 import { badInput, codedError } from '../common/errors';
+import { uuidId } from '../common/ids';
 import type { BiomeroConfigFile, MappingsSnapshot } from './config/mappings';
 import { createImportOrder, type CreateImportOrderInput } from './source/create';
 import type { Caller } from '../common/identity';
@@ -14,6 +15,7 @@ import { importStatistics, type StatisticsPeriod } from './source/statistics';
 import type { ImportOrderFilter } from './source/filter';
 import { basename } from 'node:path';
 import type pg from 'pg';
+import { parseImageReference } from '../common/image-reference';
 
 export interface ImportSources {
   orders: ImportOrderSource;
@@ -38,13 +40,6 @@ function groupId(value: string): number {
   return n;
 }
 
-/** `registry:5000/org/name:tag` → image `registry:5000/org/name`, tag `tag` (a digest stays in the image). */
-export function splitImageReference(reference: string): { image: string; tag: string | null } {
-  const slash = reference.lastIndexOf('/');
-  const colon = reference.lastIndexOf(':');
-  if (colon > slash && !reference.includes('@')) return { image: reference.slice(0, colon), tag: reference.slice(colon + 1) };
-  return { image: reference, tag: null };
-}
 type Ctx = SubgraphContext<ImportSources>;
 
 /** Cursor kind of one stage row: the same cursor in history entries and live events. */
@@ -71,16 +66,18 @@ export function importResolvers(tailer: LogTailer<StageRow>, write: ImportWriteD
   const mappings = async (snapshot: Promise<MappingsSnapshot>) => ({ ...(await snapshot), mountPath: write.config.mountPath });
   /** Stage rows the caller may see, after their cursor (or from now), then live. */
   const liveRows = (ctx: Ctx, cursor: string | null | undefined, match: (row: StageRow) => boolean) => {
-    const scope = groupScope(requireIdentity(ctx.caller));
+    requireIdentity(ctx.caller);
     const after = cursor ? decodeIdCursor(STAGE_CURSOR, cursor) : null;
-    return tailer.subscribe(after, (row) => match(row) && canSeeGroupData(scope, { groupName: row.group_name, userName: row.user_name }));
+    // the caller is read per row: the gateway renews it while the subscription is open (a group left stops its rows)
+    const mayRead = (row: StageRow) => ctx.caller !== null && canSeeGroupData(groupScope(ctx.caller), { groupName: row.group_name, userName: row.user_name });
+    return tailer.subscribe(after, (row) => match(row) && mayRead(row));
   };
   return {
     ...scalarResolvers,
     Query: {
       importOrder: (_: unknown, args: { uuid: string }, ctx: Ctx) => {
         requireIdentity(ctx.caller);
-        return loadOrder(ctx, args.uuid);
+        return loadOrder(ctx, uuidId(args.uuid, 'uuid'));
       },
       importOrders: async (_: unknown, args: PageArgs & { filter?: ImportOrderFilter | null }, ctx: Ctx) => {
         const scope = groupScope(requireIdentity(ctx.caller));
@@ -128,7 +125,10 @@ export function importResolvers(tailer: LogTailer<StageRow>, write: ImportWriteD
         resolve: (row: StageRow) => row,
       },
       importOrderUpdated: {
-        subscribe: (_: unknown, args: { uuid: string; after?: string | null }, ctx: Ctx) => liveRows(ctx, args.after, (row) => row.uuid === args.uuid),
+        subscribe: (_: unknown, args: { uuid: string; after?: string | null }, ctx: Ctx) => {
+          const uuid = uuidId(args.uuid, 'uuid');
+          return liveRows(ctx, args.after, (row) => row.uuid === uuid);
+        },
         resolve: (row: StageRow) => row,
       },
     },
@@ -175,8 +175,10 @@ export function importResolvers(tailer: LogTailer<StageRow>, write: ImportWriteD
       __resolveType: (value: { __typename: string }) => value.__typename,
     },
     Preprocessing: {
-      image: (row: { container: string }) => splitImageReference(row.container).image,
-      tag: (row: { container: string }) => splitImageReference(row.container).tag,
+      // a reference BIOMERO cannot have pulled is still shown whole, as the image
+      image: (row: { container: string }) => parseImageReference(row.container)?.name ?? row.container,
+      tag: (row: { container: string }) => parseImageReference(row.container)?.tag ?? null,
+      digest: (row: { container: string }) => parseImageReference(row.container)?.digest ?? null,
       inputFile: (row: { input_file: string }) => row.input_file,
       outputFolder: (row: { output_folder: string }) => row.output_folder,
       altOutputFolder: (row: { alt_output_folder: string | null }) => row.alt_output_folder,

@@ -1,6 +1,7 @@
 import { requireIdentity } from '../common/access';
 import { encodeCursor } from '../common/cursor';
 import { badInput } from '../common/errors';
+import { omeroId } from '../common/ids';
 import { IMPORT_NAMESPACES, WORKFLOW_NAMESPACE } from '../common/namespaces';
 import { pageArgs, type PageArgs } from '../common/pagination';
 import { permissionLevel } from '../common/permissions';
@@ -24,16 +25,15 @@ interface ObjectFilterInput {
   keyValue?: { ns?: string | null; key: string; value?: string | null } | null;
 }
 
-/** An id argument; anything that is not a non-negative integer names no object. */
+/** An entity reference's id (written by another subgraph); anything that is not a non-negative integer names no object. */
 function id(value: string | number): number {
   const n = Number(value);
   return Number.isSafeInteger(n) && n >= 0 ? n : -1;
 }
 
+/** A filter's id; one beyond 2^53 (well-formed, never assigned) matches nothing. */
 function filterId(value: string, field: string): number {
-  const n = Number(value);
-  if (!Number.isSafeInteger(n) || n < 0) throw badInput(`${field} must be an OMERO id.`, field);
-  return n;
+  return omeroId(value, field) ?? -1;
 }
 
 function toListFilter(input: ObjectFilterInput | null | undefined): ListFilter {
@@ -71,7 +71,8 @@ async function listConnection<T extends ListType>(ctx: Ctx, type: T, filter: Lis
 function byId<T extends ObjectType>(type: T) {
   return (_: unknown, args: { id: string }, ctx: Ctx) => {
     requireIdentity(ctx.caller);
-    return ctx.sources.omero.object(type, id(args.id));
+    const objectId = omeroId(args.id, 'id');
+    return objectId === null ? null : ctx.sources.omero.object(type, objectId);
   };
 }
 
@@ -172,15 +173,18 @@ export const resolvers = {
     roi: byId('Roi'),
     experimenter: (_: unknown, args: { id: string }, ctx: Ctx) => {
       requireIdentity(ctx.caller);
-      return ctx.sources.omero.experimenter(id(args.id));
+      const userId = omeroId(args.id, 'id');
+      return userId === null ? null : ctx.sources.omero.experimenter(userId);
     },
     experimenterGroup: (_: unknown, args: { id: string }, ctx: Ctx) => {
       requireIdentity(ctx.caller);
-      return ctx.sources.omero.group(id(args.id));
+      const groupId = omeroId(args.id, 'id');
+      return groupId === null ? null : ctx.sources.omero.group(groupId);
     },
     annotation: (_: unknown, args: { id: string }, ctx: Ctx) => {
       requireIdentity(ctx.caller);
-      return ctx.sources.omero.annotation(filterId(args.id, 'id'));
+      const annotationId = omeroId(args.id, 'id');
+      return annotationId === null ? null : ctx.sources.omero.annotation(annotationId);
     },
     projects: (_: unknown, args: PageArgs & { filter?: ObjectFilterInput }, ctx: Ctx) => listConnection(ctx, 'Project', toListFilter(args.filter), args),
     datasets: (_: unknown, args: PageArgs & { filter?: ObjectFilterInput }, ctx: Ctx) => listConnection(ctx, 'Dataset', toListFilter(args.filter), args),

@@ -159,6 +159,9 @@ export function foldRunAsOf(runId: string, events: StoredEvent[], asOf: readonly
   const tasks = new Map<string, Task>();
   const taskOrder: string[] = [];
   let initiated = false;
+  // BIOMERO's WorkflowProgress keeps one task progress per run (the last ProgressUpdated of any of
+  // its tasks) and reads it only when a status update recomputes the run's progress.
+  let taskProgress: number | null = null;
   const sorted = [...events].sort((a, b) => a.id - b.id);
   // The run's tasks: those it added, and those created for it (events of other runs are ignored).
   const member = new Set<string>();
@@ -271,16 +274,14 @@ export function foldRunAsOf(runId: string, events: StoredEvent[], asOf: readonly
         if (!isFinished(run)) {
           const next = statusAfterTaskUpdate(task.name, status);
           run.status = next.status;
-          run.progress = next.progress ?? jobPhaseProgress(task.progress);
+          run.progress = next.progress ?? jobPhaseProgress(taskProgress);
         }
         break;
       }
       case 'Task.ProgressUpdated': {
         task.progress = parsePercent(s.progress);
         if (job) job.progress = task.progress;
-        if (!isFinished(run) && run.status.startsWith('JOB_') && statusAfterTaskUpdate(task.name, '').progress === null) {
-          run.progress = jobPhaseProgress(task.progress);
-        }
+        taskProgress = task.progress;
         break;
       }
       case 'Task.ResultAdded': {
@@ -298,6 +299,8 @@ export function foldRunAsOf(runId: string, events: StoredEvent[], asOf: readonly
       case 'Task.TaskFailed':
         task.finishedAt = at;
         task.error = s.error_message == null ? null : String(s.error_message);
+        // BIOMERO's Task.fail_task keeps the failure text as the task's result message
+        task.resultMessage = task.error;
         break;
     }
   }

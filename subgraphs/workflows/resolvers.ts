@@ -1,7 +1,8 @@
 import { GraphQLError } from 'graphql';
-import { canSeeGroupData, groupScope, requireIdentity } from '../common/access';
+import { canSeeGroupData, groupScope, liveScope, requireIdentity } from '../common/access';
 import { decodeIdCursor, encodeCursor } from '../common/cursor';
 import { badInput, codedError } from '../common/errors';
+import { uuidId } from '../common/ids';
 import type { LogTailer } from '../common/eventlog';
 import type { Caller, Identity } from '../common/identity';
 import { logger } from '../common/logger';
@@ -11,11 +12,14 @@ import type { SubgraphContext } from '../common/server';
 import type { CatalogueWorkflow, WorkflowCatalogue } from './catalogue/catalogue';
 import { decodeDate, decodeUuid, eventType, plainJson, type StoredEvent } from './events';
 import { inputImageIds, inputReferences, isFinished, slurmStateOf, statusEnum, unfinishedJobs, type SlurmJob, type Task, type WorkflowRun } from './fold';
-import { liveFields, workflowRunUpdates, type ApiEvent, type RunUpdate } from './updates';
+import { liveFields, mayReadEvent, workflowRunUpdates, type ApiEvent, type RunUpdate } from './updates';
 import { redactParams, redactResult } from './redact';
+import { UNSUBMITTED_JOB_ID, unsubmittedJob } from './unsubmitted';
+import { MAX_JOB_ID } from './slurm/commands';
 import type { SlurmCluster, SlurmWatcher } from './slurm/types';
 import type { LiveEvent, WorkflowEventSource, WorkflowRunFilter } from './source/events';
-import { MAX_LOG_LINES, type SlurmJobSource } from './source/slurm';
+import type { SlurmJobSource } from './source/slurm';
+import { MAX_LOG_LINES } from './slurm/commands';
 
 /** Data_Type values that name an OMERO object (the WorkflowInputObject union). */
 const INPUT_OBJECT_TYPES = new Set(['Image', 'Dataset', 'Plate', 'Project', 'Screen']);
@@ -56,7 +60,10 @@ async function loadRun(ctx: Ctx, id: string, fresh = false): Promise<WorkflowRun
 }
 
 
-/** The event's fields as plain JSON, with the same redaction as the folded run. */
+/**
+ * The event's fields as plain JSON; the state was redacted where it was read (source/events.ts),
+ * a Fabric result is shaped as the API's TaskResult.
+ */
 function eventData(e: StoredEvent): unknown {
   const data = plainJson(e.state) as Record<string, unknown>;
   const type = eventType(e.topic);
@@ -79,7 +86,7 @@ export function workflowResolvers(deps: WorkflowDeps) {
     Query: {
       workflowRun: (_: unknown, args: { id: string }, ctx: Ctx) => {
         requireIdentity(ctx.caller);
-        return loadRun(ctx, args.id);
+        return loadRun(ctx, uuidId(args.id, 'id'));
       },
       workflowRuns: async (_: unknown, args: PageArgs & { filter?: WorkflowRunFilter | null }, ctx: Ctx) => {
         const scope = groupScope(requireIdentity(ctx.caller));
@@ -92,7 +99,7 @@ export function workflowResolvers(deps: WorkflowDeps) {
       },
       slurmJob: (_: unknown, args: { id: string }, ctx: Ctx) => {
         requireIdentity(ctx.caller);
-        return resolveJob(ctx, args.id);
+        return resolveJob(ctx, slurmJobId(args.id));
       },
       workflows: async (_: unknown, args: PageArgs, ctx: Ctx) => {
         requireIdentity(ctx.caller);
@@ -111,7 +118,7 @@ export function workflowResolvers(deps: WorkflowDeps) {
     Mutation: {
       cancelWorkflowRun: async (_: unknown, args: { id: string }, ctx: Ctx) => {
         const identity = requireIdentity(ctx.caller);
-        const run = await loadRun(ctx, args.id, true);
+        const run = await loadRun(ctx, uuidId(args.id, 'id'), true);
         if (!run) throw codedError('NOT_FOUND', 'No workflow run with this id.');
         if (!mayCancel(identity, run)) throw codedError('FORBIDDEN', 'Only the run’s owner, the leader of its group or an administrator may cancel it.');
         const cluster = deps.cluster;
@@ -136,20 +143,21 @@ export function workflowResolvers(deps: WorkflowDeps) {
     Subscription: {
       workflowRunEvents: {
         subscribe: (_: unknown, args: { runId?: string | null; after?: string | null }, ctx: Ctx) => {
-          const scope = groupScope(requireIdentity(ctx.caller));
+          requireIdentity(ctx.caller);
           const after = args.after ? decodeIdCursor(EVENT_CURSOR, args.after) : null;
           const runId = args.runId ? decodeUuid(args.runId) : null;
           if (args.runId && !runId) throw badInput('runId must be a UUID.', 'runId');
-          return tailer.subscribe(after, (e) => e.run_id !== null && (!runId || e.run_id === runId) && canSeeGroupData(scope, { groupId: e.run_group, userId: e.run_user }));
+          const scope = liveScope(ctx);
+          return tailer.subscribe(after, (e) => e.run_id !== null && (!runId || e.run_id === runId) && mayReadEvent(scope(), e));
         },
         resolve: (event: LiveEvent) => event,
       },
       workflowRunUpdated: {
         subscribe: (_: unknown, args: { filter?: WorkflowRunFilter | null; after?: string | null }, ctx: Ctx) => {
-          const scope = groupScope(requireIdentity(ctx.caller));
+          requireIdentity(ctx.caller);
           const after = args.after ? decodeIdCursor(EVENT_CURSOR, args.after) : null;
           const access = { events: ctx.sources.events, loadRun: (id: string, fresh?: boolean) => loadRun(ctx, id, fresh), visible: (run: WorkflowRun | null) => visible(ctx.caller, run) };
-          return workflowRunUpdates({ tailer, watcher: deps.watcher, maxQueue: deps.maxQueue }, access, scope, args.filter ?? {}, after);
+          return workflowRunUpdates({ tailer, watcher: deps.watcher, maxQueue: deps.maxQueue }, access, liveScope(ctx), args.filter ?? {}, after);
         },
         resolve: (update: RunUpdate) => update,
       },
@@ -198,7 +206,7 @@ export function workflowResolvers(deps: WorkflowDeps) {
       slurmJobs: (task: Task) => task.jobs,
     },
     SlurmJob: {
-      __resolveReference: (ref: { id: string }, ctx: Ctx) => resolveJob(ctx, ref.id),
+      __resolveReference: (ref: { id: string }, ctx: Ctx) => (/^\d{1,10}$/.test(ref.id) ? resolveJob(ctx, Number(ref.id)) : null),
       id: (job: SlurmJob) => String(job.jobId),
       task: async (job: SlurmJob, _: unknown, ctx: Ctx) => (await loadRun(ctx, job.runId))?.tasks.find((t) => t.id === job.taskId) ?? null,
       run: (job: SlurmJob, _: unknown, ctx: Ctx) => loadRun(ctx, job.runId),
@@ -248,13 +256,25 @@ export function workflowResolvers(deps: WorkflowDeps) {
 }
 
 async function unfinished(ctx: Ctx, job: SlurmJob): Promise<boolean> {
+  if (job.jobId <= 0) return false; // sbatch failed: nothing on the cluster to ask about
   const run = await loadRun(ctx, job.runId);
   return Boolean(run && !isFinished(run));
 }
 
-async function resolveJob(ctx: Ctx, id: string): Promise<SlurmJob | null> {
-  const jobId = Number(id);
-  if (!Number.isSafeInteger(jobId) || jobId <= 0) return null;
+/** A Slurm job id argument: an integer from 1 to MAX_JOB_ID, or -1 (sbatch failed), else BAD_USER_INPUT. */
+function slurmJobId(value: string): number {
+  if (value === String(UNSUBMITTED_JOB_ID)) return UNSUBMITTED_JOB_ID;
+  const jobId = /^\d{1,10}$/.test(value) ? Number(value) : NaN;
+  if (!(jobId >= 1 && jobId <= MAX_JOB_ID)) throw badInput(`id must be a Slurm job id: an integer from 1 to ${MAX_JOB_ID}.`, 'id');
+  return jobId;
+}
+
+async function resolveJob(ctx: Ctx, jobId: number): Promise<SlurmJob | null> {
+  if (jobId === UNSUBMITTED_JOB_ID) {
+    const owner = await ctx.sources.events.unsubmittedJobOwner();
+    const run = owner ? await loadRun(ctx, owner.runId) : null;
+    return run ? unsubmittedJob(run, owner!.taskId) : null;
+  }
   const runId = await ctx.sources.events.runOfJob.load(jobId);
   const run = runId ? await loadRun(ctx, runId) : null;
   return run?.tasks.flatMap((t) => t.jobs).find((j) => j.jobId === jobId) ?? null;

@@ -4,6 +4,7 @@ import { logger } from '../common/logger';
 import { decodeDate, eventType, type StoredEvent } from './events';
 import { foldRunAsOf, isFinished, statusEnum, unfinishedJobs, type SlurmJob, type WorkflowRun } from './fold';
 import { Channel, RunEventCache } from './live';
+import { redactEvent } from './redact';
 import type { SlurmJobState, SlurmWatcher } from './slurm/types';
 import type { LiveEvent, WorkflowEventSource, WorkflowRunFilter } from './source/events';
 
@@ -62,10 +63,16 @@ export interface RunAccess {
   visible(run: WorkflowRun | null): WorkflowRun | null;
 }
 
-export function workflowRunUpdates(options: UpdateOptions, access: RunAccess, scope: GroupScope, filter: WorkflowRunFilter, after: number | null): AsyncIterableIterator<RunUpdate> {
+/** Whether a caller of this scope (null: none any more) may read a stored event's run. */
+export function mayReadEvent(scope: GroupScope | null, e: LiveEvent): boolean {
+  return scope !== null && canSeeGroupData(scope, { groupId: e.run_group, userId: e.run_user });
+}
+
+/** `scope` is read at each event: the caller's identity may be renewed with a changed scope while the stream is open. */
+export function workflowRunUpdates(options: UpdateOptions, access: RunAccess, scope: () => GroupScope | null, filter: WorkflowRunFilter, after: number | null): AsyncIterableIterator<RunUpdate> {
   const out = new Channel<RunUpdate>(options.maxQueue);
   const stored = options.tailer.subscribe(after, (e) => {
-    if (e.run_id === null || !canSeeGroupData(scope, { groupId: e.run_group, userId: e.run_user })) return false;
+    if (e.run_id === null || !mayReadEvent(scope(), e)) return false;
     return matchesStatic(filter, { userId: e.run_user, groupId: e.run_group, createdAt: e.run_created ? decodeDate(e.run_created) : null });
   });
   out.whenClosed(() => void stored.return?.());
@@ -92,7 +99,8 @@ export function workflowRunUpdates(options: UpdateOptions, access: RunAccess, sc
   // Slurm changes: the unfinished jobs of matching runs now, and of every JobIdAdded seen later.
   if (options.watcher) {
     void (async () => {
-      const ids = await access.events.unfinishedRunIds(scope, MAX_WATCHED_RUNS);
+      const now = scope();
+      const ids = now ? await access.events.unfinishedRunIds(now, MAX_WATCHED_RUNS) : [];
       for (const loaded of await access.events.runs.loadMany(ids)) {
         const run = loaded instanceof Error ? null : access.visible(loaded);
         if (run && matchesStatic(filter, run)) for (const job of unfinishedJobs(run)) watch(job);
@@ -129,8 +137,12 @@ export function workflowRunUpdates(options: UpdateOptions, access: RunAccess, sc
       for (const e of batch) cache.add(e.run_id!, e);
       const asOf = new Map<string, Map<number, WorkflowRun>>();
       for (const id of runIds) {
-        const ids = batch.filter((e) => e.run_id === id).map((e) => e.id);
-        asOf.set(id, foldRunAsOf(id, cache.events(id), ids).snapshots);
+        const events = batch.filter((e) => e.run_id === id);
+        // the events held from earlier reads may quote a secret only a newer event revealed
+        // (the forms were applied when each was read: with no secret known there is nothing to do)
+        const secrets = [...new Set(events.flatMap((e) => e.secrets))];
+        const held = secrets.length ? cache.events(id).map((e) => redactEvent(e, secrets)) : cache.events(id);
+        asOf.set(id, foldRunAsOf(id, held, events.map((e) => e.id)).snapshots);
       }
       for (const e of batch) {
         const run = access.visible(asOf.get(e.run_id!)?.get(e.id) ?? null);

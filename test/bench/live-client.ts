@@ -1,33 +1,45 @@
 /**
  * Subscribers for the live-status benchmark, in a process of their own (forked by live.ts), so
- * that the server's memory is measured without them. Messages: {open: {url, session, count}} →
- * {ready}; {report} → {receipts: [stageRaw, receivedAt][]}.
+ * that the server's memory is measured without them. Messages: {open: {url, credentials, count}}
+ * → {ready}; subscriber i signs in with credentials[i % credentials.length] (a session key, or a
+ * signed identity when subscribing to a subgraph directly); {report} → {receipts: [subscriber,
+ * stageRaw, receivedAt][]}.
  */
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 
 const now = () => performance.timeOrigin + performance.now();
 const clients: Client[] = [];
-const receipts: [string, number][] = [];
+const receipts: [number, string, number][] = [];
 
-process.on('message', async (msg: { open?: { url: string; session: string; count: number; identity?: string }; report?: true; close?: true }) => {
+type Credential = { session: string } | { identity: string };
+
+process.on('message', async (msg: { open?: { url: string; credentials: Credential[]; count: number }; report?: true; close?: true }) => {
   if (msg.open) {
-    const { url, session, count, identity } = msg.open;
+    const { url, credentials, count } = msg.open;
     let acknowledged = 0;
-    await new Promise<void>((resolve) => {
+    await new Promise<void>((resolve, reject) => {
       for (let i = 0; i < count; i++) {
-        const client = createClient({ url: url.replace(/^http/, 'ws'), webSocketImpl: WebSocket, retryAttempts: 0, lazy: false, connectionParams: identity ? { identity } : { authorization: `Bearer ${session}` } });
+        const credential = credentials[i % credentials.length];
+        const client = createClient({
+          url: url.replace(/^http/, 'ws'), webSocketImpl: WebSocket, retryAttempts: 0, lazy: false,
+          connectionParams: 'identity' in credential ? { identity: credential.identity } : { authorization: `Bearer ${credential.session}` },
+          // a refused connection (e.g. 4429, too many per identity) fails the benchmark instead of hanging it
+          onNonLazyError: (e) => reject(new Error(`subscriber ${i}: connection refused ${JSON.stringify((e as { code?: number; reason?: string }).code ?? e)} ${(e as { reason?: string }).reason ?? ''}`)),
+        });
         clients.push(client);
         client.subscribe<{ importOrderEvents: { stageRaw: string } }>(
           { query: 'subscription { importOrderEvents { cursor stageRaw } }' },
-          { next: (v) => v.data && receipts.push([v.data.importOrderEvents.stageRaw, now()]), error: () => undefined, complete: () => undefined },
+          { next: (v) => v.data && receipts.push([i, v.data.importOrderEvents.stageRaw, now()]), error: () => undefined, complete: () => undefined },
         );
         client.on('connected', () => {
           if (++acknowledged === count) resolve();
         });
       }
-    });
-    process.send!({ ready: true });
+    }).then(
+      () => process.send!({ ready: true }),
+      (err: Error) => process.send!({ error: err.message }),
+    );
   } else if (msg.report) {
     process.send!({ receipts });
   } else if (msg.close) {

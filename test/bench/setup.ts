@@ -5,6 +5,7 @@ import { seedDemoWorld } from '../../database/demo/index';
 import { startEmbeddedPostgres } from '../../database/embedded';
 import { projectRoot } from '../../database/paths';
 import { prepareDatabases } from '../../database/setup';
+import type { GatewaySettings } from '../../gateway/settings';
 import { startStack, type Stack } from '../../gateway/stack';
 
 export const BENCH_SECRET = 'benchmark-secret-for-omero-graph-0123456789';
@@ -49,8 +50,11 @@ export async function startBenchDatabases(prefix: string): Promise<{ omeroUrl: s
   };
 }
 
-/** The seeded demo world and the whole stack on free ports: BENCH_DATABASE_URL or an embedded server. */
-export async function startBenchWorld(): Promise<BenchWorld> {
+/**
+ * The seeded demo world and the whole stack on free ports: BENCH_DATABASE_URL or an embedded server.
+ * `gateway`: the settings the benchmark needs (e.g. connections per identity), over the environment's.
+ */
+export async function startBenchWorld(options: { gateway?: Partial<GatewaySettings> } = {}): Promise<BenchWorld> {
   const urls = await startBenchDatabases('bench');
   const stack = await startStack({
     omeroDatabaseUrl: urls.omeroUrl,
@@ -58,6 +62,7 @@ export async function startBenchWorld(): Promise<BenchWorld> {
     secret: BENCH_SECRET,
     host: '127.0.0.1',
     ports: { gateway: 0, omero: 0, imports: 0, workflows: 0, forms: 0, provenance: 0 },
+    gateway: options.gateway,
   });
   const omeroPool = new pg.Pool({ connectionString: urls.omeroUrl, max: 2 });
   return {

@@ -51,18 +51,30 @@ describe('notify triggers', () => {
     expect((await received).payload).toBe(String(rows[0].id));
   });
 
-  test('nothing is announced for a rolled back insert', async () => {
+  test('a rolled back insert is not announced; the committed one after it is, alone', async () => {
     const seen: string[] = [];
-    const onNotification = (n: pg.Notification) => seen.push(n.payload ?? '');
+    const onNotification = (n: pg.Notification) => {
+      if (n.channel === 'omero_graph_imports') seen.push(n.payload ?? '');
+    };
     listener.on('notification', onNotification);
-    await writer.query('BEGIN');
-    await writer.query(
-      `INSERT INTO imports (group_name, user_name, destination_id, destination_type, stage, uuid, files)
-       VALUES ('lab-private', 'alice', '1', 'Dataset', 'Import Pending', 'rolled-back', '[]')`);
-    await writer.query('ROLLBACK');
-    await writer.query('SELECT 1');
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    listener.off('notification', onNotification);
-    expect(seen).toEqual([]);
+    const insert = (uuid: string) =>
+      writer.query(
+        `INSERT INTO imports (group_name, user_name, destination_id, destination_type, stage, uuid, files)
+         VALUES ('lab-private', 'alice', '1', 'Dataset', 'Import Pending', $1, '[]') RETURNING id`,
+        [uuid],
+      );
+    try {
+      await writer.query('BEGIN');
+      const rolledBack = (await insert('rolled-back')).rows[0].id;
+      await writer.query('ROLLBACK');
+      // positive control: without the trigger nothing arrives and this wait fails
+      const received = nextNotification(listener, 'omero_graph_imports');
+      const committed = (await insert('committed-after-rollback')).rows[0].id;
+      expect((await received).payload).toBe(String(committed));
+      expect(seen).toEqual([String(committed)]);
+      expect(seen).not.toContain(String(rolledBack));
+    } finally {
+      listener.off('notification', onNotification);
+    }
   });
 });

@@ -1,16 +1,16 @@
 /**
  * Contract: database/omero.sql creates the OMERO tables exactly as the real OMERO 5.4 DDL does,
- * as recorded in the shared reference omero-schema.md (column names, order, types including
- * domains and unit enums, nullability, defaults, unique keys, FKs to tables we create).
+ * as recorded in test/fixtures/omero-5.4-columns.md (column names, order, types including
+ * domains and unit enums, nullability, defaults, unique keys and indexes, FKs to tables we create).
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { projectRoot } from '../../database/paths';
 import { createTestDatabases, type TestDatabases } from '../support/databases';
 import { columnsOf } from '../support/pg';
 
-const SCHEMA_MD = join(projectRoot(), '..', 'shared', 'reference', 'omero-schema.md');
+const SCHEMA_MD = join(projectRoot(), 'test', 'fixtures', 'omero-5.4-columns.md');
 
 interface ExpectedColumn {
   name: string;
@@ -24,6 +24,8 @@ interface ExpectedTable {
   name: string;
   columns: ExpectedColumn[];
   unique: string[][];
+  /** unique indexes on expressions: name → definition as OMERO's DDL writes it */
+  uniqueIndexes: { name: string; definition: string }[];
 }
 
 /** Parse the "#### `table` (N columns)" sections: the column table and the Keys line. */
@@ -33,7 +35,7 @@ function parseSchemaMarkdown(md: string): ExpectedTable[] {
   for (const line of md.split('\n')) {
     const heading = /^####\s+`([a-z_]+)`\s+\((\d+) columns\)/.exec(line);
     if (heading) {
-      current = { name: heading[1], columns: [], unique: [] };
+      current = { name: heading[1], columns: [], unique: [], uniqueIndexes: [] };
       tables.push(current);
       continue;
     }
@@ -52,27 +54,26 @@ function parseSchemaMarkdown(md: string): ExpectedTable[] {
     }
     if (line.startsWith('Keys:')) {
       for (const m of line.matchAll(/UNIQUE \(([^)]+)\)/g)) current.unique.push(m[1].split(',').map((c) => c.trim().replace(/"/g, '')));
-      const index = /unique index \S+ on \S+ \(([^)]+)\)/.exec(line);
-      if (index) current.unique.push(index[1].split(',').map((c) => c.trim().replace(/"/g, '')));
+      const index = /unique index (\S+) on \S+ (\(.*)$/.exec(line);
+      const columnList = index && /^\(([\w\s,"]+)\)$/.exec(index[2].trim());
+      if (columnList) current.unique.push(columnList[1].split(',').map((c) => c.trim().replace(/"/g, '')));
+      else if (index) current.uniqueIndexes.push({ name: index[1], definition: index[2].trim() });
     }
   }
   return tables;
 }
 
-const schemaPresent = existsSync(SCHEMA_MD);
-if (!schemaPresent) {
-  const reason = `omero-schema.md not found at ${SCHEMA_MD}`;
-  if (process.env.CI) {
-    test('OMERO DDL contract reference is present', () => {
-      throw new Error(`${reason} (CI forbids skipping this contract)`);
-    });
-  } else {
-    console.warn(`SKIP OMERO DDL contract: ${reason}`);
-  }
+/** An index definition without what PostgreSQL adds when it prints one (casts, parentheses, schema, spacing). */
+function normaliseIndex(definition: string): string {
+  return definition
+    .replace(/^CREATE UNIQUE INDEX \S+ ON \S+ USING btree /i, '')
+    .replace(/::text/g, '')
+    .replace(/[()\s]/g, '')
+    .toLowerCase();
 }
 
-(schemaPresent ? describe : describe.skip)('OMERO DDL matches omero-schema.md', () => {
-  const expected = schemaPresent ? parseSchemaMarkdown(readFileSync(SCHEMA_MD, 'utf8')) : [];
+describe('OMERO DDL matches the OMERO 5.4 columns fixture', () => {
+  const expected = parseSchemaMarkdown(readFileSync(SCHEMA_MD, 'utf8'));
   let dbs: TestDatabases;
   let client: pg.Client;
 
@@ -86,7 +87,7 @@ if (!schemaPresent) {
     await dbs?.drop();
   });
 
-  test('the reference lists the tables we expect to read', () => {
+  test('the fixture lists the tables we expect to read', () => {
     expect(expected.map((t) => t.name)).toEqual(expect.arrayContaining([
       'session', 'experimenter', 'experimentergroup', 'groupexperimentermap', 'event', 'project', 'dataset',
       'image', 'annotation', 'annotation_mapvalue', 'imageannotationlink', 'pixels', 'channel', 'shape',
@@ -127,6 +128,30 @@ if (!schemaPresent) {
     const created = new Set(present.map((r) => r.relname));
     for (const col of table.columns.filter((c) => c.fk && created.has(c.fk))) {
       expect(fks).toContainEqual({ column: col.name, target: col.fk });
+    }
+
+    for (const index of table.uniqueIndexes) {
+      const { rows } = await client.query('SELECT indexdef FROM pg_indexes WHERE tablename = $1 AND indexname = $2', [table.name, index.name]);
+      expect(rows.map((r) => normaliseIndex(r.indexdef))).toEqual([normaliseIndex(index.definition)]);
+    }
+  });
+
+  test('originalfile paths are unique per repository as OMERO compares them (repeated slashes are one)', async () => {
+    const insert = (id: number, path: string) =>
+      client.query(
+        `INSERT INTO originalfile (id, permissions, mimetype, name, path, repo, creation_id, group_id, owner_id, update_id)
+         VALUES ($1, -52, 'application/octet-stream', 'a.tif', $2, 'repo-uuid', 0, 1, 0, 0)`,
+        [id, path],
+      );
+    await client.query('BEGIN');
+    try {
+      await insert(1, 'user_1/2026-12/');
+      await insert(2, 'user_1/2026-11/'); // positive control: another folder
+      await client.query('SAVEPOINT s');
+      await expect(insert(3, 'user_1//2026-12/')).rejects.toThrow(/originalfile_repo_path_index/);
+      await client.query('ROLLBACK TO SAVEPOINT s');
+    } finally {
+      await client.query('ROLLBACK');
     }
   });
 });

@@ -12,6 +12,8 @@ export class OmeroWebError extends Error {
     readonly status: number,
     message: string,
     readonly path: string,
+    /** a body that is not JSON (Django's text/html answers), as sent */
+    readonly text: string = '',
   ) {
     super(message);
     this.name = 'OmeroWebError';
@@ -123,8 +125,26 @@ export class OmeroWebSession {
     const message = (body as { message?: unknown } | null)?.message;
     const text2 = typeof message === 'string' ? message : `HTTP ${res.status}`;
     if (res.status === 403 && text2 === 'Not logged in') throw new OmeroWebNotLoggedIn(403, text2, path);
-    if (res.status === 404) throw new OmeroWebNotFound(404, text2, path);
-    throw new OmeroWebError(res.status, text2, path);
+    const raw = body === null ? text : '';
+    if (res.status === 404) throw new OmeroWebNotFound(404, text2, path, raw);
+    throw new OmeroWebError(res.status, text2, path, raw);
+  }
+
+  /**
+   * Makes `groupId` this session's active group (webclient's /webclient/active_group/), which
+   * views with setGroupContext (OMERO.forms') query in. The answer is a redirect, not followed.
+   */
+  async switchActiveGroup(groupId: number): Promise<void> {
+    this.requests++;
+    const res = await fetch(`${this.baseUrl}/webclient/active_group/${queryString({ active_group: groupId })}`, {
+      headers: this.cookies.size ? { cookie: this.cookieHeader() } : {},
+      redirect: 'manual',
+      signal: AbortSignal.timeout(this.options.timeoutMs ?? 30_000),
+    });
+    this.storeCookies(res);
+    await res.text();
+    if (res.status === 403) throw new OmeroWebNotLoggedIn(403, 'Not logged in', '/webclient/active_group/');
+    if (res.status >= 400) throw new OmeroWebError(res.status, `HTTP ${res.status}`, '/webclient/active_group/');
   }
 
   get<T>(path: string, query?: Query): Promise<T> {
@@ -213,25 +233,33 @@ export class OmeroWebSessionCache {
     private readonly options: OmeroWebOptions & { maxEntries?: number; ttlMs?: number } = {},
   ) {}
 
-  private open(sessionKey: string, fresh: boolean): Promise<OmeroWebSession> {
+  /** `group`: a separate OMERO.web session whose active group is that group (never switched under another request). */
+  private open(sessionKey: string, fresh: boolean, group?: number): Promise<OmeroWebSession> {
     const now = Date.now();
-    const cached = this.entries.get(sessionKey);
+    const entry = group === undefined ? sessionKey : `${sessionKey}\u0000${group}`;
+    const cached = this.entries.get(entry);
     if (cached && cached.until > now && !fresh) return cached.session;
-    const session = loginToOmeroWeb(this.baseUrl, sessionKey, sessionKey, this.options);
-    session.catch(() => this.entries.delete(sessionKey));
-    this.entries.delete(sessionKey);
+    const session = loginToOmeroWeb(this.baseUrl, sessionKey, sessionKey, this.options).then(async (s) => {
+      if (group !== undefined) await s.switchActiveGroup(group);
+      return s;
+    });
+    session.catch(() => this.entries.delete(entry));
+    this.entries.delete(entry);
     if (this.entries.size >= (this.options.maxEntries ?? 1000)) this.entries.delete(this.entries.keys().next().value!);
-    this.entries.set(sessionKey, { session, until: now + (this.options.ttlMs ?? 10 * 60_000) });
+    this.entries.set(entry, { session, until: now + (this.options.ttlMs ?? 10 * 60_000) });
     return session;
   }
 
-  /** Runs `fn` with the caller's OMERO.web session, logging in again once after "Not logged in". */
-  async with<T>(sessionKey: string, fn: (session: OmeroWebSession) => Promise<T>): Promise<T> {
+  /**
+   * Runs `fn` with the caller's OMERO.web session — with `group` as its active group when given —
+   * logging in again once after "Not logged in".
+   */
+  async with<T>(sessionKey: string, fn: (session: OmeroWebSession) => Promise<T>, group?: number): Promise<T> {
     try {
-      return await fn(await this.open(sessionKey, false));
+      return await fn(await this.open(sessionKey, false, group));
     } catch (err) {
       if (!(err instanceof OmeroWebNotLoggedIn)) throw err;
-      return fn(await this.open(sessionKey, true));
+      return fn(await this.open(sessionKey, true, group));
     }
   }
 

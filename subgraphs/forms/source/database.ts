@@ -5,11 +5,13 @@
  *   - a submission follows the object it describes (visibleToCaller on that Project/Dataset/…);
  *   - a definition is visible to its owners (`owner` keys), to members of the groups it is
  *     assigned to (read from groupexperimentermap in the same statement) and to admins.
- * One map value row is one entry, so history is filtered, ordered and paged in SQL.
+ * One map value row is one entry, so history is filtered, ordered and paged in SQL — except the
+ * `__ofchunk__` rows of chunked payloads (chunks.ts), which are parts of their manifest's entry.
  */
 import type pg from 'pg';
 import type { Caller } from '../../common/identity';
 import { visibleToCaller } from '../../common/omero-access';
+import { CHUNK_KEY_PREFIX, decodePayload, isManifest } from '../chunks';
 import { ASSIGNMENTS_NS, DATA_NS, FORM_OBJECT_TYPES, SCHEMA_NS, isFormObjectType, type FormObjectType, type Pair, type SubmissionEntry } from '../parse';
 import type { DefinitionRecord, FormAnnotationStore, FormListFilter, ImageContainer, ObjectRef, SubmissionFilter, SubmissionPosition } from './store';
 
@@ -35,6 +37,11 @@ const DATA_ANNOTATIONS = `SELECT a.id,
     FROM annotation a
    WHERE ${STORE}`;
 
+/** A chunk entry of a chunked payload (chunks.ts): part of another entry, never one itself. */
+const IS_CHUNK = (col: string) => `left(${col}, ${CHUNK_KEY_PREFIX.length}) = '${CHUNK_KEY_PREFIX}'`;
+/** A manifest: its payload (and so formTimestamp, changedBy) is only known once decoded. */
+const IS_MANIFEST = (col: string) => `strpos(${col}, '"_omero_forms_storage"') > 0`;
+
 /**
  * The entries of the annotations in `annotations` (a subquery with id, obj_type, obj_id,
  * form_id), each with the next older entry of its annotation (for `changes`). OFFSET 0 keeps the
@@ -43,7 +50,7 @@ const DATA_ANNOTATIONS = `SELECT a.id,
  */
 const entriesOf = (annotations: string) => `SELECT d.id AS annotation_id, d.obj_type, d.obj_id, d.form_id, mv.index, mv.name AS key, mv.value,
          lead(mv.value) OVER (PARTITION BY mv.annotation_id ORDER BY mv.index) AS previous_value
-    FROM (${annotations} OFFSET 0) d JOIN annotation_mapvalue mv ON mv.annotation_id = d.id`;
+    FROM (${annotations} OFFSET 0) d JOIN annotation_mapvalue mv ON mv.annotation_id = d.id AND NOT ${IS_CHUNK('mv.name')}`;
 
 interface EntryRow {
   annotation_id: number;
@@ -156,7 +163,21 @@ export class DatabaseFormStore implements FormAnnotationStore {
         ORDER BY e.annotation_id, e.index`,
       this.params(objects.map((o) => o.type), objects.map((o) => o.id)),
     );
-    return rows.flatMap(toEntry);
+    return this.withChunks(rows);
+  }
+
+  /** The entries with the chunk entries of their annotation, where they or their previous entry are manifests. */
+  private async withChunks(rows: EntryRow[]): Promise<SubmissionEntry[]> {
+    const entries = rows.flatMap(toEntry);
+    const chunked = entries.filter((e) => isManifest(e.value) || (e.previousValue !== null && isManifest(e.previousValue)));
+    if (chunked.length === 0) return entries;
+    const { rows: chunks } = await this.pool.query<{ annotation_id: number; key: string; value: string }>(
+      `SELECT annotation_id, name AS key, value FROM annotation_mapvalue WHERE annotation_id = ANY($1::bigint[]) AND ${IS_CHUNK('name')}`,
+      [[...new Set(chunked.map((e) => e.annotationId))]],
+    );
+    const byAnnotation = new Map<number, Pair[]>();
+    for (const c of chunks) byAnnotation.set(Number(c.annotation_id), [...(byAnnotation.get(Number(c.annotation_id)) ?? []), { key: c.key, value: c.value }]);
+    return entries.map((e) => ({ ...e, chunks: byAnnotation.get(e.annotationId) ?? [] }));
   }
 
   private submissionSql(filter: SubmissionFilter): { sql: string; params: unknown[] } {
@@ -173,9 +194,10 @@ export class DatabaseFormStore implements FormAnnotationStore {
         AND ($5::text IS NULL OR d.form_id = $5::text)
         AND ($10::bigint IS NULL OR d.obj_id = $10::bigint)
         AND ${this.objectVisible('d.obj_type', 'd.obj_id')}`;
+    // A manifest passes the version and user conditions here; decodedMatch decides after decoding.
     const sql = `SELECT e.* FROM (${entriesOf(annotations)}) e
-      WHERE ($6::text IS NULL OR ${FORM_TIMESTAMP_OF('e.value')} = $6::text)
-        AND ($7::text IS NULL OR ${CHANGED_BY_OF('e.value')} = $7::text)
+      WHERE ($6::text IS NULL OR ${IS_MANIFEST('e.value')} OR ${FORM_TIMESTAMP_OF('e.value')} = $6::text)
+        AND ($7::text IS NULL OR ${IS_MANIFEST('e.value')} OR ${CHANGED_BY_OF('e.value')} = $7::text)
         AND ($8::text IS NULL OR e.key COLLATE "C" >= $8::text)
         AND ($9::text IS NULL OR e.key COLLATE "C" < $9::text)`;
     return { sql, params };
@@ -183,20 +205,38 @@ export class DatabaseFormStore implements FormAnnotationStore {
 
   async submissions(filter: SubmissionFilter, after: SubmissionPosition | null, limit: number): Promise<SubmissionEntry[]> {
     const { sql, params } = this.submissionSql(filter);
-    const { rows } = await this.pool.query<EntryRow>(
-      `SELECT * FROM (${sql}) s
-        WHERE $11::text IS NULL OR (s.key COLLATE "C", s.annotation_id, -s.index) < ($11::text COLLATE "C", $12::bigint, $13::int)
-        ORDER BY s.key COLLATE "C" DESC, s.annotation_id DESC, s.index ASC
-        LIMIT $14`,
-      [...params, after?.key ?? null, after?.annotationId ?? null, after === null ? null : -after.index, limit],
-    );
-    return rows.flatMap(toEntry);
+    const out: SubmissionEntry[] = [];
+    // Manifests that decodedMatch drops leave a page short: read on until it is full or the rows end.
+    for (let position = after; ; ) {
+      const want = limit - out.length;
+      const { rows } = await this.pool.query<EntryRow>(
+        `SELECT * FROM (${sql}) s
+          WHERE $11::text IS NULL OR (s.key COLLATE "C", s.annotation_id, -s.index) < ($11::text COLLATE "C", $12::bigint, $13::int)
+          ORDER BY s.key COLLATE "C" DESC, s.annotation_id DESC, s.index ASC
+          LIMIT $14`,
+        [...params, position?.key ?? null, position?.annotationId ?? null, position === null ? null : -position.index, want],
+      );
+      out.push(...(await this.withChunks(rows)).filter((e) => decodedMatch(e, filter)));
+      if (rows.length < want || out.length >= limit) return out;
+      const last = rows[rows.length - 1];
+      position = { key: last.key, annotationId: Number(last.annotation_id), index: last.index };
+    }
   }
 
   async countSubmissions(filter: SubmissionFilter): Promise<number> {
     const { sql, params } = this.submissionSql(filter);
-    const { rows } = await this.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM (${sql}) s`, params);
-    return rows[0].n;
+    if (filter.version === null && filter.userId === null) {
+      const { rows } = await this.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM (${sql}) s`, params);
+      return rows[0].n;
+    }
+    // One scan: the plain entries counted, the manifests returned to be decoded.
+    const { rows } = await this.pool.query<{ n: number; manifests: EntryRow[] }>(
+      `SELECT count(*) FILTER (WHERE NOT ${IS_MANIFEST('s.value')})::int AS n,
+              COALESCE(json_agg(s) FILTER (WHERE ${IS_MANIFEST('s.value')}), '[]'::json) AS manifests
+         FROM (${sql}) s`,
+      params,
+    );
+    return rows[0].n + (await this.withChunks(rows[0].manifests)).filter((e) => decodedMatch(e, filter)).length;
   }
 
   async imageContainers(imageIds: readonly number[]): Promise<ImageContainer[]> {
@@ -217,10 +257,25 @@ export class DatabaseFormStore implements FormAnnotationStore {
   }
 }
 
+/** The version and user conditions on a manifest's decoded payload (SQL has decided every other entry). */
+function decodedMatch(e: SubmissionEntry, filter: SubmissionFilter): boolean {
+  if ((filter.version === null && filter.userId === null) || !isManifest(e.value)) return true;
+  const payload = decodePayload(e.value, e.chunks);
+  if (!payload.ok) return false;
+  let v: Record<string, unknown> | null = null;
+  try {
+    v = JSON.parse(payload.text) as Record<string, unknown>;
+  } catch {
+    return false;
+  }
+  if (filter.version !== null && v?.formTimestamp !== filter.version) return false;
+  return filter.userId === null || String(v?.changedBy ?? '') === String(filter.userId);
+}
+
 function toEntry(r: EntryRow): SubmissionEntry[] {
   if (!isFormObjectType(r.obj_type) || r.obj_id === null || !r.form_id) return [];
   return [{
     formId: r.form_id, objectType: r.obj_type, objectId: Number(r.obj_id), annotationId: Number(r.annotation_id), index: r.index,
-    key: r.key, value: r.value, previousValue: r.previous_value,
+    key: r.key, value: r.value, previousValue: r.previous_value, chunks: [],
   }];
 }

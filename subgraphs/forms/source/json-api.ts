@@ -24,6 +24,19 @@ const PARALLEL = 8;
 
 const PLURAL: Record<FormObjectType, string> = { Project: 'projects', Dataset: 'datasets', Screen: 'screens', Plate: 'plates' };
 
+/** with_su's answer to any exception of a view, from OMERO.forms 2.1.0 on: HTTP 500, text/html. */
+const WRAPPED_ERROR = 'OMERO.forms admin connection error: ';
+/** The views' Http404 messages (views.py): the form, or the caller's object, is not there. */
+const NOT_FOUND_MESSAGES = [/^Form: .*, not found$/s, /^If this (form|data) exists, this user does not have permissions to read it$/];
+
+/** An Http404 of OMERO.forms: Django's 404 (1.x), or the same message wrapped in with_su's 500 (2.1.0 on). */
+export function isNotFound(err: unknown): boolean {
+  if (err instanceof OmeroWebNotFound) return true;
+  if (!(err instanceof OmeroWebError) || err.status !== 500 || !err.text.startsWith(WRAPPED_ERROR)) return false;
+  const message = err.text.slice(WRAPPED_ERROR.length);
+  return NOT_FOUND_MESSAGES.some((re) => re.test(message));
+}
+
 type Json = Record<string, any>;
 
 /** get_form's answer: the newest version plus the form's keys. */
@@ -83,6 +96,8 @@ export class JsonApiFormStore implements FormAnnotationStore {
   private readonly metas = new Map<string, Promise<FormMeta | null>>();
   private readonly versionLists = new Map<string, Promise<Json[] | null>>();
   private readonly histories = new Map<string, Promise<SubmissionEntry[]>>();
+  private readonly historyResponses = new Map<string, Promise<{ data: Json[]; versions: Json[] | null } | null>>();
+  private readonly objectGroups = new Map<string, Promise<number | null>>();
   private readonly scans = new Map<string, Promise<SubmissionEntry[]>>();
   private formIds: Promise<{ id: string; objTypes: string[] }[]> | null = null;
   private assignments: Promise<{ byForm: Map<string, Set<number>>; context: EventContext }> | null = null;
@@ -98,10 +113,11 @@ export class JsonApiFormStore implements FormAnnotationStore {
     return this.options.requestLimit ?? FORMS_WEB_REQUEST_LIMIT;
   }
 
-  private call<T>(fn: (s: OmeroWebSession) => Promise<T>): Promise<T> {
+  /** `group`: in an OMERO.web session whose active group is that group (OMERO.forms reads objects there only). */
+  private call<T>(fn: (s: OmeroWebSession) => Promise<T>, group?: number): Promise<T> {
     const key = this.caller?.sessionKey;
     if (!key) throw codedError('UNAUTHENTICATED', 'This source reads OMERO.forms as the caller and needs their OMERO session key.');
-    return this.sessions.with(key, fn).catch((err: unknown) => {
+    return this.sessions.with(key, fn, group).catch((err: unknown) => {
       if (err instanceof OmeroWebError && err.status === 403) throw codedError('UNAUTHENTICATED', `OMERO.web refused the session: ${err.message}`);
       throw err;
     });
@@ -158,7 +174,7 @@ export class JsonApiFormStore implements FormAnnotationStore {
           id: String(form.id), objTypes: form.objTypes ?? [], owners: (form.owners ?? []).map(Number), editable: !!form.editable,
           latest: { id: form.id, schema: form.schema, uiSchema: form.uiSchema, author: form.author, timestamp: form.timestamp, message: form.message, sourceUrl: form.sourceUrl },
         }),
-        (err: unknown) => (err instanceof OmeroWebNotFound ? null : this.unreadable(`form ${formId}`, err)),
+        (err: unknown) => (isNotFound(err) ? null : this.unreadable(`form ${formId}`, err)),
       );
       this.metas.set(formId, p);
     }
@@ -170,6 +186,7 @@ export class JsonApiFormStore implements FormAnnotationStore {
     this.probe ??= (async () => {
       for (const type of FORM_OBJECT_TYPES) {
         const page = await this.call((s) => s.listPage<Json>(`/api/v0/m/${PLURAL[type]}/`, { limit: 1 }));
+        this.rememberGroups(type, page.data);
         if (page.data[0]) return { type, id: Number(page.data[0]['@id']) };
       }
       return null;
@@ -183,13 +200,71 @@ export class JsonApiFormStore implements FormAnnotationStore {
       p = this.probeObject().then(async (probe) => {
         if (!probe) return null;
         try {
-          const r = await this.get<{ versions: Json[] | null }>(`/omero_forms/get_form_data_history/${encodeURIComponent(formId)}/${probe.type}/${probe.id}/`);
-          return r.versions;
+          return (await this.historyResponse(formId, probe.type, probe.id))?.versions ?? null;
         } catch (err) {
           return this.unreadable(`the versions of form ${formId}`, err);
         }
       });
       this.versionLists.set(formId, p);
+    }
+    return p;
+  }
+
+  /** Keeps the groups of objects a JSON API list returned (`omero:details`), for historyResponse. */
+  private rememberGroups(type: FormObjectType, objects: Json[]): void {
+    for (const o of objects) {
+      const group = o?.['omero:details']?.group?.['@id'];
+      const memo = `${type}:${Number(o['@id'])}`;
+      if (Number.isSafeInteger(group) && !this.objectGroups.has(memo)) this.objectGroups.set(memo, Promise.resolve(group as number));
+    }
+  }
+
+  /** The group of an object the caller can read (the JSON API reads across groups), else null. */
+  private groupOf(type: FormObjectType, id: number): Promise<number | null> {
+    const memo = `${type}:${id}`;
+    let p = this.objectGroups.get(memo);
+    if (!p) {
+      p = this.call((s) => s.getObject<Json>(`/api/v0/m/${PLURAL[type]}/${id}/`)).then((o) => {
+        const group = o?.['omero:details']?.group?.['@id'];
+        return Number.isSafeInteger(group) ? (group as number) : null;
+      });
+      this.objectGroups.set(memo, p);
+    }
+    return p;
+  }
+
+  /**
+   * get_form_data_history on one object; null when the caller cannot read it. OMERO.forms looks
+   * for the object in the session's active group only, so an object it does not find there is
+   * asked for again in a session whose active group is the object's own.
+   */
+  private historyResponse(formId: string, type: FormObjectType, id: number): Promise<{ data: Json[]; versions: Json[] | null } | null> {
+    const memo = `${type}/${id}/${formId}`;
+    let p = this.historyResponses.get(memo);
+    if (!p) {
+      const path = `/omero_forms/get_form_data_history/${encodeURIComponent(formId)}/${type}/${id}/`;
+      const inGroup = async (group: number) => {
+        try {
+          return await this.call((s) => s.get<{ data: Json[]; versions: Json[] | null }>(path), group);
+        } catch (err) {
+          if (isNotFound(err)) return null;
+          throw err;
+        }
+      };
+      p = (async () => {
+        const { groupId: active } = await this.call(async (s) => s.eventContext!);
+        // An object listed earlier in this call has its group known: no attempt that must fail.
+        const known = await this.objectGroups.get(`${type}:${id}`);
+        if (known !== undefined && known !== null && known !== active) return inGroup(known);
+        try {
+          return await this.get<{ data: Json[]; versions: Json[] | null }>(path);
+        } catch (err) {
+          if (!isNotFound(err)) throw err;
+        }
+        const group = await this.groupOf(type, id);
+        return group === null || group === active ? null : inGroup(group);
+      })();
+      this.historyResponses.set(memo, p);
     }
     return p;
   }
@@ -238,18 +313,19 @@ export class JsonApiFormStore implements FormAnnotationStore {
     const ns = `${type}/${id}/${formId}`;
     let p = this.histories.get(ns);
     if (!p) {
-      p = this.get<{ data: Json[] }>(`/omero_forms/get_form_data_history/${encodeURIComponent(formId)}/${type}/${id}/`).then(
-        ({ data }) => {
-          const values = data.map((d) => {
+      p = this.historyResponse(formId, type, id).then(
+        (response) => {
+          const values = (response?.data ?? []).map((d) => {
             const key = entryKeyOf(String(d.changedAt));
             return { key, value: JSON.stringify({ ...d, changedAt: key }) };
           });
           return values.map((v, index) => ({
             formId, objectType: type, objectId: id, annotationId: annotationIdOf(ns), index, key: v.key, value: v.value,
             previousValue: values[index + 1]?.value ?? null,
+            chunks: [], // OMERO.forms reassembles chunked payloads itself
           }));
         },
-        (err: unknown) => (err instanceof OmeroWebNotFound ? [] : this.unreadable(`the history of form ${formId} on ${type} ${id}`, err)),
+        (err: unknown) => this.unreadable(`the history of form ${formId} on ${type} ${id}`, err),
       );
       this.histories.set(ns, p);
     }
@@ -280,7 +356,12 @@ export class JsonApiFormStore implements FormAnnotationStore {
         if (filter.objectId !== null) objects = types.map((type) => ({ type, id: filter.objectId! }));
         else {
           const lists = await Promise.all(
-            types.map((type) => this.call((s) => s.listAll<Json>(`/api/v0/m/${PLURAL[type]}/`, {}, this.requestLimit + 1)).then((r) => r.items.map((o) => ({ type, id: Number(o['@id']) })))),
+            types.map((type) =>
+              this.call((s) => s.listAll<Json>(`/api/v0/m/${PLURAL[type]}/`, {}, this.requestLimit + 1)).then((r) => {
+                this.rememberGroups(type, r.items);
+                return r.items.map((o) => ({ type, id: Number(o['@id']) }));
+              }),
+            ),
           );
           objects = lists.flat();
         }

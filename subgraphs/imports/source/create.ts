@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { realpath } from 'node:fs/promises';
+import { lstat, readlink, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import type pg from 'pg';
 import { badInput, codedError } from '../../common/errors';
 import type { Identity, IdentityGroup } from '../../common/identity';
 import type { BiomeroConfigFile } from '../config/mappings';
 import type { STAGES } from '../stages';
+import { parseImageReference } from '../../common/image-reference';
 
 /**
  * Creating an import order the way OMERO.biomero's `import_selected` does (reference/
@@ -38,12 +39,6 @@ export const MAX_IMPORT_FILES = 1000;
 
 const PENDING = 'Import Pending' satisfies keyof typeof STAGES;
 
-// Docker/OCI image reference: [host[:port]/]name[/name…][:tag][@digest]; no whitespace or shell syntax.
-const HOST = '[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*(?::[0-9]+)?';
-const COMPONENT = '[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*';
-const TAG = ':[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}';
-const DIGEST = '@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}';
-export const OCI_REFERENCE = new RegExp(`^(?:${HOST}/)?${COMPONENT}(?:/${COMPONENT})*(?:${TAG})?(?:${DIGEST})?$`);
 
 // Paths inside the preprocessing container (podman -v targets).
 const CONTAINER_PATH = /^\/[A-Za-z0-9._/-]*$/;
@@ -120,7 +115,7 @@ function checkFileList(files: unknown): string[] {
 
 function checkPreprocessing(p: NonNullable<CreateImportOrderInput['preprocessing']>): Preprocessing {
   const container = typeof p.container === 'string' ? p.container.trim() : '';
-  if (!container || container.length > 255 || !OCI_REFERENCE.test(container)) {
+  if (!parseImageReference(container)) {
     throw badInput('preprocessing.container must be an OCI image reference such as registry/name:tag', 'preprocessing.container');
   }
   const inputFile = p.inputFile ?? '{Files}';
@@ -176,7 +171,9 @@ async function checkDestination(omero: pg.Pool, caller: Identity, group: Identit
 /**
  * Every file must lie inside the group's folder, first as written (so that nothing is revealed
  * about paths elsewhere) and then after resolving '..' and symlinks. path.relative, not a string
- * prefix: /data/lab2 is not inside /data/lab.
+ * prefix: /data/lab2 is not inside /data/lab. Containment is decided before existence, on where
+ * the links point whether or not their target exists: a link to a missing file outside answers
+ * exactly as one to an existing file outside, so nothing outside the folder can be probed.
  */
 async function resolveFiles(folder: string, groupName: string, files: string[]): Promise<string[]> {
   const outside = (file: string) => codedError('FORBIDDEN', `${file} is not inside the folder mapped for group ${groupName}.`, { field: 'files' });
@@ -189,6 +186,7 @@ async function resolveFiles(folder: string, groupName: string, files: string[]):
   const out: string[] = [];
   for (const file of files) {
     if (!inside(folder, path.resolve(file))) throw outside(file);
+    if (!inside(realFolder, await followLinks(path.resolve(file)))) throw outside(file);
     let real: string;
     try {
       real = await realpath(file);
@@ -199,6 +197,42 @@ async function resolveFiles(folder: string, groupName: string, files: string[]):
     out.push(real);
   }
   return out;
+}
+
+/** Symlinks followed per path, as the kernel's limit (ELOOP). */
+const MAX_LINKS = 40;
+
+/**
+ * Where an absolute path leads: every existing symlink along it followed, like realpath, but the
+ * part from the first missing (or unreadable) component on is appended as written, not an error.
+ */
+async function followLinks(file: string): Promise<string> {
+  const pending = file.split('/').filter(Boolean);
+  let resolved = '/';
+  let links = 0;
+  while (pending.length) {
+    const part = pending.shift()!;
+    if (part === '.') continue;
+    if (part === '..') {
+      resolved = path.dirname(resolved);
+      continue;
+    }
+    const next = path.join(resolved, part);
+    let target: string | null;
+    try {
+      target = (await lstat(next)).isSymbolicLink() ? await readlink(next) : null;
+    } catch {
+      return path.join(next, ...pending);
+    }
+    if (target === null) {
+      resolved = next;
+      continue;
+    }
+    if (++links > MAX_LINKS) return path.join(next, ...pending); // a loop: realpath refuses it below
+    if (path.isAbsolute(target)) resolved = '/';
+    pending.unshift(...target.split('/').filter(Boolean));
+  }
+  return resolved;
 }
 
 function inside(parent: string, child: string): boolean {

@@ -5,6 +5,8 @@ import type { Caller } from '../../common/identity';
 import { IMPORT_NAMESPACES as IMPORT_NS, WORKFLOW_NAMESPACE as WORKFLOW_NS } from '../../common/namespaces';
 import { visibleToCaller } from '../../common/omero-access';
 import { parseJsonList } from '../../imports/source/orders';
+import { redactText, runSecrets, STATUS_EVENT_TOPICS, type EventText } from '../../workflows/redact';
+import { parseImageReference } from '../../common/image-reference';
 
 export type Relation = 'USED' | 'WAS_GENERATED_BY' | 'WAS_DERIVED_FROM' | 'WAS_ASSOCIATED_WITH' | 'WAS_ATTRIBUTED_TO' | 'HAD_PLAN';
 
@@ -245,6 +247,7 @@ export class LineageSource {
     const { rows } = await this.q<{
       kind: string; key: string; user_id: string | null; user_name: string | null; started: Date | null; ended: Date | null;
       status: string | null; error: string | null; software: string | null; version: string | null; files: string | null; name: string | null;
+      revealing: EventText[] | null;
     }>(
       this.biomero,
       `WITH stages AS (
@@ -262,11 +265,11 @@ export class LineageSource {
           WHERE e.originator_id = ANY($2::uuid[]) AND e.topic = $5 AND ($4::timestamptz IS NULL OR ${EVENT_TIME('e')} <= $4)
        )
        SELECT 'order' AS kind, o.uuid AS key, NULL AS user_id, o.user_name, o.started, o.last AS ended, o.stage AS status, NULL AS error,
-              p.container AS software, NULL AS version, o.files, NULL AS name
+              p.container AS software, NULL AS version, o.files, NULL AS name, NULL::jsonb AS revealing
          FROM orders o LEFT JOIN imports_preprocessing p ON p.id = o.preprocessing_id
         WHERE ${groupScopeSql('o.group_name', 'o.user_name', 8, 'name')}
        UNION ALL
-       SELECT 'run', r.originator_id::text, r.user_id::text, NULL, r.started, fin.at, fin.topic, fin.error, task.name, task.version, NULL, r.name
+       SELECT 'run', r.originator_id::text, r.user_id::text, NULL, r.started, fin.at, fin.topic, fin.error, task.name, task.version, NULL, r.name, sec.revealing
          FROM runs r
          LEFT JOIN LATERAL (
            SELECT f.topic, ${EVENT_TIME('f')} AS at, convert_from(f.state, 'UTF8')::jsonb->>'error_message' AS error
@@ -282,17 +285,31 @@ export class LineageSource {
               AND tj.s->>'task_name' !~* '^(_slurm_|slurm_|convert_)'
               AND ($4::timestamptz IS NULL OR ${EVENT_TIME('a')} <= $4)
             ORDER BY a.originator_version LIMIT 1) task ON true
+         -- a failed run's error may quote a secret another of its events revealed: those events
+         -- (all of them, whatever asOf), read for failed runs only (workflows/redact.ts)
+         LEFT JOIN LATERAL (
+           SELECT jsonb_agg(jsonb_build_object('topic', x.topic, 'state', convert_from(x.state, 'UTF8')::jsonb)) AS revealing
+             FROM workflowtracker_events x
+            WHERE fin.error IS NOT NULL AND x.topic <> ALL($17::text[])
+              AND x.originator_id = ANY(ARRAY(
+                    SELECT r.originator_id
+                    UNION
+                    SELECT (convert_from(a.state, 'UTF8')::jsonb->'task_id'->>'_data_')::uuid FROM workflowtracker_events a
+                     WHERE a.originator_id = r.originator_id AND a.topic = $12))) sec ON true
         WHERE ${groupScopeSql('r.group_id', 'r.user_id', 13, 'id')}`,
-      [orders, runs, files, asOf, INITIATED, COMPLETED, FAILED, ...groupScopeParams(scope, 'name'), TASK_ADDED, ...groupScopeParams(scope, 'id')],
+      [orders, runs, files, asOf, INITIATED, COMPLETED, FAILED, ...groupScopeParams(scope, 'name'), TASK_ADDED, ...groupScopeParams(scope, 'id'), STATUS_EVENT_TOPICS],
     );
     const wanted = new Set(orders);
     const wantedFiles = new Set(files);
     for (const r of rows) {
       if (r.kind === 'run') {
+        // BIOMERO's text, redacted as the workflows subgraph redacts it (docs/security.md)
+        const secrets = runSecrets(r.revealing ?? []);
+        const clean = (text: string | null) => (text === null ? null : redactText(text, secrets));
         admitted.set(`WorkflowRun:${r.key}`, {
-          name: r.name, userId: r.user_id === null ? null : Number(r.user_id), startedAt: r.started, endedAt: r.ended,
-          status: r.status === COMPLETED ? 'COMPLETED' : r.status === FAILED ? 'FAILED' : 'RUNNING', error: r.error,
-          software: r.software ? { name: r.software, version: r.version } : null,
+          name: clean(r.name), userId: r.user_id === null ? null : Number(r.user_id), startedAt: r.started, endedAt: r.ended,
+          status: r.status === COMPLETED ? 'COMPLETED' : r.status === FAILED ? 'FAILED' : 'RUNNING', error: clean(r.error),
+          software: r.software ? { name: clean(r.software)!, version: clean(r.version) } : null,
         });
         continue;
       }
@@ -332,9 +349,8 @@ function statementName(sql: string): string {
   return name;
 }
 
-/** `registry/name:tag` → name and version (the tag), as the preprocessing container is written. */
-export function containerSoftware(image: string): { name: string; version: string | null } {
-  const slash = image.lastIndexOf('/');
-  const colon = image.lastIndexOf(':');
-  return colon > slash ? { name: image.slice(0, colon), version: image.slice(colon + 1) } : { name: image, version: null };
+/** A container image as a Software agent: its name, and its tag (else digest) as the version. */
+export function containerSoftware(reference: string): { name: string; version: string | null } {
+  const parsed = parseImageReference(reference);
+  return parsed ? { name: parsed.name, version: parsed.tag ?? parsed.digest } : { name: reference, version: null };
 }

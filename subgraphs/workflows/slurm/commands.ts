@@ -10,8 +10,8 @@ import { SlurmError } from './errors';
 
 /** Slurm job ids are unsigned 32-bit; 0 is never a job. */
 export const MAX_JOB_ID = 4_294_967_294;
-/** `logTails(ids, lines)` accepts 1…MAX_LOG_LINES lines per job. */
-export const MAX_LOG_LINES = 1000;
+/** Longest log tail, per job: what `SlurmJob.log(lines)` accepts and what a command may ask for (docs/limits.md). */
+export const MAX_LOG_LINES = 200;
 
 const TIME_ENV = 'TZ=UTC SLURM_TIME_FORMAT=standard';
 

@@ -5,6 +5,7 @@ import { badInput } from '../../common/errors';
 import type { Page } from '../../common/pagination';
 import { decodeUuid, TOPIC_PREFIX, type StoredEvent } from '../events';
 import { foldRun, KNOWN_STATUSES, type WorkflowRun } from '../fold';
+import { redactEvent, redactRunEvents, runSecrets, STATUS_EVENT_TOPICS, type EventText } from '../redact';
 
 const T = (event: string) => `${TOPIC_PREFIX}${event}`;
 export const TOPICS = {
@@ -130,7 +131,8 @@ export class WorkflowEventSource {
     }
     return ids.map((id) => {
       const runId = decodeUuid(id);
-      return runId ? foldRun(runId, byRun.get(runId) ?? []) : null;
+      // redacted here, where the events are decoded: every reader of the run sees them redacted
+      return runId ? foldRun(runId, redactRunEvents(byRun.get(runId) ?? [])) : null;
     });
   });
 
@@ -159,6 +161,22 @@ export class WorkflowEventSource {
     const byJob = new Map(rows.map((r) => [Number(r.job_id), decodeUuid(r.run_id)]));
     return jobIds.map((id) => byJob.get(id) ?? null);
   });
+
+  /**
+   * The task BIOMERO's job view records for job id -1 (sbatch failed): the first JobIdAdded(-1)
+   * in the store, as later ones violate the view's primary key (unsubmitted.ts).
+   */
+  async unsubmittedJobOwner(): Promise<{ runId: string; taskId: string } | null> {
+    const { rows } = await this.pool.query<{ run_id: string | null; task_id: string }>(
+      `SELECT convert_from(c.state, 'UTF8')::jsonb->'workflow_id'->>'_data_' AS run_id, e.originator_id::text AS task_id
+         FROM workflowtracker_events e JOIN workflowtracker_events c ON c.originator_id = e.originator_id AND c.originator_version = 0
+        WHERE e.topic = $1 AND convert_from(e.state, 'UTF8')::jsonb->>'job_id' = '-1'
+        ORDER BY e.id LIMIT 1`,
+      [TOPICS.jobIdAdded],
+    );
+    const runId = rows[0] ? decodeUuid(rows[0].run_id) : null;
+    return runId ? { runId, taskId: rows[0].task_id } : null;
+  }
 
   /**
    * Runs that read each image (a task's `IDs` parameter with Data_Type Image), visible to the
@@ -221,6 +239,12 @@ export interface LiveEvent extends StoredEvent {
   run_group: number | null;
   /** the run's creation time (WorkflowInitiated timestamp), for the createdAfter/Before filters */
   run_created: string | null;
+  /**
+   * The secrets the run's stored events revealed when this event was read (redact.ts runSecrets;
+   * never sent): `state` is already redacted with them, and workflowRunUpdated redacts the run's
+   * other events it holds with them.
+   */
+  secrets: readonly string[];
 }
 
 /**
@@ -228,7 +252,7 @@ export interface LiveEvent extends StoredEvent {
  * (version 0, found through the unique (originator_id, originator_version) index).
  */
 export async function fetchLiveEvents(client: pg.Pool | pg.PoolClient, lower: number, upper: number | null, limit: number): Promise<LiveEvent[]> {
-  const { rows } = await client.query<LiveEvent>(
+  const { rows } = await client.query<Omit<LiveEvent, 'secrets'>>(
     `SELECT ${EVENT_COLUMNS}, r.run_id::text AS run_id, (w.s->>'user')::bigint AS run_user, (w.s->>'group')::bigint AS run_group,
             w.s->'timestamp'->>'_data_' AS run_created
        FROM workflowtracker_events e
@@ -244,5 +268,44 @@ export async function fetchLiveEvents(client: pg.Pool | pg.PoolClient, lower: nu
       ORDER BY e.id LIMIT $3`,
     [lower, upper, limit, `${TOPIC_PREFIX}WorkflowRun.%`],
   );
-  return rows;
+  if (rows.length === 0) return [];
+  const secrets = await secretsOfRuns(client, rows);
+  return rows.map((row) => {
+    // an event of no known run (a task without its TaskCreated) has only its own secrets
+    const known = (row.run_id !== null && secrets.get(row.run_id)) || runSecrets([row]);
+    return { ...redactEvent(row, known), secrets: known };
+  });
+}
+
+/**
+ * The secrets each run's stored events reveal, read with every batch of live events (one
+ * statement): every committed event of the runs and their tasks but the status-only ones
+ * (redact.ts STATUS_EVENTS), so a secret revealed by an event already stored is redacted in a
+ * live event that only quotes it.
+ */
+async function secretsOfRuns(client: pg.Pool | pg.PoolClient, batch: readonly Omit<LiveEvent, 'secrets'>[]): Promise<Map<string, string[]>> {
+  const byRun = new Map<string, EventText[]>();
+  // the batch itself too: a task's first events may be read before its run's TaskAdded commits
+  for (const row of batch) {
+    if (row.run_id === null) continue;
+    let events = byRun.get(row.run_id);
+    if (!events) byRun.set(row.run_id, (events = []));
+    events.push(row);
+  }
+  const runIds = [...byRun.keys()];
+  if (runIds.length === 0) return new Map();
+  const { rows } = await client.query<{ run_id: string; topic: string; state: Record<string, unknown> }>(
+    `WITH aggregates AS (
+       SELECT r.id, r.id AS run_id FROM unnest($1::uuid[]) r(id)
+       UNION
+       SELECT (convert_from(t.state, 'UTF8')::jsonb->'task_id'->>'_data_')::uuid, t.originator_id
+         FROM workflowtracker_events t
+        WHERE t.originator_id = ANY($1::uuid[]) AND t.topic = $2)
+     SELECT a.run_id::text AS run_id, e.topic, convert_from(e.state, 'UTF8')::jsonb AS state
+       FROM aggregates a JOIN workflowtracker_events e ON e.originator_id = a.id
+      WHERE e.topic <> ALL($3::text[])`,
+    [runIds, TOPICS.taskAdded, STATUS_EVENT_TOPICS],
+  );
+  for (const row of rows) byRun.get(row.run_id)?.push(row);
+  return new Map([...byRun].map(([id, events]) => [id, runSecrets(events)]));
 }

@@ -1,9 +1,6 @@
 import DataLoader from 'dataloader';
 import type { SlurmCluster, SlurmJobState, SlurmLogTail } from '../slurm/types';
 
-/** Longest log tail a client may ask for (docs/limits.md). */
-export const MAX_LOG_LINES = 200;
-
 /**
  * The cluster's view of jobs for one request: every `live` field of the request shares one
  * `squeue` (and one `sacct` for jobs no longer queued), every `log` field (per line count) one

@@ -1,5 +1,7 @@
 import pg from 'pg';
+import { Registry } from 'prom-client';
 import { LogTailer } from '../../../subgraphs/common/eventlog';
+import { registerEventLag } from '../../../subgraphs/common/metrics';
 import { createTestDatabases, type TestDatabases } from '../../support/databases';
 
 interface Row {
@@ -15,6 +17,7 @@ beforeAll(async () => {
   dbs = await createTestDatabases({ seed: false });
   pool = new pg.Pool({ connectionString: dbs.biomeroUrl, max: 6 });
   await pool.query(`CREATE TABLE log_under_test (id bigserial PRIMARY KEY, v text NOT NULL);
+    CREATE TABLE other_log (id bigserial PRIMARY KEY, v text NOT NULL);
     CREATE FUNCTION log_under_test_notify() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_notify('log_under_test', NEW.id::text); RETURN NEW; END $$;`);
 });
 afterEach(async () => {
@@ -26,24 +29,44 @@ afterAll(async () => {
   await dbs.drop();
 });
 
-function tailer(opts: { maxQueue?: number; pollIntervalMs?: number } = {}): LogTailer<Row> {
+function tailer(opts: { maxQueue?: number; pollIntervalMs?: number; table?: string } = {}): LogTailer<Row> {
+  const table = opts.table ?? 'log_under_test';
   const t = new LogTailer<Row>({
     pool,
-    name: 'test',
-    table: 'log_under_test',
-    channel: 'log_under_test',
+    name: table,
+    table,
+    channel: table,
     pollIntervalMs: opts.pollIntervalMs ?? 50,
     maxQueue: opts.maxQueue,
     fetch: async (client, lower, upper, limit) =>
-      (await client.query<Row>('SELECT id::int AS id, v FROM log_under_test WHERE id > $1 AND ($2::bigint IS NULL OR id <= $2) ORDER BY id LIMIT $3', [lower, upper, limit])).rows,
+      (await client.query<Row>(`SELECT id::int AS id, v FROM ${table} WHERE id > $1 AND ($2::bigint IS NULL OR id <= $2) ORDER BY id LIMIT $3`, [lower, upper, limit])).rows,
   });
   tailers.push(t);
   return t;
 }
 
 async function insert(...values: string[]): Promise<number[]> {
-  const { rows } = await pool.query<{ id: number }>('INSERT INTO log_under_test (v) SELECT unnest($1::text[]) RETURNING id::int AS id', [values]);
+  return insertInto('log_under_test', values);
+}
+
+async function insertInto(table: string, values: string[], client: pg.Pool | pg.PoolClient = pool): Promise<number[]> {
+  const { rows } = await client.query<{ id: number }>(`INSERT INTO ${table} (v) SELECT unnest($1::text[]) RETURNING id::int AS id`, [values]);
   return rows.map((r) => r.id);
+}
+
+/** A transaction that has inserted `values` and stays open until commit() or rollback(). */
+async function openTransaction(table: string, ...values: string[]): Promise<{ ids: number[]; commit(): Promise<void>; rollback(): Promise<void> }> {
+  const client = await pool.connect();
+  await client.query('BEGIN');
+  const ids = await insertInto(table, values, client);
+  const end = async (sql: string) => {
+    try {
+      await client.query(sql);
+    } finally {
+      client.release();
+    }
+  };
+  return { ids, commit: () => end('COMMIT'), rollback: () => end('ROLLBACK') };
 }
 
 async function next<T>(it: AsyncIterator<T>, ms = 3000): Promise<T> {
@@ -122,6 +145,25 @@ describe('LogTailer', () => {
     }
   });
 
+  it('waits for a writer that took its id with nextval before its INSERT (it holds the sequence, not yet the table)', async () => {
+    const t = tailer();
+    await t.start();
+    const it = t.subscribe(null, () => true);
+    const early = await pool.connect();
+    try {
+      await early.query('BEGIN');
+      const { rows } = await early.query<{ id: string }>(`SELECT nextval(pg_get_serial_sequence('log_under_test', 'id')) AS id`);
+      await insert('later-id-committed-first');
+      await quiet(it, 600); // the lower id is still to come
+      await early.query('INSERT INTO log_under_test (id, v) VALUES ($1, $2)', [rows[0].id, 'id-taken-first']);
+      await early.query('COMMIT');
+      expect(await collect(it, 2)).toEqual(['id-taken-first', 'later-id-committed-first']);
+    } finally {
+      early.release();
+      await it.return!();
+    }
+  });
+
   it('moves past an id whose transaction rolled back', async () => {
     const t = tailer();
     await t.start();
@@ -170,5 +212,107 @@ describe('LogTailer', () => {
     }
     expect((error as { extensions?: { code?: string } })?.extensions?.code).toBe('SLOW_CONSUMER');
     expect(t.subscriberCount).toBe(0);
+  });
+
+  it('delivers a row whose transaction was open across a tailer stop and start, exactly once and in cursor order', async () => {
+    const first = tailer();
+    await first.start();
+    const [before] = await insert('before');
+    const slow = await openTransaction('log_under_test', 'late');
+    const [above] = await insert('above-late');
+    const it1 = first.subscribe(before - 1, () => true);
+    expect(await collect(it1, 1)).toEqual(['before']);
+    await quiet(it1, 300); // 'above-late' waits for 'late'
+    await it1.return!();
+    await first.stop();
+
+    // a new process: its max is above the open transaction's id
+    const second = tailer();
+    await second.start();
+    const resumed = second.subscribe(before, () => true);
+    await insert('after-restart');
+    await quiet(resumed, 500); // the open transaction may still commit an id above the cursor
+    const leaver = second.subscribe(before, () => true); // one that leaves while waiting ends at once
+    const leaverNext = leaver.next();
+    await leaver.return!();
+    expect(await leaverNext).toEqual({ value: undefined, done: true });
+    await slow.commit();
+    expect(await collect(resumed, 3)).toEqual(['late', 'above-late', 'after-restart']);
+    await quiet(resumed, 300);
+    await resumed.return!();
+    expect(slow.ids[0]).toBeLessThan(above);
+  });
+
+  it('holds rows behind a transaction for as long as it stays open — there is no timeout — then delivers all in order', async () => {
+    const t = tailer();
+    await t.start();
+    const it = t.subscribe(t.position, () => true);
+    const slow = await openTransaction('log_under_test', 'long-1');
+    await insert('waits-1');
+    for (let i = 0; i < 6; i++) {
+      await quiet(it, 500); // 3 s, many poll rounds: nothing is given up
+      await insert(`waits-${i + 2}`);
+    }
+    await slow.commit();
+    expect(await collect(it, 8)).toEqual(['long-1', 'waits-1', 'waits-2', 'waits-3', 'waits-4', 'waits-5', 'waits-6', 'waits-7']);
+    await it.return!();
+  });
+
+  it('a long transaction on one table does not delay another table’s stream', async () => {
+    const held = tailer();
+    const other = tailer({ table: 'other_log', pollIntervalMs: 100 });
+    await Promise.all([held.start(), other.start()]);
+    const heldStream = held.subscribe(held.position, () => true);
+    const otherStream = other.subscribe(other.position, () => true);
+    const slow = await openTransaction('log_under_test', 'long');
+    try {
+      await insert('held-behind-long');
+      const started = Date.now();
+      // a gap on the other table too (a rolled-back id), settled by that table's writers alone
+      const rolledBack = await openTransaction('other_log', 'rolled-back');
+      await insertInto('other_log', ['free-1']);
+      await rolledBack.rollback();
+      expect(await collect(otherStream, 1)).toEqual(['free-1']);
+      await insertInto('other_log', ['free-2']);
+      expect(await collect(otherStream, 1)).toEqual(['free-2']);
+      expect(Date.now() - started).toBeLessThan(2500);
+      await quiet(heldStream, 200);
+    } finally {
+      await slow.rollback();
+    }
+    expect(await collect(heldStream, 1)).toEqual(['held-behind-long']);
+    await heldStream.return!();
+    await otherStream.return!();
+  });
+
+  it('shows held rows and the oldest hold age in the metrics while a transaction holds them', async () => {
+    const registry = new Registry();
+    registerEventLag(registry);
+    const t = tailer();
+    await t.start();
+    const slow = await openTransaction('log_under_test', 'open');
+    await insert('held-a', 'held-b');
+    const read = async () => registry.metrics();
+    let text = '';
+    const until = Date.now() + 5000;
+    do {
+      await new Promise((r) => setTimeout(r, 200));
+      text = await read();
+    } while (Date.now() < until && !/omero_graph_live_oldest_hold_seconds\{table="log_under_test"\} (1|2|3)/.test(text));
+    expect(text).toMatch(/omero_graph_live_held_rows\{table="log_under_test"\} 2\n/);
+    expect(text).toMatch(/omero_graph_live_oldest_hold_seconds\{table="log_under_test"\} [1-9]/);
+    await slow.commit();
+    const settled = Date.now() + 5000;
+    do {
+      await new Promise((r) => setTimeout(r, 100));
+      text = await read();
+    } while (Date.now() < settled && !/omero_graph_live_held_rows\{table="log_under_test"\} 0\n/.test(text));
+    expect(text).toMatch(/omero_graph_live_held_rows\{table="log_under_test"\} 0\n/);
+    expect(text).toMatch(/omero_graph_live_oldest_hold_seconds\{table="log_under_test"\} 0\n/);
+  });
+
+  it('refuses to start on a table whose id sequence caches ids (they would not be handed out in order)', async () => {
+    await pool.query('CREATE TABLE IF NOT EXISTS cached_log (id bigserial PRIMARY KEY, v text); ALTER SEQUENCE cached_log_id_seq CACHE 20');
+    await expect(tailer({ table: 'cached_log' }).start()).rejects.toThrow(/CACHE 20/);
   });
 });

@@ -1,6 +1,7 @@
 import { encodeState, newRunEvents, workflowEventRows } from '../../../database/demo/workflows';
 import { DEMO } from '../../../database/demo/world';
 import type { StoredEvent } from '../../../subgraphs/workflows/events';
+import { unsubmittedJob } from '../../../subgraphs/workflows/unsubmitted';
 import { foldRun, inputImageIds, inputReferences, parsePercent, slurmStateOf, statusAfterTaskUpdate, statusEnum, unfinishedJobs, versionOf } from '../../../subgraphs/workflows/fold';
 
 /** The demo events as the subgraph reads them: state decoded from the bytea JSON. */
@@ -77,10 +78,12 @@ describe('folding the demo runs', () => {
     expect(run.progress).toBeCloseTo(50 + 0.4 * 7, 5);
   });
 
-  it('a running run: JOB_RUNNING, progress interpolated 50→90 from the job log, its job unfinished', () => {
+  it('a running run: JOB_RUNNING, 50% until a status update reads the job log\'s progress, its job unfinished', () => {
     const run = fold(DEMO.workflows.running.id);
     expect(run.status).toBe('JOB_RUNNING');
-    expect(run.progress).toBeCloseTo(50 + 0.4 * 12, 5);
+    // the 12% came after the RUNNING update: BIOMERO's view keeps 50% until the next one
+    expect(run.tasks.find((t) => t.name === 'cellpose')!.progress).toBe(12);
+    expect(run.progress).toBe(50);
     expect(unfinishedJobs(run).map((j) => j.jobId)).toEqual([DEMO.workflows.running.jobs.cellpose]);
   });
 
@@ -108,7 +111,7 @@ describe('folding the demo runs', () => {
     const run = fold(DEMO.workflows.progress.id);
     const shuffled = foldRun(DEMO.workflows.progress.id, [...events].reverse())!;
     expect(shuffled.progress).toBe(run.progress);
-    expect(run.progress).toBeCloseTo(50 + 0.4 * 60, 5);
+    expect(run.progress).toBe(50); // progress updates alone never move the run (BIOMERO's WorkflowProgress)
     expect(run.events.length).toBe(1 + 2 + 3 + DEMO.workflows.progress.progressUpdates);
   });
 
@@ -129,5 +132,55 @@ describe('inputs', () => {
     const folded = foldRun(run.id, events)!;
     expect(inputImageIds(folded)).toEqual([8, 9]);
     expect(inputReferences(folded)).toEqual([{ dataType: 'Dataset', id: 3 }, { dataType: 'Dataset', id: 4 }, { dataType: 'Image', id: 8 }, { dataType: 'Image', id: 9 }]);
+  });
+});
+
+describe("BIOMERO's own fold (biomero views.py WorkflowProgress, eventsourcing.py Task)", () => {
+  const run = { id: '7e57e57e-0000-4000-8000-0000000000b1', taskId: '7e57e57e-0000-4000-8000-0000000000b2', user: 2, group: 3 };
+  /** Events as BIOMERO's WorkflowTracker stores them: the run's three, then the task's, versions counting up. */
+  function eventsOf(...taskEvents: [string, Record<string, unknown>][]): StoredEvent[] {
+    const plan = [
+      ...newRunEvents(run),
+      ...taskEvents.map(([type, fields], i) => ({ originatorId: run.taskId, version: i + 1, type, fields })),
+    ];
+    return plan.map((e, i) => ({ id: i + 1, originator_id: e.originatorId, originator_version: e.version, topic: `biomero.eventsourcing:${e.type}`, state: JSON.parse(encodeState(e.fields ?? {}, new Date(Date.UTC(2026, 2, 1, 10, 0, i))).toString()) }));
+  }
+
+  it('a progress update alone does not move the run; the next status update reads it (50 + 0.4 × last task progress)', () => {
+    const completedThenFailed = eventsOf(
+      ['Task.JobIdAdded', { job_id: '812' }],
+      ['Task.StatusUpdated', { status: 'COMPLETED' }],
+      ['Task.ProgressUpdated', { progress: '55%' }],
+      ['Task.TaskFailed', { error_message: 'import failed: no space left on device' }],
+    );
+    const failed = [...completedThenFailed, { id: 99, originator_id: run.id, originator_version: 2, topic: 'biomero.eventsourcing:WorkflowRun.WorkflowFailed', state: { timestamp: completedThenFailed[0].state.timestamp, error_message: 'import failed' } }];
+    const folded = foldRun(run.id, failed)!;
+    expect(folded).toMatchObject({ status: 'FAILED', progress: 50 });
+    expect(folded.tasks[0].progress).toBe(55);
+
+    const updated = foldRun(run.id, eventsOf(['Task.JobIdAdded', { job_id: '812' }], ['Task.ProgressUpdated', { progress: '55%' }], ['Task.StatusUpdated', { status: 'RUNNING' }]))!;
+    expect(updated).toMatchObject({ status: 'JOB_RUNNING', progress: 72 });
+  });
+
+  it('job -1 (sbatch failed): the task\'s status and progress while -1 was its job, as JobProgress writes them', () => {
+    const folded = foldRun(run.id, eventsOf(
+      ['Task.JobIdAdded', { job_id: -1 }],
+      ['Task.ProgressUpdated', { progress: '0%' }],
+      ['Task.StatusUpdated', { status: 'FAILED' }],
+      ['Task.JobIdAdded', { job_id: '812' }],
+      ['Task.StatusUpdated', { status: 'RUNNING' }],
+    ))!;
+    expect(folded.tasks[0].jobs.map((j) => j.jobId)).toEqual([812]);
+    expect(unsubmittedJob(folded, run.taskId)).toMatchObject({ jobId: -1, taskId: run.taskId, runId: run.id, state: 'FAILED', progress: 0, startedAt: null, endedAt: null });
+    const progressOnly = foldRun(run.id, eventsOf(['Task.JobIdAdded', { job_id: -1 }], ['Task.ProgressUpdated', { progress: '5%' }]))!;
+    expect(unsubmittedJob(progressOnly, run.taskId)).toMatchObject({ state: 'UNKNOWN', progress: 5 });
+    expect(unsubmittedJob(foldRun(run.id, eventsOf(['Task.JobIdAdded', { job_id: '812' }]))!, run.taskId)).toBeNull();
+  });
+
+  it('a failed task keeps its failure text as resultMessage (Task.fail_task sets result_message)', () => {
+    const folded = foldRun(run.id, eventsOf(['Task.TaskFailed', { error_message: 'sbatch: error: invalid partition' }]))!;
+    expect(folded.tasks[0]).toMatchObject({ error: 'sbatch: error: invalid partition', resultMessage: 'sbatch: error: invalid partition' });
+    const completed = foldRun(run.id, eventsOf(['Task.TaskCompleted', { result: 'Job 812 COMPLETED' }]))!;
+    expect(completed.tasks[0]).toMatchObject({ error: null, resultMessage: 'Job 812 COMPLETED' });
   });
 });

@@ -82,7 +82,7 @@ describe('a run folded from its events', () => {
 
   it('a failed run, a running one, a v2.0.1 one stopped in conversion, and one without owner', async () => {
     expect(await run(W.failed.id)).toMatchObject({ status: 'FAILED', error: expect.stringContaining('stardist'), progress: 52.8 });
-    expect(await run(W.running.id)).toMatchObject({ status: 'JOB_RUNNING', statusRaw: 'JOB_RUNNING', slurmState: 'RUNNING', progress: 54.8, finishedAt: null });
+    expect(await run(W.running.id)).toMatchObject({ status: 'JOB_RUNNING', statusRaw: 'JOB_RUNNING', slurmState: 'RUNNING', progress: 50, finishedAt: null });
     const deployed = await run(W.deployed.id);
     expect(deployed).toMatchObject({ status: 'CONVERTING', progress: 25, user: { id: '5' } });
     expect(deployed.tasks[1].slurmJobs[0]).toMatchObject({ state: 'RUNNING', startedAt: '2026-03-14T09:01:20.500Z', endedAt: null });
@@ -147,7 +147,7 @@ describe('listing runs', () => {
     expect(hidden.data).toEqual({ a: null, b: null });
   });
 
-  it('filters by status (in SQL, agreeing with the fold on every run), owner, group and time', async () => {
+  it('filters by status (each status against the fold: source/events.test.ts), owner, group and time', async () => {
     const all = (await query(`{ workflowRuns(first: 500) { nodes { id status } } }`, erin)).workflowRuns.nodes as { id: string; status: string }[];
     const statuses = [...new Set(all.map((r) => r.status))];
     expect(statuses.sort()).toEqual(['CONVERTING', 'DONE', 'FAILED', 'JOB_RUNNING']);
@@ -201,6 +201,17 @@ describe('links to OMERO images and Slurm jobs', () => {
     expect((await query(q(W.deployed.jobs.convert), alice)).slurmJob).toBeNull();
     expect((await query(q(999999), erin)).slurmJob).toBeNull();
   });
+
+  it('slurmJob(-1): the row BIOMERO\'s job views keep for a failed sbatch (its first task), through a visible run only', async () => {
+    const E = DEMO.workflows.unassigned;
+    const q = `{ slurmJob(id: "-1") { id jobId state progress submittedAt startedAt endedAt live { state } log { tail } task { id resultMessage } run { id status } } }`;
+    expect((await query(q, erin)).slurmJob).toEqual({
+      id: '-1', jobId: -1, state: null, progress: null, submittedAt: '2026-03-15T08:00:02.000Z', startedAt: null, endedAt: null, live: null, log: null,
+      task: { id: E.tasks.cellpose, resultMessage: expect.stringContaining('sbatch: error: Batch job submission failed') },
+      run: { id: E.id, status: 'FAILED' },
+    });
+    expect((await query(q, alice)).slurmJob).toBeNull(); // a run of user -1: admins only
+  });
 });
 
 describe('cancelWorkflowRun', () => {
@@ -222,7 +233,7 @@ describe('cancelWorkflowRun', () => {
     expect(await cancel(W.unassigned.id, alice)).toBe('NOT_FOUND');
     expect(await cancel(W.unassigned.id, erin)).toBe('SLURM_UNAVAILABLE');
     expect(await cancel('0c7e5a3b-1f2d-4e6a-8b9c-7d1e2f3affff', erin)).toBe('NOT_FOUND');
-    expect(await cancel('not-a-uuid', erin)).toBe('NOT_FOUND');
+    expect(await cancel('not-a-uuid', erin)).toBe('BAD_USER_INPUT'); // an id that cannot exist (subgraphs/common/ids.ts)
     expect(await cancel(W.running.id)).toBe('UNAUTHENTICATED');
   });
 

@@ -25,7 +25,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import pg from 'pg';
 import { DEMO_PASSWORDS } from '../../../database/demo/world';
-import { formsRoutes, TextResponse } from './forms';
+import { formsRoutes, TextResponse, type FormsVersion } from './forms';
 
 export interface FakeOmeroWebOptions {
   omeroDatabaseUrl: string;
@@ -34,6 +34,8 @@ export interface FakeOmeroWebOptions {
   /** omero.web.api.max_limit (500) and omero.web.api.limit (200) */
   maxLimit?: number;
   defaultLimit?: number;
+  /** which OMERO.forms answers under /omero_forms/ (forms.ts): '1.0', '2.1' (default, as deployed) or '2.2' */
+  formsVersion?: FormsVersion;
 }
 
 export interface FakeOmeroWeb {
@@ -58,6 +60,8 @@ interface Viewer {
   admin: boolean;
   /** group id → leader */
   groups: Map<number, boolean>;
+  /** the session's active_group, else the default group (OMERO.web's setGroupContext) */
+  activeGroup: number;
 }
 
 interface WebSession {
@@ -66,6 +70,8 @@ interface WebSession {
   /** created by this login (closed on logout) rather than joined */
   owned: boolean;
   userId: number;
+  /** request.session['active_group'], set by /webclient/active_group/ */
+  activeGroup?: number;
 }
 
 class HttpFailure extends Error {
@@ -230,7 +236,7 @@ export async function startFakeOmeroWeb(options: FakeOmeroWebOptions): Promise<F
     if (open.length === 0) return null;
     const rows = await q('SELECT parent, owner FROM groupexperimentermap WHERE child = $1 ORDER BY child_index', [s.userId]);
     const groups = new Map(rows.map((r) => [Number(r.parent), Boolean(r.owner)]));
-    return { userId: s.userId, admin: groups.has(0), groups };
+    return { userId: s.userId, admin: groups.has(0), groups, activeGroup: s.activeGroup ?? (rows[0] ? Number(rows[0].parent) : -1) };
   }
 
   /** OMERO's read rule, in this server's own words. */
@@ -800,6 +806,14 @@ export async function startFakeOmeroWeb(options: FakeOmeroWebOptions): Promise<F
     const v = s ? await viewerOf(s) : null;
     if (!v) throw new HttpFailure(403, 'Not logged in');
     if (path.startsWith('/omero_forms/')) return { status: 200, body: await forms(path, req.method ?? 'GET', v) };
+    if (path === '/webclient/active_group/') {
+      // webclient's change_active_group: switch_active_group(request) from ?active_group=, then a redirect
+      const group = Number(url.searchParams.get('active_group'));
+      if (!Number.isSafeInteger(group)) throw new HttpFailure(500, 'invalid literal for int()');
+      s!.activeGroup = group;
+      res.setHeader('location', '/webclient/');
+      return { status: 302, body: new TextResponse(302, '') };
+    }
     if (req.method !== 'GET') throw new HttpFailure(405, 'Method not supported');
 
     if (path === '/webclient/api/annotations/') return { status: 200, body: await annotations(url.searchParams, v) };
@@ -828,7 +842,7 @@ export async function startFakeOmeroWeb(options: FakeOmeroWebOptions): Promise<F
     return { status: 200, body: await listObjects(kind, url.searchParams, v) };
   }
 
-  const forms = formsRoutes(q);
+  const forms = formsRoutes(q, options.formsVersion ?? '2.1');
   const server = createServer((req, res) => {
     requests++;
     route(req, res).then(

@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  checkJobIds, chunks, logTailCommand, sacctCommand, scancelCommand, shellQuote, squeueCommand,
+  checkJobIds, chunks, logTailCommand, MAX_LOG_LINES, sacctCommand, scancelCommand, shellQuote, squeueCommand,
 } from '../../../../subgraphs/workflows/slurm/commands';
 import { knownHostKeys, parseHostKeyList, slurmConfigFromEnv } from '../../../../subgraphs/workflows/slurm/config';
 import { SlurmError } from '../../../../subgraphs/workflows/slurm/errors';
@@ -67,7 +67,8 @@ describe('commands', () => {
 
   test('log tail length is bounded', () => {
     expect(() => logTailCommand('d', [1], 0, 'M')).toThrow(SlurmError);
-    expect(() => logTailCommand('d', [1], 1001, 'M')).toThrow(SlurmError);
+    expect(() => logTailCommand('d', [1], MAX_LOG_LINES + 1, 'M')).toThrow(SlurmError);
+    expect(() => logTailCommand('d', [1], MAX_LOG_LINES, 'M')).not.toThrow();
     expect(() => logTailCommand('d', [1], 2.5, 'M')).toThrow(SlurmError);
   });
 
