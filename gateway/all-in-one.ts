@@ -4,7 +4,7 @@
  * $DATA_DIR/postgres (default .data/), creates the omero and biomero databases with our DDL and
  * seeds the demo world. NODE_ENV=production refuses demo mode (subgraphs/common/production.ts).
  */
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { startEmbeddedPostgres } from '../database/embedded';
@@ -31,6 +31,18 @@ function demoImports(dataDir: string): { configFile: string; mountPath: string }
     writeFileSync(configFile, JSON.stringify({ group_mappings: mappings }, null, 2) + '\n');
   }
   return { configFile, mountPath };
+}
+
+/**
+ * The demo workflow catalogue, its slurm-config.ini copied once to $DATA_DIR so that setWorkflow
+ * and removeWorkflow edit the copy (and keep its history there), never the file in the source tree.
+ */
+function demoEditableCatalogue(dataDir: string): { configFile: string; descriptorsDir: string } {
+  const demo = demoCatalogue();
+  const configFile = join(dataDir, 'slurm-config.ini');
+  mkdirSync(dataDir, { recursive: true });
+  if (!existsSync(configFile)) copyFileSync(demo.configFile, configFile);
+  return { configFile, descriptorsDir: demo.descriptorsDir };
 }
 
 /** Demo mode: neither database URL set. */
@@ -76,8 +88,11 @@ async function main(): Promise<void> {
     ports: Object.fromEntries((['gateway', ...SUBGRAPH_NAMES] as const).map((name) => [name, portFor(name)])),
     planner: process.env.QUERY_PLANNER === 'js' ? 'js' : 'native',
     imports: demo && !process.env.OMERO_BIOMERO_CONFIG_FILE ? demoImports(dataDir) : undefined,
-    // the demo workflow catalogue (slurm-config.ini and descriptors under database/demo/catalogue)
-    workflows: demo && !process.env.WORKFLOWS_CONFIG_FILE ? { catalogue: demoCatalogue() } : undefined,
+    // the demo workflow catalogue (slurm-config.ini and descriptors under database/demo/catalogue),
+    // and runWorkflow's demo runner (writes a run's events itself) unless an OMERO.web is configured
+    workflows: demo
+      ? { ...(process.env.WORKFLOWS_CONFIG_FILE ? {} : { catalogue: demoEditableCatalogue(dataDir) }), ...(process.env.OMERO_WEB_URL ? {} : { launcher: 'demo' as const }) }
+      : undefined,
     // login/logout for the demo users (gateway/demo-sign-in.ts); a configured OMERO.web wins
     demoSignIn: demo && !process.env.OMERO_WEB_URL,
   });

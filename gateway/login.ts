@@ -24,19 +24,32 @@ export const SIGN_IN_TYPE_DEFS = /* GraphQL */ `
   type LoginResult {
     "the OMERO session key (session.uuid)"
     sessionKey: String!
+    "OMERO experimenter id of the signed-in user"
     userId: ID!
+    "their login name (omeName)"
     userName: String!
+    "true for an OMERO administrator (member of the system group)"
     isAdmin: Boolean!
-    "ids of the groups the user belongs to, and of those they lead"
+    "ids of the groups the user belongs to"
     memberOfGroups: [ID!]!
+    "ids of the groups the user leads"
     leaderOfGroups: [ID!]!
   }
   type Query {
     _signIn: Boolean
   }
   type Mutation {
-    "Signs in through OMERO.web with an OMERO username and password."
-    login(username: String!, password: String!): LoginResult!
+    """
+    Signs in through OMERO.web with an OMERO username and password. Wrong credentials:
+    LOGIN_FAILED; OMERO.web unreachable or not configured: LOGIN_UNAVAILABLE; more attempts per
+    client address than LOGIN_RATE_LIMIT_PER_SECOND (1/s, burst 10): RATE_LIMITED. Send it alone, with POST.
+    """
+    login(
+      "OMERO username (omeName)"
+      username: String!
+      "the user's OMERO password"
+      password: String!
+    ): LoginResult!
     "Closes the caller's OMERO session (the one the request authenticates with). True when one was closed."
     logout: Boolean!
   }
@@ -125,7 +138,7 @@ const signInSchema = buildSchema(SIGN_IN_TYPE_DEFS);
 const FIELDS = new Set(['login', 'logout']);
 
 /** The supergraph's API schema with LoginResult and the two mutations added (introspection only). */
-function extendWithSignIn(api: GraphQLSchema): GraphQLSchema {
+export function extendWithSignIn(api: GraphQLSchema): GraphQLSchema {
   const types = SIGN_IN_TYPE_DEFS.slice(0, SIGN_IN_TYPE_DEFS.indexOf('type Query'));
   const fields = SIGN_IN_TYPE_DEFS.slice(SIGN_IN_TYPE_DEFS.indexOf('type Mutation') + 'type Mutation'.length);
   const mutation = api.getMutationType()

@@ -123,7 +123,7 @@ function isList(type: GraphQLOutputType): boolean {
 
 /**
  * Estimated cost: every field costs 1, times the number of items its parents may return. A list
- * (or connection) field multiplies what is below it by its `first` argument, else by
+ * (or connection) field multiplies what is below it by its `first` (or `last`) argument, else by
  * `defaultListSize`. Variables are resolved, so `first: $n` counts as asked.
  */
 export function estimateCost(schema: GraphQLSchema, document: DocumentNode, operationName: string | null | undefined, variables: Record<string, unknown> | null | undefined, limits: OperationLimits): number {
@@ -134,8 +134,12 @@ export function estimateCost(schema: GraphQLSchema, document: DocumentNode, oper
   const root = operation.operation === 'query' ? schema.getQueryType() : operation.operation === 'mutation' ? schema.getMutationType() : schema.getSubscriptionType();
   if (!root) return 0;
 
+  // the page size asked: `first`, or `last` when paging backwards (the larger, should both be sent)
   const firstArgument = (node: { arguments?: readonly { name: { value: string }; value: import('graphql').ValueNode }[] }): number | null => {
-    const arg = node.arguments?.find((a) => a.name.value === 'first');
+    const sizes = ['first', 'last'].map((name) => pageSize(node.arguments?.find((a) => a.name.value === name))).filter((n): n is number => n !== null);
+    return sizes.length ? Math.max(...sizes) : null;
+  };
+  const pageSize = (arg: { value: import('graphql').ValueNode } | undefined): number | null => {
     if (!arg) return null;
     if (arg.value.kind === Kind.INT) return Number(arg.value.value);
     if (arg.value.kind === Kind.VARIABLE) {

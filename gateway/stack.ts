@@ -61,7 +61,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const definitions: Record<ServiceName, SubgraphDefinition<unknown>> = {
     omero: omeroSubgraph({ pool: omeroPool, ...(options.omero ?? omeroSourceFromEnv()) }) as SubgraphDefinition<unknown>,
     imports: importsSubgraph({ pool: biomeroPool, omeroPool, ...options.imports }) as SubgraphDefinition<unknown>,
-    workflows: workflowsSubgraph({ pool: biomeroPool, ...options.workflows }) as SubgraphDefinition<unknown>,
+    workflows: workflowsSubgraph({ pool: biomeroPool, omeroPool, ...options.workflows }) as SubgraphDefinition<unknown>,
     forms: formsSubgraph({ pool: omeroPool, ...(options.omero ?? omeroSourceFromEnv()) }) as SubgraphDefinition<unknown>,
     provenance: provenanceSubgraph({ omeroPool, biomeroPool }) as SubgraphDefinition<unknown>,
   };

@@ -106,8 +106,10 @@ export const resolvers = {
     savedAt: (v: FormVersion, _: unknown, ctx: Ctx) => naiveToInstant(v.timestamp, ctx.sources.timeZone),
     author: (v: FormVersion) => ref(v.authorId),
     fields: (v: FormVersion) => schemaFields(v.schema),
+    id: (v: FormVersion) => `${v.formId}@${v.timestamp}`,
   },
   FormSubmission: {
+    id: (s: FormSubmission) => `${s.formId}/${s.objectType}:${s.objectId}@${s.changedAt}`,
     form: (s: FormSubmission, _: unknown, ctx: Ctx) => ctx.sources.forms.form(s.formId),
     version: async (s: FormSubmission, _: unknown, ctx: Ctx) => (await versionOf(s, ctx))?.version ?? null,
     changedBy: (s: FormSubmission) => ref(s.changedById),
@@ -130,6 +132,8 @@ export const resolvers = {
   FormObject: {
     __resolveType: (obj: { __typename: string }) => obj.__typename,
   },
+  // The schema's values are UPPER_CASE; OMERO.forms stores OMERO's class names.
+  FormObjectType: { PROJECT: 'Project', DATASET: 'Dataset', SCREEN: 'Screen', PLATE: 'Plate' },
   Project: container('Project'),
   Dataset: container('Dataset'),
   Screen: container('Screen'),

@@ -11,7 +11,7 @@ import { scalarResolvers } from '../common/scalars';
 import type { SubgraphContext } from '../common/server';
 import { parseJsonList, type ImportOrder, type ImportOrderSource, type StageRow } from './source/orders';
 import { stageOf, type ImportStage } from './stages';
-import { importStatistics, type StatisticsPeriod } from './source/statistics';
+import { importStatistics, type ImportStatisticsKey, type StatisticsPeriod } from './source/statistics';
 import type { ImportOrderFilter } from './source/filter';
 import { basename } from 'node:path';
 import type pg from 'pg';
@@ -92,8 +92,8 @@ export function importResolvers(tailer: LogTailer<StageRow>, write: ImportWriteD
         requireIdentity(ctx.caller);
         return mappings(write.config.read());
       },
-      importStatistics: (_: unknown, args: { groupBy: StatisticsPeriod; range: { from: Date; to: Date }; filter?: ImportOrderFilter | null }, ctx: Ctx) =>
-        importStatistics(ctx.sources.pool, groupScope(requireIdentity(ctx.caller)), args.groupBy, args.range, args.filter),
+      importStatistics: (_: unknown, args: { groupBy: StatisticsPeriod; range: { from: Date; to: Date }; filter?: ImportOrderFilter | null; keys?: ImportStatisticsKey[] | null }, ctx: Ctx) =>
+        importStatistics(ctx.sources.pool, groupScope(requireIdentity(ctx.caller)), args.groupBy, args.range, args.filter, args.keys ?? []),
     },
     Mutation: {
       createImportOrder: async (_: unknown, args: { input: CreateImportOrderInput }, ctx: Ctx) => {
@@ -140,6 +140,7 @@ export function importResolvers(tailer: LogTailer<StageRow>, write: ImportWriteD
     },
     ImportOrder: {
       __resolveReference: (ref: { uuid: string }, ctx: Ctx) => loadOrder(ctx, ref.uuid),
+      id: (order: ImportOrder) => order.uuid,
       history: (order: ImportOrder) =>
         order.rows.map((r) => ({ cursor: encodeCursor(STAGE_CURSOR, r.id), stage: stageOf(r.stage), stageRaw: r.stage, timestamp: r.timestamp, description: r.description })),
       user: (order: ImportOrder) => ({ userName: order.latest.user_name }),
@@ -164,6 +165,7 @@ export function importResolvers(tailer: LogTailer<StageRow>, write: ImportWriteD
     },
     SourceFile: {
       __resolveReference: (ref: { path: string }) => ({ path: ref.path }),
+      id: (file: { path: string }) => file.path,
       name: (file: { path: string }) => basename(file.path),
       importOrders: async (file: { path: string }, _: unknown, ctx: Ctx) => {
         if (!ctx.caller) return [];
@@ -171,6 +173,8 @@ export function importResolvers(tailer: LogTailer<StageRow>, write: ImportWriteD
         return (await Promise.all(uuids.map((u) => loadOrder(ctx, u)))).filter(Boolean);
       },
     },
+    // The schema's values are UPPER_CASE; imports.destination_type stores OMERO's class names.
+    DestinationType: { DATASET: 'Dataset', SCREEN: 'Screen' },
     ImportDestination: {
       __resolveType: (value: { __typename: string }) => value.__typename,
     },

@@ -3,7 +3,7 @@ import { encodeCursor } from '../common/cursor';
 import { badInput } from '../common/errors';
 import { omeroId } from '../common/ids';
 import { IMPORT_NAMESPACES, WORKFLOW_NAMESPACE } from '../common/namespaces';
-import { pageArgs, type PageArgs } from '../common/pagination';
+import { cursorsOf, pageArgs, type PageArgs } from '../common/pagination';
 import { permissionLevel } from '../common/permissions';
 import { scalarResolvers } from '../common/scalars';
 import type { SubgraphContext } from '../common/server';
@@ -52,18 +52,33 @@ function toListFilter(input: ObjectFilterInput | null | undefined): ListFilter {
 
 /**
  * A page of a list as a Relay connection. Lists are ordered as OMERO.web orders them (by name;
- * wells by column and row), so a cursor is the position in that order.
+ * wells by column and row), so a cursor is the position in that order (1-based). Backwards
+ * (`last`, `before`) is the same OFFSET/LIMIT read ending just before `before`; `last` without
+ * `before` counts the list first to find its end.
  */
 async function listConnection<T extends ListType>(ctx: Ctx, type: T, filter: ListFilter, args: PageArgs) {
   requireIdentity(ctx.caller);
   const page = pageArgs(type, args);
-  const offset = page.afterKey ?? 0;
-  const result = await ctx.sources.omero.list(type, filter, { offset, limit: page.limit });
+  const after = page.afterKey ?? 0;
+  let offset = after;
+  let limit = page.limit;
+  if (page.backward) {
+    const end = page.beforeKey !== null ? page.beforeKey - 1 : await (await ctx.sources.omero.list(type, filter, { offset: 0, limit: 0 })).totalCount();
+    offset = Math.max(after, end - page.limit);
+    limit = Math.max(0, end - offset);
+  } else if (page.beforeKey !== null) {
+    limit = Math.max(0, Math.min(limit, page.beforeKey - 1 - after));
+  }
+  const result = await ctx.sources.omero.list(type, filter, { offset, limit });
   const edges = result.rows.map((node, i) => ({ cursor: encodeCursor(type, offset + i + 1), node }));
   return {
     edges,
     nodes: result.rows,
-    pageInfo: { hasNextPage: result.hasNextPage, endCursor: edges.length ? edges[edges.length - 1].cursor : null },
+    pageInfo: {
+      hasNextPage: page.backward ? page.beforeKey !== null : result.hasNextPage,
+      hasPreviousPage: offset > 0,
+      ...cursorsOf(edges),
+    },
     totalCount: () => result.totalCount(),
   };
 }

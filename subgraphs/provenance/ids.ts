@@ -45,6 +45,23 @@ export function parseGlobalId(value: string): NodeRef {
   throw badInput('`of` must be a global id such as Image:42, Plate:7, SourceFile:/path, ImportOrder:<uuid> or WorkflowRun:<uuid>.', 'of');
 }
 
+/** Types `node(id:)` resolves whose key is an OMERO id. */
+const OMERO_ID_TYPES = new Set(['Image', 'Plate', 'Project', 'Dataset', 'Screen', 'PlateAcquisition', 'Well', 'Roi', 'Experimenter', 'ExperimenterGroup']);
+
+/**
+ * A `node(id:)` argument: `<__typename>:<id>` of an entity (docs/clients.md, Node). The lineage's
+ * forms with a normalised key (Image:007 → Image:7, upper-case uuids lowered).
+ */
+export function parseNodeId(value: string): { type: string; key: string } {
+  const idx = value.indexOf(':');
+  const type = value.slice(0, idx);
+  const key = value.slice(idx + 1);
+  if (OMERO_ID_TYPES.has(type) && OMERO_ID.test(key)) return { type, key: String(BigInt(key)) };
+  if ((type === 'ImportOrder' || type === 'WorkflowRun' || type === 'Task') && UUID.test(key)) return { type, key: key.toLowerCase() };
+  if (type === 'SourceFile' && key.startsWith('/') && key.length <= MAX_PATH && !key.includes('\0')) return { type, key };
+  throw badInput('id must be a global id `<__typename>:<id>` such as Image:42, Dataset:3, ImportOrder:<uuid> or SourceFile:/path.', 'id');
+}
+
 export function globalId(ref: NodeRef): string {
   return `${ref.type}:${ref.key}`;
 }

@@ -324,6 +324,29 @@ function finish(run: WorkflowRun, tasks: Map<string, Task>, taskOrder: string[],
   };
 }
 
+/**
+ * Task names of BIOMERO's own steps (transfer, conversion, result retrieval): a run's workflow is
+ * its first task not named so (BIOMERO's main_task_name), else its last task. Also used as a SQL
+ * regular expression (source/events.ts, source/statistics.ts), case-insensitively.
+ */
+export const SUPPORT_TASK_PATTERN = '^(_slurm_|slurm_|convert_)';
+const SUPPORT_TASK = new RegExp(SUPPORT_TASK_PATTERN, 'i');
+
+/** The task that runs the run's workflow (e.g. cellpose), as BIOMERO picks its main_task_name. */
+export function workflowTaskOf(run: WorkflowRun): Task | null {
+  return run.tasks.find((t) => !SUPPORT_TASK.test(t.name)) ?? run.tasks.at(-1) ?? null;
+}
+
+/** The workflow task's first Slurm job: its queue wait and run time are the run's. */
+export function workflowJobOf(run: WorkflowRun): SlurmJob | null {
+  return workflowTaskOf(run)?.jobs[0] ?? null;
+}
+
+/** Seconds from `from` to `to`, null unless both are known. */
+export function secondsBetween(from: Date | null, to: Date | null): number | null {
+  return from && to ? (to.getTime() - from.getTime()) / 1000 : null;
+}
+
 /** Unfinished jobs of a run: submitted and not known to have ended. */
 export function unfinishedJobs(run: WorkflowRun): SlurmJob[] {
   // A job of a task that already ended (TaskCompleted/TaskFailed) is over whatever its last status said.

@@ -6,12 +6,13 @@ import { uuidId } from '../common/ids';
 import type { LogTailer } from '../common/eventlog';
 import type { Caller, Identity } from '../common/identity';
 import { logger } from '../common/logger';
-import { connection, pageArgs, type PageArgs } from '../common/pagination';
+import { connection, pageArgs, pageOfList, type PageArgs } from '../common/pagination';
 import { scalarResolvers } from '../common/scalars';
 import type { SubgraphContext } from '../common/server';
 import type { CatalogueWorkflow, WorkflowCatalogue } from './catalogue/catalogue';
 import { decodeDate, decodeUuid, eventType, plainJson, type StoredEvent } from './events';
-import { inputImageIds, inputReferences, isFinished, slurmStateOf, statusEnum, unfinishedJobs, type SlurmJob, type Task, type WorkflowRun } from './fold';
+import { inputImageIds, inputReferences, isFinished, secondsBetween, slurmStateOf, statusEnum, unfinishedJobs, workflowJobOf, workflowTaskOf, type SlurmJob, type Task, type WorkflowRun } from './fold';
+import { workflowStatistics, type WorkflowStatisticsArgs, type WorkflowStatisticsBucket } from './source/statistics';
 import { liveFields, mayReadEvent, workflowRunUpdates, type ApiEvent, type RunUpdate } from './updates';
 import { redactParams, redactResult } from './redact';
 import { UNSUBMITTED_JOB_ID, unsubmittedJob } from './unsubmitted';
@@ -20,6 +21,8 @@ import type { SlurmCluster, SlurmWatcher } from './slurm/types';
 import type { LiveEvent, WorkflowEventSource, WorkflowRunFilter } from './source/events';
 import type { SlurmJobSource } from './source/slurm';
 import { MAX_LOG_LINES } from './slurm/commands';
+import type { LaunchResult, RunLauncher, RunWorkflowArgs } from './launch/run-workflow';
+import { catalogueAdminResolvers, type CatalogueEditing } from './catalogue/admin-resolvers';
 
 /** Data_Type values that name an OMERO object (the WorkflowInputObject union). */
 const INPUT_OBJECT_TYPES = new Set(['Image', 'Dataset', 'Plate', 'Project', 'Screen']);
@@ -38,6 +41,10 @@ export interface WorkflowDeps {
   watcher: SlurmWatcher | null;
   /** queue bound of workflowRunUpdated (LIVE_MAX_QUEUE) */
   maxQueue: number;
+  /** runWorkflow and launchedWorkflowRun (launch/run-workflow.ts) */
+  launch: RunLauncher;
+  /** catalogue administration (catalogue/admin-resolvers.ts); null when no catalogue file is configured */
+  catalogueEditing: CatalogueEditing | null;
 }
 
 /** Cursor kind of one stored event (workflowtracker_events.id). */
@@ -80,6 +87,7 @@ function mayCancel(identity: Identity, run: WorkflowRun): boolean {
 
 export function workflowResolvers(deps: WorkflowDeps) {
   const { tailer, catalogue } = deps;
+  const catalogueAdmin = catalogueAdminResolvers(deps.catalogueEditing, () => readCatalogue(catalogue));
 
   return {
     ...scalarResolvers,
@@ -97,6 +105,8 @@ export function workflowResolvers(deps: WorkflowDeps) {
         const conn = connection('WorkflowRun', page, rows, (r) => r.key, () => ctx.sources.events.count(scope, args.filter));
         return { ...conn, edges: conn.edges.map((e) => ({ cursor: e.cursor, node: e.node.run })), nodes: conn.nodes.map((n) => n.run) };
       },
+      workflowStatistics: (_: unknown, args: WorkflowStatisticsArgs, ctx: Ctx) =>
+        workflowStatistics(ctx.sources.events.pool, groupScope(requireIdentity(ctx.caller)), args),
       slurmJob: (_: unknown, args: { id: string }, ctx: Ctx) => {
         requireIdentity(ctx.caller);
         return resolveJob(ctx, slurmJobId(args.id));
@@ -105,8 +115,7 @@ export function workflowResolvers(deps: WorkflowDeps) {
         requireIdentity(ctx.caller);
         const page = pageArgs('Workflow', args);
         const all = await readCatalogue(catalogue);
-        const start = page.afterKey ?? 0;
-        const rows = all.map((w, i) => ({ key: i + 1, w })).slice(start, start + page.limit + 1);
+        const rows = pageOfList(all.map((w, i) => ({ key: i + 1, w })), page, (r) => r.key, 'ASC');
         const conn = connection('Workflow', page, rows, (r) => r.key, all.length);
         return { ...conn, edges: conn.edges.map((e) => ({ cursor: e.cursor, node: e.node.w })), nodes: conn.nodes.map((n) => n.w) };
       },
@@ -114,8 +123,15 @@ export function workflowResolvers(deps: WorkflowDeps) {
         requireIdentity(ctx.caller);
         return (await readCatalogue(catalogue)).find((w) => w.name === args.name.toLowerCase()) ?? null;
       },
+      launchedWorkflowRun: (_: unknown, args: { launchId: string }, ctx: Ctx) => {
+        requireIdentity(ctx.caller);
+        return deps.launch.launchedRun(ctx.caller, args.launchId, (id) => loadRun(ctx, id, true));
+      },
+      ...catalogueAdmin.Query,
     },
     Mutation: {
+      ...catalogueAdmin.Mutation,
+      runWorkflow: (_: unknown, args: RunWorkflowArgs, ctx: Ctx) => deps.launch.run(requireIdentity(ctx.caller), args),
       cancelWorkflowRun: async (_: unknown, args: { id: string }, ctx: Ctx) => {
         const identity = requireIdentity(ctx.caller);
         const run = await loadRun(ctx, uuidId(args.id, 'id'), true);
@@ -161,6 +177,13 @@ export function workflowResolvers(deps: WorkflowDeps) {
         },
         resolve: (update: RunUpdate) => update,
       },
+      ...catalogueAdmin.Subscription,
+    },
+    WorkflowCatalogueUpdate: catalogueAdmin.WorkflowCatalogueUpdate,
+    RunWorkflowResult: {
+      after: (r: LaunchResult) => encodeCursor(EVENT_CURSOR, r.position),
+      group: (r: LaunchResult) => ({ id: String(r.groupId) }),
+      run: (r: LaunchResult, _: unknown, ctx: Ctx) => deps.launch.launchedRun(ctx.caller, r.launchId, (id) => loadRun(ctx, id, true)),
     },
     WorkflowRunUpdate: {
       cursor: (u: RunUpdate) => (u.event ? encodeCursor(EVENT_CURSOR, u.event.id) : null),
@@ -181,13 +204,29 @@ export function workflowResolvers(deps: WorkflowDeps) {
       status: (run: WorkflowRun) => statusEnum(run.status),
       statusRaw: (run: WorkflowRun) => run.status,
       slurmState: (run: WorkflowRun) => slurmStateOf(run.status),
+      workflow: (run: WorkflowRun) => workflowTaskOf(run)?.name ?? null,
+      workflowVersion: (run: WorkflowRun) => workflowTaskOf(run)?.version ?? null,
+      currentTask: (run: WorkflowRun) => run.tasks.at(-1) ?? null,
+      durationSeconds: (run: WorkflowRun) => (isFinished(run) ? secondsBetween(run.createdAt, run.finishedAt) : null),
+      queuedSeconds: (run: WorkflowRun) => {
+        const job = workflowJobOf(run);
+        return job ? secondsBetween(job.submittedAt, job.startedAt) : null;
+      },
+      lastModified: (run: WorkflowRun) => {
+        const times = run.events.map((e) => decodeDate(e.state.timestamp)?.getTime() ?? -Infinity);
+        return times.length && Math.max(...times) > -Infinity ? new Date(Math.max(...times)) : null;
+      },
       inputs: (run: WorkflowRun) => inputImageIds(run).map((id) => ({ id: String(id) })),
       inputReferences: (run: WorkflowRun) => inputReferences(run).map((r) => ({ dataType: r.dataType, id: String(r.id) })),
       events: (run: WorkflowRun, args: PageArgs) => {
         const page = pageArgs(EVENT_CURSOR, args);
-        const rows = run.events.filter((e) => page.afterKey === null || e.id > page.afterKey).slice(0, page.limit + 1).map((e) => ({ ...e, run_id: run.id }));
+        const rows = pageOfList(run.events, page, (e) => e.id, 'ASC').map((e) => ({ ...e, run_id: run.id }));
         return connection(EVENT_CURSOR, page, rows, (e) => e.id, run.events.length);
       },
+    },
+    WorkflowStatistics: {
+      user: (b: WorkflowStatisticsBucket) => (b.userId != null && b.userId >= 0 ? { id: String(b.userId) } : null),
+      group: (b: WorkflowStatisticsBucket) => (b.groupId != null && b.groupId >= 0 ? { id: String(b.groupId) } : null),
     },
     WorkflowInputReference: {
       // an entity reference the omero subgraph fills (and nulls when the caller may not see it)
@@ -234,7 +273,7 @@ export function workflowResolvers(deps: WorkflowDeps) {
         const page = pageArgs('WorkflowRun', args);
         const id = Number(image.id);
         const all = Number.isSafeInteger(id) ? await ctx.sources.events.consumers.load(id) : [];
-        const keys = all.filter((k) => page.afterKey === null || k.key < page.afterKey).slice(0, page.limit + 1);
+        const keys = pageOfList(all, page, (k) => k.key, 'DESC');
         const runs = await Promise.all(keys.map((k) => loadRun(ctx, k.runId)));
         const rows = keys.map((k, i) => ({ key: k.key, run: runs[i] })).filter((r) => r.run);
         const conn = connection('WorkflowRun', page, rows, (r) => r.key, all.length);
@@ -242,6 +281,7 @@ export function workflowResolvers(deps: WorkflowDeps) {
       },
     },
     Workflow: {
+      id: (w: CatalogueWorkflow) => w.name,
       title: (w: CatalogueWorkflow) => w.descriptor?.name ?? null,
       description: (w: CatalogueWorkflow) => w.descriptor?.description ?? null,
       containerImage: (w: CatalogueWorkflow) => w.descriptor?.containerImage ?? null,
@@ -273,7 +313,7 @@ async function resolveJob(ctx: Ctx, jobId: number): Promise<SlurmJob | null> {
   if (jobId === UNSUBMITTED_JOB_ID) {
     const owner = await ctx.sources.events.unsubmittedJobOwner();
     const run = owner ? await loadRun(ctx, owner.runId) : null;
-    return run ? unsubmittedJob(run, owner!.taskId) : null;
+    return run ? unsubmittedJob(run, owner!.taskId, await ctx.sources.events.unsubmittedJobUpdates()) : null;
   }
   const runId = await ctx.sources.events.runOfJob.load(jobId);
   const run = runId ? await loadRun(ctx, runId) : null;

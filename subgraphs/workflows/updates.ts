@@ -2,11 +2,11 @@ import { canSeeGroupData, type GroupScope } from '../common/access';
 import type { LogTailer } from '../common/eventlog';
 import { logger } from '../common/logger';
 import { decodeDate, eventType, type StoredEvent } from './events';
-import { foldRunAsOf, isFinished, statusEnum, unfinishedJobs, type SlurmJob, type WorkflowRun } from './fold';
+import { foldRunAsOf, isFinished, statusEnum, unfinishedJobs, workflowTaskOf, type SlurmJob, type WorkflowRun } from './fold';
 import { Channel, RunEventCache } from './live';
 import { redactEvent } from './redact';
 import type { SlurmJobState, SlurmWatcher } from './slurm/types';
-import type { LiveEvent, WorkflowEventSource, WorkflowRunFilter } from './source/events';
+import { filterRunIds, type LiveEvent, type WorkflowEventSource, type WorkflowRunFilter } from './source/events';
 
 /**
  * workflowRunUpdated: the stored events of matching runs from the tailer (replay after the
@@ -38,7 +38,9 @@ export interface RunUpdate {
   run: WorkflowRun;
 }
 
-export function matchesStatic(filter: WorkflowRunFilter, run: { userId: number | null; groupId: number | null; createdAt: Date | null }): boolean {
+export function matchesStatic(filter: WorkflowRunFilter, run: { id: string | null; userId: number | null; groupId: number | null; createdAt: Date | null }): boolean {
+  // ids as UUIDs: workflowRunUpdates normalises them with filterRunIds before the stream starts
+  if (filter.ids != null && !filter.ids.includes(run.id ?? '')) return false;
   if (filter.userId != null && String(run.userId) !== String(filter.userId)) return false;
   if (filter.groupId != null && String(run.groupId) !== String(filter.groupId)) return false;
   if (filter.createdAfter && (!run.createdAt || run.createdAt < filter.createdAfter)) return false;
@@ -46,7 +48,13 @@ export function matchesStatic(filter: WorkflowRunFilter, run: { userId: number |
   return true;
 }
 
+/** The filter's parts that depend on the folded run: status, workflow and its version. */
 export function matchesStatus(filter: WorkflowRunFilter, run: WorkflowRun): boolean {
+  if (filter.workflow != null || filter.version != null) {
+    const task = workflowTaskOf(run);
+    if (filter.workflow != null && task?.name.toLowerCase() !== filter.workflow.toLowerCase()) return false;
+    if (filter.version != null && task?.version !== filter.version) return false;
+  }
   return !filter.statuses?.length || filter.statuses.includes(statusEnum(run.status));
 }
 
@@ -69,11 +77,12 @@ export function mayReadEvent(scope: GroupScope | null, e: LiveEvent): boolean {
 }
 
 /** `scope` is read at each event: the caller's identity may be renewed with a changed scope while the stream is open. */
-export function workflowRunUpdates(options: UpdateOptions, access: RunAccess, scope: () => GroupScope | null, filter: WorkflowRunFilter, after: number | null): AsyncIterableIterator<RunUpdate> {
+export function workflowRunUpdates(options: UpdateOptions, access: RunAccess, scope: () => GroupScope | null, given: WorkflowRunFilter, after: number | null): AsyncIterableIterator<RunUpdate> {
+  const filter: WorkflowRunFilter = { ...given, ids: filterRunIds(given) };
   const out = new Channel<RunUpdate>(options.maxQueue);
   const stored = options.tailer.subscribe(after, (e) => {
     if (e.run_id === null || !mayReadEvent(scope(), e)) return false;
-    return matchesStatic(filter, { userId: e.run_user, groupId: e.run_group, createdAt: e.run_created ? decodeDate(e.run_created) : null });
+    return matchesStatic(filter, { id: e.run_id, userId: e.run_user, groupId: e.run_group, createdAt: e.run_created ? decodeDate(e.run_created) : null });
   });
   out.whenClosed(() => void stored.return?.());
   const watched = new Map<number, () => void>();

@@ -35,7 +35,7 @@ async function post(url: string, query: string, variables: Record<string, unknow
   return body.data;
 }
 
-const LINEAGE = `query($of: ID!, $depth: Int) { lineage(of: $of, depth: $depth) { truncated nodes { id hop } edges { relation from to } } }`;
+const LINEAGE = `query($of: ID!, $depth: Int) { lineage(of: $of, depth: $depth) { truncated nodes { nodeId hop } edges { relation from to } } }`;
 const IMAGE = `query($id: ID!) { image(id: $id) { producedBy { id } importOrder { uuid } } }`;
 const RUN = `query($id: ID!) { workflowRun(id: $id) { inputs { id } } }`;
 

@@ -84,7 +84,7 @@ describe('lineage(of:) through the gateway', () => {
     const res = await gql(stack.gateway.url, `{
       lineage(of: "Image:${LINEAGE_DEMO.images.measurements}", depth: 7) {
         truncated redactedCount
-        nodes { id kind hop entity { __typename
+        nodes { id: nodeId kind hop entity { __typename
           ... on Image { name } ... on WorkflowRun { status } ... on ImportOrder { stage }
           ... on Experimenter { userName } ... on SourceFile { name } } }
       }

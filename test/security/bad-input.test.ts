@@ -219,7 +219,7 @@ describe('an id that cannot exist is BAD_USER_INPUT on every field; a well-forme
 
 describe('createImportOrder: a symlink out of the folder answers the same whether its target exists', () => {
   const CREATE = 'mutation($input: CreateImportOrderInput!) { createImportOrder(input: $input) { uuid files } }';
-  const create = (file: string) => gql(url, CREATE, { session: alice, variables: { input: { group: 'lab-private', destination: { type: 'Dataset', id: String(DEMO.datasets.aliceRaw) }, files: [path.join(mount, 'lab-private', file)] } } });
+  const create = (file: string) => gql(url, CREATE, { session: alice, variables: { input: { group: 'lab-private', destination: { type: 'DATASET', id: String(DEMO.datasets.aliceRaw) }, files: [path.join(mount, 'lab-private', file)] } } });
   const answer = async (file: string) => {
     const res = await create(file);
     const error = res.errors?.[0];

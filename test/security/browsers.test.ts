@@ -44,7 +44,7 @@ afterAll(async () => {
 });
 
 const ME = '{ me { userName } }';
-const CREATE = `mutation { createImportOrder(input: { group: "lab-private", destination: { type: Dataset, id: "${DEMO.datasets.aliceRaw}" }, files: ["FILE"] }) { uuid } }`;
+const CREATE = `mutation { createImportOrder(input: { group: "lab-private", destination: { type: DATASET, id: "${DEMO.datasets.aliceRaw}" }, files: ["FILE"] }) { uuid } }`;
 const create = () => CREATE.replace('FILE', file);
 
 async function importRows(): Promise<number> {

@@ -165,7 +165,7 @@ class Graph:
         ``stage``: PENDING, STARTED, PREPROCESSING, COMPLETED, FAILED or UNKNOWN (or a list);
         ``destination``: ("Dataset", 1) or ("Screen", 1); times: datetime or ISO 8601 text."""
         flt = {"stages": _listed(stage), "userName": user, "groupName": group,
-               "destination": {"type": destination[0], "id": str(destination[1])} if destination else None,
+               "destination": {"type": destination[0].upper(), "id": str(destination[1])} if destination else None,
                "createdAfter": created_after, "createdBefore": created_before, "fileNameContains": file_name_contains}
         rows = Records()
         for o in self._limited(ops.IMPORT_ORDERS, {k: v for k, v in flt.items() if v is not None}, limit, page_size):

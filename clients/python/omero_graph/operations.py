@@ -43,7 +43,7 @@ WORKFLOW_RUNS = f"""query WorkflowRuns($filter: WorkflowRunFilter, $first: Int, 
 LINEAGE = """query Lineage($of: ID!, $direction: LineageDirection, $depth: Int, $asOf: DateTime) {
   lineage(of: $of, direction: $direction, depth: $depth, asOf: $asOf) {
     root truncated redactedCount
-    nodes { id type kind hop redacted label startedAt endedAt status }
+    nodes { id: nodeId type kind hop redacted label startedAt endedAt status }
     edges { relation from to }
   }
 }"""

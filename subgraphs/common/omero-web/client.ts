@@ -122,7 +122,8 @@ export class OmeroWebSession {
       body = null; // e.g. Django's HTML 404 for an unknown URL
     }
     if (res.ok) return body as T;
-    const message = (body as { message?: unknown } | null)?.message;
+    // OMERO.web's API answers {"message"}; plugin views such as OMERO.biomero's {"error"}
+    const message = (body as { message?: unknown } | null)?.message ?? (body as { error?: unknown } | null)?.error;
     const text2 = typeof message === 'string' ? message : `HTTP ${res.status}`;
     if (res.status === 403 && text2 === 'Not logged in') throw new OmeroWebNotLoggedIn(403, text2, path);
     const raw = body === null ? text : '';

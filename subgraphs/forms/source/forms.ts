@@ -6,7 +6,7 @@
 import DataLoader from 'dataloader';
 import { badInput } from '../../common/errors';
 import { decodeCursor, encodeCursor } from '../../common/cursor';
-import { pageArgs, type Connection, type PageArgs } from '../../common/pagination';
+import { cursorsOf, pageArgs, type Connection, type PageArgs } from '../../common/pagination';
 import { parseFormDefinition, parseSubmission, type FormDefinition, type FormObjectType, type FormSubmission } from '../parse';
 import type { FormAnnotationStore, FormListFilter, ImageContainer, SubmissionFilter, SubmissionPosition } from './store';
 
@@ -29,11 +29,12 @@ function decodePosition(cursor: string): SubmissionPosition {
   throw badInput(`Invalid cursor for ${SUBMISSION_CURSOR}.`, 'after');
 }
 
-function build<T>(nodes: T[], limit: number, cursor: (node: T) => string, totalCount: () => Promise<number>): Connection<T> {
+/** Forms page forwards only (docs/limits.md); a page after a cursor has a previous page. */
+function build<T>(nodes: T[], limit: number, afterGiven: boolean, cursor: (node: T) => string, totalCount: () => Promise<number>): Connection<T> {
   const hasNextPage = nodes.length > limit;
   const page = hasNextPage ? nodes.slice(0, limit) : nodes;
   const edges = page.map((node) => ({ cursor: cursor(node), node }));
-  return { edges, nodes: page, pageInfo: { hasNextPage, endCursor: edges.length ? edges[edges.length - 1].cursor : null }, totalCount };
+  return { edges, nodes: page, pageInfo: { hasNextPage, hasPreviousPage: afterGiven, ...cursorsOf(edges) }, totalCount };
 }
 
 export class FormsSource {
@@ -96,7 +97,7 @@ export class FormsSource {
     const ids = await this.store.listForms(filter, after, limit + 1);
     const loaded = await this.definitions.loadMany(ids);
     const forms = loaded.flatMap((d) => (d && !(d instanceof Error) && d.visible ? [d.form] : []));
-    return build(forms, limit, (f) => encodeCursor(FORM_CURSOR, f.id), () => this.store.countForms(filter));
+    return build(forms, limit, after !== null, (f) => encodeCursor(FORM_CURSOR, f.id), () => this.store.countForms(filter));
   }
 
   async submissions(filter: SubmissionFilter, args: PageArgs): Promise<Connection<FormSubmission>> {
@@ -104,6 +105,6 @@ export class FormsSource {
     const after = args.after ? decodePosition(args.after) : null;
     const entries = await this.store.submissions(filter, after, limit + 1);
     const cursor = (s: FormSubmission) => encodeCursor(SUBMISSION_CURSOR, JSON.stringify([s.entryKey, s.annotationId, s.index]));
-    return build(entries.map(parseSubmission), limit, cursor, () => this.store.countSubmissions(filter));
+    return build(entries.map(parseSubmission), limit, after !== null, cursor, () => this.store.countSubmissions(filter));
   }
 }

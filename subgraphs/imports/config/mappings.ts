@@ -1,17 +1,16 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { SharedConfigFile, sha256, type ConfigFileOptions } from '../../common/config-file';
 import { badInput, codedError } from '../../common/errors';
+
+export type { ConfigFileOptions } from '../../common/config-file';
 
 /**
  * OMERO.biomero's JSON config file (OMERO_BIOMERO_CONFIG_FILE, reference/biomero-models.md 3.3)
  * as a store of group → import folder mappings. Only `group_mappings` is ever changed; every other
  * key (PREPROCESSING_CONFIG, …) is written back as parsed.
  *
- * Concurrency: writers in this process are serialised per file by a promise chain; across
- * processes (several imports subgraphs) an exclusive lock file `<file>.lock` (created with 'wx')
- * makes check-and-write atomic. OMERO.biomero itself writes the file without that lock, so against
- * it only the version check guards, leaving the short window between our check and our rename.
+ * Versions, locking and the atomic replace are subgraphs/common/config-file.ts's (one lock file
+ * `<file>.lock` between our processes; OMERO.biomero itself is guarded against by the version only).
  */
 export interface GroupFolderMapping {
   groupId: number;
@@ -26,31 +25,11 @@ export interface MappingsSnapshot {
   mappings: GroupFolderMapping[];
 }
 
-export interface ConfigFileOptions {
-  /** how long a writer waits for another process's lock before giving up with CONFLICT */
-  lockTimeoutMs?: number;
-  /** a lock file older than this is left over from a crashed writer and is broken */
-  staleLockMs?: number;
-}
-
 type JsonObject = Record<string, unknown>;
-
-/** Tail of the write chain per absolute file path, shared by every instance in this process. */
-const chains = new Map<string, Promise<void>>();
 
 function isObject(value: unknown): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
-
-function sha256(bytes: Buffer | string): string {
-  return createHash('sha256').update(bytes).digest('hex');
-}
-
-function errorCode(error: unknown): string | undefined {
-  return (error as NodeJS.ErrnoException)?.code;
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * A mapping folder as OMERO.biomero joins it to the mount: relative, no '..' after
@@ -74,8 +53,7 @@ export function validateFolder(folder: unknown, mountPath: string): string {
 }
 
 export class BiomeroConfigFile {
-  private readonly lockTimeoutMs: number;
-  private readonly staleLockMs: number;
+  private readonly file: SharedConfigFile;
 
   /** `path`: OMERO_BIOMERO_CONFIG_FILE; `mountPath`: IMPORT_MOUNT_PATH (OMERO.biomero default /data). */
   constructor(
@@ -83,8 +61,10 @@ export class BiomeroConfigFile {
     readonly mountPath: string,
     options: ConfigFileOptions = {},
   ) {
-    this.lockTimeoutMs = options.lockTimeoutMs ?? 5_000;
-    this.staleLockMs = options.staleLockMs ?? 30_000;
+    this.file = new SharedConfigFile(path, {
+      stale: 'The import folder mappings changed since you read them; read them again and retry.',
+      busy: 'The import folder mappings are being changed by another process; retry shortly.',
+    }, options);
   }
 
   async read(): Promise<MappingsSnapshot> {
@@ -129,13 +109,10 @@ export class BiomeroConfigFile {
   }
 
   private async load(): Promise<{ version: string; doc: JsonObject }> {
-    let bytes: Buffer;
-    try {
-      bytes = await fs.readFile(this.path);
-    } catch (error) {
-      if (errorCode(error) !== 'ENOENT') throw error;
-      bytes = Buffer.alloc(0);
-    }
+    return this.parse(await this.file.read());
+  }
+
+  private parse({ bytes, version }: { bytes: Buffer; version: string }): { version: string; doc: JsonObject } {
     const text = bytes.toString('utf8');
     let doc: unknown;
     try {
@@ -145,7 +122,7 @@ export class BiomeroConfigFile {
     }
     if (!isObject(doc)) throw this.malformed('the top level is not a JSON object');
     if (doc.group_mappings !== undefined && !isObject(doc.group_mappings)) throw this.malformed('group_mappings is not a JSON object');
-    return { version: sha256(bytes), doc };
+    return { version, doc };
   }
 
   private malformed(reason: string) {
@@ -154,115 +131,17 @@ export class BiomeroConfigFile {
 
   /** Check the version and apply `change` to a copy of group_mappings, then write the file atomically. */
   private update(expectedVersion: string, change: (mappings: JsonObject) => boolean): Promise<MappingsSnapshot> {
-    return this.serialised(() =>
-      this.locked(async () => {
-        const current = await this.load();
-        if (current.version !== expectedVersion) {
-          throw codedError('CONFLICT', 'The import folder mappings changed since you read them; read them again and retry.', {
-            currentVersion: current.version,
-          });
-        }
-        const mappings: JsonObject = { ...((current.doc.group_mappings as JsonObject | undefined) ?? {}) };
-        if (!change(mappings)) return { version: current.version, mappings: mappingsOf(current.doc) };
-        // Spreading keeps group_mappings at its position (or appends it) and every other key as is.
-        const doc = { ...current.doc, group_mappings: mappings };
-        const text = `${JSON.stringify(doc, null, 2)}\n`;
-        await this.writeAtomically(text);
-        return { version: sha256(text), mappings: mappingsOf(doc) };
-      }),
-    );
-  }
-
-  private serialised<T>(task: () => Promise<T>): Promise<T> {
-    const key = path.resolve(this.path);
-    const run = (chains.get(key) ?? Promise.resolve()).then(task);
-    const tail = run.then(
-      () => undefined,
-      () => undefined,
-    );
-    chains.set(key, tail);
-    void tail.then(() => {
-      if (chains.get(key) === tail) chains.delete(key);
+    return this.file.update(async (bytes) => {
+      const current = this.parse(bytes);
+      this.file.assertVersion(bytes, expectedVersion);
+      const mappings: JsonObject = { ...((current.doc.group_mappings as JsonObject | undefined) ?? {}) };
+      if (!change(mappings)) return { version: current.version, mappings: mappingsOf(current.doc) };
+      // Spreading keeps group_mappings at its position (or appends it) and every other key as is.
+      const doc = { ...current.doc, group_mappings: mappings };
+      const text = `${JSON.stringify(doc, null, 2)}\n`;
+      await this.file.replace(text);
+      return { version: sha256(text), mappings: mappingsOf(doc) };
     });
-    return run;
-  }
-
-  private async locked<T>(task: () => Promise<T>): Promise<T> {
-    await fs.mkdir(path.dirname(path.resolve(this.path)), { recursive: true });
-    const lock = `${await this.target()}.lock`;
-    const deadline = Date.now() + this.lockTimeoutMs;
-    for (;;) {
-      try {
-        await fs.writeFile(lock, `${process.pid}\n`, { flag: 'wx' });
-        break;
-      } catch (error) {
-        if (errorCode(error) !== 'EEXIST') throw error;
-      }
-      if (await this.breakStaleLock(lock)) continue;
-      if (Date.now() >= deadline) {
-        throw codedError('CONFLICT', 'The import folder mappings are being changed by another process; retry shortly.');
-      }
-      await sleep(25);
-    }
-    try {
-      return await task();
-    } finally {
-      await fs.rm(lock, { force: true });
-    }
-  }
-
-  /**
-   * A crashed writer leaves its lock behind. Two processes breaking the same stale lock at once
-   * could remove a fresh one; with a stale age of seconds and rare crashes we accept that.
-   */
-  private async breakStaleLock(lock: string): Promise<boolean> {
-    try {
-      const { mtimeMs } = await fs.stat(lock);
-      if (Date.now() - mtimeMs < this.staleLockMs) return false;
-      await fs.rm(lock, { force: true });
-      return true;
-    } catch (error) {
-      if (errorCode(error) === 'ENOENT') return true;
-      throw error;
-    }
-  }
-
-  /** The file to replace: through a symlink (e.g. a mounted config) rather than over it. */
-  private async target(): Promise<string> {
-    try {
-      return await fs.realpath(this.path);
-    } catch (error) {
-      if (errorCode(error) !== 'ENOENT') throw error;
-      return path.resolve(this.path);
-    }
-  }
-
-  /** Temp file in the same directory, fsync, rename over the original, fsync the directory. */
-  private async writeAtomically(text: string): Promise<void> {
-    const target = await this.target();
-    const dir = path.dirname(target);
-    let mode = 0o644;
-    try {
-      mode = (await fs.stat(target)).mode & 0o7777;
-    } catch (error) {
-      if (errorCode(error) !== 'ENOENT') throw error;
-    }
-    const temp = path.join(dir, `.${path.basename(target)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
-    const handle = await fs.open(temp, 'wx', mode);
-    try {
-      try {
-        await handle.writeFile(text, 'utf8');
-        await handle.chmod(mode); // the umask may have narrowed it
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-      await fs.rename(temp, target);
-    } catch (error) {
-      await fs.rm(temp, { force: true });
-      throw error;
-    }
-    await syncDirectory(dir);
   }
 }
 
@@ -274,17 +153,4 @@ function mappingsOf(doc: JsonObject): GroupFolderMapping[] {
     out.push({ groupId: Number(key), groupName: typeof value.groupName === 'string' ? value.groupName : '', folder: value.folder });
   }
   return out.sort((a, b) => a.groupId - b.groupId);
-}
-
-/** Makes the rename durable; not every platform can fsync a directory, which is harmless. */
-async function syncDirectory(dir: string): Promise<void> {
-  let handle: fs.FileHandle | undefined;
-  try {
-    handle = await fs.open(dir, 'r');
-    await handle.sync();
-  } catch {
-    // best effort
-  } finally {
-    await handle?.close();
-  }
 }

@@ -43,8 +43,9 @@ export function filteredOrders(scope: GroupScope, filter: ImportOrderFilter | nu
     KNOWN_RAW,
   ];
   const cte = `orders AS (
-      SELECT o.uuid, o.first_id, o.last_id, o.created, l.stage, l."timestamp" AS last_timestamp
-        FROM (SELECT uuid, min(id) AS first_id, max(id) AS last_id, min("timestamp") AS created
+      SELECT o.uuid, o.first_id, o.last_id, o.created, o.user_name, o.group_name, l.stage, l."timestamp" AS last_timestamp
+        FROM (SELECT uuid, min(id) AS first_id, max(id) AS last_id, min("timestamp") AS created,
+                     min(user_name) AS user_name, min(group_name) AS group_name
                 FROM imports GROUP BY uuid
                HAVING ${groupScopeSql('min(group_name)', 'min(user_name)', 1, 'name')}
                   AND ($7::text IS NULL OR min(user_name) = $7)

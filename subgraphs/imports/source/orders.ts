@@ -2,7 +2,7 @@ import DataLoader from 'dataloader';
 import type pg from 'pg';
 import type { GroupScope } from '../../common/access';
 import { filteredOrders, type ImportOrderFilter } from './filter';
-import type { Page } from '../../common/pagination';
+import { pageSql, type Page } from '../../common/pagination';
 import { isFinished, stageOf, type ImportStage } from '../stages';
 
 /** One row of `imports`: one stage transition of one order. */
@@ -122,10 +122,10 @@ export class ImportOrderSource {
   /** Visible orders matching the filter, newest first, keyed by the id of their first row (stable while stages append). */
   async page(scope: GroupScope, filter: ImportOrderFilter | null | undefined, page: Page): Promise<{ uuid: string; first_id: number }[]> {
     const { cte, params } = filteredOrders(scope, filter);
-    const n = params.length;
+    const keyset = pageSql(page, 'first_id', 'DESC', params.length + 1);
     const { rows } = await this.pool.query<{ uuid: string; first_id: number }>(
-      `WITH ${cte} SELECT uuid, first_id FROM orders WHERE ($${n + 1}::int IS NULL OR first_id < $${n + 1}) ORDER BY first_id DESC LIMIT $${n + 2}`,
-      [...params, page.afterKey, page.limit + 1],
+      `WITH ${cte} SELECT uuid, first_id FROM orders WHERE ${keyset.where} ORDER BY first_id ${keyset.direction} LIMIT $${params.length + 3}`,
+      [...params, ...keyset.params, page.limit + 1],
     );
     return rows;
   }

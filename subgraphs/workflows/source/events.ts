@@ -2,9 +2,9 @@ import DataLoader from 'dataloader';
 import type pg from 'pg';
 import { groupScopeParams, groupScopeSql, type GroupScope } from '../../common/access';
 import { badInput } from '../../common/errors';
-import type { Page } from '../../common/pagination';
+import { pageSql, type Page } from '../../common/pagination';
 import { decodeUuid, TOPIC_PREFIX, type StoredEvent } from '../events';
-import { foldRun, KNOWN_STATUSES, type WorkflowRun } from '../fold';
+import { foldRun, KNOWN_STATUSES, SUPPORT_TASK_PATTERN, type WorkflowRun } from '../fold';
 import { redactEvent, redactRunEvents, runSecrets, STATUS_EVENT_TOPICS, type EventText } from '../redact';
 
 const T = (event: string) => `${TOPIC_PREFIX}${event}`;
@@ -15,6 +15,7 @@ export const TOPICS = {
   failed: T('WorkflowRun.WorkflowFailed'),
   taskCreated: T('Task.TaskCreated'),
   statusUpdated: T('Task.StatusUpdated'),
+  progressUpdated: T('Task.ProgressUpdated'),
   jobIdAdded: T('Task.JobIdAdded'),
 } as const;
 
@@ -28,13 +29,62 @@ export interface WorkflowRunFilter {
   groupId?: string | null;
   createdAfter?: Date | null;
   createdBefore?: Date | null;
+  /** the run's workflow (its workflow task's name, fold.ts workflowTaskOf), case-insensitive */
+  workflow?: string | null;
+  /** the workflow task's version (e.g. v1.4.0) */
+  version?: string | null;
+  /** run ids */
+  ids?: string[] | null;
 }
+
+/** The filter's run ids as UUIDs (BAD_USER_INPUT for one that is not), null when not filtered by id. */
+export function filterRunIds(filter: WorkflowRunFilter | null | undefined): string[] | null {
+  if (filter?.ids == null) return null;
+  return filter.ids.map((id) => {
+    const uuid = decodeUuid(id);
+    if (!uuid) throw badInput('ids must be workflow run ids (UUIDs).', 'ids');
+    return uuid;
+  });
+}
+
+/**
+ * The workflow task (name, version) of run `run` (a uuid column), correlated: fold.ts
+ * workflowTaskOf, the first added task not matching SUPPORT_TASK_PATTERN ($pattern), else the last.
+ */
+const WORKFLOW_TASK_SQL = (run: string, added: number, created: number, pattern: number) => `(
+  SELECT c.name, c.version FROM workflowtracker_events a
+    JOIN LATERAL (SELECT j.s->>'task_name' AS name, j.s->>'task_version' AS version
+                    FROM workflowtracker_events c, LATERAL (SELECT convert_from(c.state, 'UTF8')::jsonb AS s) j
+                   WHERE c.originator_id = (convert_from(a.state, 'UTF8')::jsonb->'task_id'->>'_data_')::uuid AND c.topic = $${created}) c ON true
+   WHERE a.originator_id = ${run} AND a.topic = $${added}
+   ORDER BY c.name ~* $${pattern}, CASE WHEN c.name ~* $${pattern} THEN -a.id ELSE a.id END LIMIT 1)`;
 
 function optionalId(value: string | null | undefined, field: string): number | null {
   if (value == null) return null;
   const n = Number(value);
   if (!Number.isSafeInteger(n)) throw badInput(`${field} must be an OMERO id.`, field);
   return n;
+}
+
+/** fold.ts statusAfterTaskUpdate in SQL: the run status a task's status update gives. */
+export function runStatusAfterTaskSql(taskName: string, status: string): string {
+  return `CASE
+       WHEN lower(${taskName}) = '_slurm_image_transfer.py' THEN 'TRANSFERRING'
+       WHEN lower(${taskName}) LIKE 'convert\\_%' THEN 'CONVERTING'
+       WHEN lower(${taskName}) = 'slurm_get_results.py' THEN 'RETRIEVING'
+       WHEN lower(${taskName}) = 'slurm_import_results.py' THEN ${status}
+       WHEN lower(${taskName}) = 'slurm_run_workflow.py' THEN 'RUNNING'
+       ELSE 'JOB_' || ${status} END`;
+}
+
+/** fold.ts statusEnum in SQL: sacct's '+' and ' by <uid>' dropped, then UNKNOWN unless in $known (text[]). */
+export function statusEnumSql(status: string, known: number): string {
+  return `(SELECT CASE WHEN n = ANY($${known}::text[]) THEN n ELSE 'UNKNOWN' END
+             FROM (SELECT ${normalisedStatusSql(status)} AS n) s)`;
+}
+
+function normalisedStatusSql(status: string): string {
+  return `regexp_replace(regexp_replace(${status}, '\\+$', ''), ' by \\d+$', '')`;
 }
 
 /**
@@ -46,13 +96,7 @@ function optionalId(value: string | null | undefined, field: string): number | n
 const STATUS_SQL = (p: number) => `COALESCE(
   (SELECT CASE WHEN t.topic = $${p + 2} THEN 'DONE' ELSE 'FAILED' END FROM workflowtracker_events t
     WHERE t.originator_id = r.run_id AND t.topic IN ($${p + 2}, $${p + 3}) ORDER BY t.id DESC LIMIT 1),
-  (SELECT CASE
-       WHEN lower(c.name) = '_slurm_image_transfer.py' THEN 'TRANSFERRING'
-       WHEN lower(c.name) LIKE 'convert\\_%' THEN 'CONVERTING'
-       WHEN lower(c.name) = 'slurm_get_results.py' THEN 'RETRIEVING'
-       WHEN lower(c.name) = 'slurm_import_results.py' THEN u.status
-       WHEN lower(c.name) = 'slurm_run_workflow.py' THEN 'RUNNING'
-       ELSE 'JOB_' || u.status END
+  (SELECT ${runStatusAfterTaskSql('c.name', 'u.status')}
      FROM (SELECT (convert_from(a.state, 'UTF8')::jsonb->'task_id'->>'_data_')::uuid AS task_id
              FROM workflowtracker_events a WHERE a.originator_id = r.run_id AND a.topic = $${p + 1}) ta
      JOIN LATERAL (SELECT x.id, convert_from(x.state, 'UTF8')::jsonb->>'status' AS status FROM workflowtracker_events x
@@ -76,6 +120,12 @@ function filteredRuns(scope: GroupScope, filter: WorkflowRunFilter | null | unde
     optionalId(f.groupId, 'groupId'),
     f.createdAfter ?? null,
     f.createdBefore ?? null,
+    filterRunIds(f),
+    f.workflow ?? null,
+    f.version ?? null,
+    TOPICS.taskAdded,
+    TOPICS.taskCreated,
+    SUPPORT_TASK_PATTERN,
   ];
   const base = `SELECT e.originator_id AS run_id, e.id AS event_id FROM workflowtracker_events e,
          LATERAL (SELECT convert_from(e.state, 'UTF8')::jsonb AS s) j
@@ -83,13 +133,16 @@ function filteredRuns(scope: GroupScope, filter: WorkflowRunFilter | null | unde
           AND ($6::bigint IS NULL OR (j.s->>'user')::bigint = $6)
           AND ($7::bigint IS NULL OR (j.s->>'group')::bigint = $7)
           AND ($8::timestamptz IS NULL OR (j.s->'timestamp'->>'_data_')::timestamptz >= $8)
-          AND ($9::timestamptz IS NULL OR (j.s->'timestamp'->>'_data_')::timestamptz < $9)`;
+          AND ($9::timestamptz IS NULL OR (j.s->'timestamp'->>'_data_')::timestamptz < $9)
+          AND ($10::uuid[] IS NULL OR e.originator_id = ANY($10::uuid[]))
+          AND (($11::text IS NULL AND $12::text IS NULL) OR EXISTS (SELECT 1 FROM ${WORKFLOW_TASK_SQL('e.originator_id', 13, 14, 15)} w
+                WHERE ($11::text IS NULL OR lower(w.name) = lower($11)) AND ($12::text IS NULL OR w.version = $12)))`;
   if (!f.statuses?.length) return { cte: `runs AS (${base})`, params };
   const known = f.statuses.filter((s) => s !== 'UNKNOWN');
   const p = params.length;
   params.push(...STATUS_PARAMS, known, f.statuses.includes('UNKNOWN'), [...KNOWN_STATUSES]);
   const cte = `base AS (${base}),
-    statuses AS (SELECT r.run_id, r.event_id, regexp_replace(regexp_replace(${STATUS_SQL(p)}, '\\+$', ''), ' by \\d+$', '') AS status FROM base r),
+    statuses AS (SELECT r.run_id, r.event_id, ${normalisedStatusSql(STATUS_SQL(p))} AS status FROM base r),
     runs AS (SELECT run_id, event_id FROM statuses
               WHERE status = ANY($${p + 6}::text[]) OR ($${p + 7}::boolean AND status <> ALL($${p + 8}::text[])))`;
   return { cte, params };
@@ -97,7 +150,8 @@ function filteredRuns(scope: GroupScope, filter: WorkflowRunFilter | null | unde
 
 /** Reads runs from the event store, the truth; the biomero_* view tables are never needed. */
 export class WorkflowEventSource {
-  constructor(private readonly pool: pg.Pool, private readonly scope: GroupScope | null) {}
+  /** `pool` is also what workflowStatistics (source/statistics.ts) reads with. */
+  constructor(readonly pool: pg.Pool, private readonly scope: GroupScope | null) {}
 
   /** Runs by id: their own events plus every event of the tasks they added, in one statement. */
   readonly runs = new DataLoader<string, WorkflowRun | null>(async (ids) => {
@@ -179,6 +233,26 @@ export class WorkflowEventSource {
   }
 
   /**
+   * The status and progress updates BIOMERO's JobProgress view writes to the row of job -1: those
+   * of every task whose latest JobIdAdded (before the update) was -1, whichever run it is in, in
+   * store order. One statement; only asked for `slurmJob(-1)`.
+   */
+  async unsubmittedJobUpdates(): Promise<{ topic: string; status: unknown; progress: unknown }[]> {
+    const { rows } = await this.pool.query<{ topic: string; status: unknown; progress: unknown }>(
+      `SELECT u.topic, s.s->'status' AS status, s.s->'progress' AS progress
+         FROM workflowtracker_events u, LATERAL (SELECT convert_from(u.state, 'UTF8')::jsonb AS s) s
+        WHERE u.topic IN ($2, $3)
+          AND u.originator_id IN (SELECT j.originator_id FROM workflowtracker_events j
+                                   WHERE j.topic = $1 AND convert_from(j.state, 'UTF8')::jsonb->>'job_id' = '-1')
+          AND (SELECT convert_from(j.state, 'UTF8')::jsonb->>'job_id' FROM workflowtracker_events j
+                WHERE j.originator_id = u.originator_id AND j.topic = $1 AND j.id < u.id ORDER BY j.id DESC LIMIT 1) = '-1'
+        ORDER BY u.id`,
+      [TOPICS.jobIdAdded, TOPICS.statusUpdated, TOPICS.progressUpdated],
+    );
+    return rows;
+  }
+
+  /**
    * Runs that read each image (a task's `IDs` parameter with Data_Type Image), visible to the
    * caller, newest first: one statement for all images of a request.
    */
@@ -204,11 +278,11 @@ export class WorkflowEventSource {
   /** Visible runs matching the filter, newest first, keyed by the id of their WorkflowInitiated event. */
   async page(scope: GroupScope, filter: WorkflowRunFilter | null | undefined, page: Page): Promise<{ run_id: string; event_id: number }[]> {
     const { cte, params } = filteredRuns(scope, filter);
-    const n = params.length;
+    const keyset = pageSql(page, 'event_id', 'DESC', params.length + 1);
     const { rows } = await this.pool.query<{ run_id: string; event_id: number }>(
       `WITH ${cte} SELECT run_id::text AS run_id, event_id FROM runs
-        WHERE ($${n + 1}::bigint IS NULL OR event_id < $${n + 1}) ORDER BY event_id DESC LIMIT $${n + 2}`,
-      [...params, page.afterKey, page.limit + 1],
+        WHERE ${keyset.where} ORDER BY event_id ${keyset.direction} LIMIT $${params.length + 3}`,
+      [...params, ...keyset.params, page.limit + 1],
     );
     return rows;
   }

@@ -97,7 +97,7 @@ const IMAGE_FORM_DATA = `query($r: [_Any!]!) { _entities(representations: $r) { 
 const CASES: Case[] = [
   { name: 'forms list', query: `{ forms { totalCount nodes { ${FORM} } } }`, users: NEITHER },
   { name: 'forms list without versions', query: `{ forms { totalCount nodes { id title objectTypes owners { id } latestVersion { timestamp fields { path } } } } }`, users: NOT_ALICE },
-  { name: 'forms of one object type', query: `{ forms(objectType: Plate) { totalCount nodes { id } } }`, users: NOT_ALICE },
+  { name: 'forms of one object type', query: `{ forms(objectType: PLATE) { totalCount nodes { id } } }`, users: NOT_ALICE },
   { name: 'forms paged', query: `{ forms(first: 1) { totalCount pageInfo { hasNextPage endCursor } nodes { id } } }`, users: NOT_ALICE },
   { name: 'forms assigned to group 5', query: `{ forms(group: "5") { totalCount nodes { id } } }`, users: ['carol', 'erin'] },
   { name: 'assigned groups (group leaders and admins)', query: `{ forms { nodes { id assignedGroups { id } } } }`, users: ['carol', 'erin'] },
@@ -113,12 +113,12 @@ const CASES: Case[] = [
   { name: 'Image.formData of every demo image', query: IMAGE_FORM_DATA, variables: { r: [...images, 99999].map((id) => ({ __typename: 'Image', id: String(id) })) }, users: NOT_PROJECT_1 },
   { name: 'Image.formData of images outside project 1', query: IMAGE_FORM_DATA, variables: { r: [...images.filter((i) => i > 6), 99999].map((id) => ({ __typename: 'Image', id: String(id) })) } },
   { name: 'dashboard: every submission', query: DASHBOARD, users: ['bob', 'dave'] },
-  { name: 'dashboard: datasets', query: DASHBOARD, variables: { filter: { objectType: 'Dataset' } } },
+  { name: 'dashboard: datasets', query: DASHBOARD, variables: { filter: { objectType: 'DATASET' } } },
   { name: 'dashboard: one form', query: DASHBOARD, variables: { filter: { formId: IM.id } } },
   { name: 'dashboard: one version', query: DASHBOARD, variables: { filter: { formId: IM.id, version: IM.versions[1] } } },
   { name: 'dashboard: one user', query: DASHBOARD, variables: { filter: { formId: IM.id, user: String(DEMO_USERS.carol.id) } } },
-  { name: 'dashboard: a time window, first page', query: DASHBOARD, variables: { filter: { objectType: 'Dataset', from: '2026-03-09T00:00:00Z', to: '2026-03-14T00:00:00Z' }, first: 2 } },
-  { name: 'dashboard: one object', query: DASHBOARD, variables: { filter: { objectType: 'Plate', objectId: String(IM.plateId) } } },
+  { name: 'dashboard: a time window, first page', query: DASHBOARD, variables: { filter: { objectType: 'DATASET', from: '2026-03-09T00:00:00Z', to: '2026-03-14T00:00:00Z' }, first: 2 } },
+  { name: 'dashboard: one object', query: DASHBOARD, variables: { filter: { objectType: 'PLATE', objectId: String(IM.plateId) } } },
   { name: 'validate against the latest version', query: VALIDATE, variables: { formId: IM.id, data: { objective: '40x', exposureMs: -1 } } },
   { name: 'validate against a named version', query: VALIDATE, variables: { formId: IM.id, version: IM.versions[2], data: { objective: '20x' } }, users: NOT_DAVE },
   { name: 'validate: form hidden from some users', query: VALIDATE, variables: { formId: SP.id, data: { fixative: 'PFA 4%' } } },
@@ -165,7 +165,7 @@ describe.each(['1.0', '2.1'] as const)('OMERO.forms %s', (version) => {
     });
 
     it('pages of the dashboard follow each source\'s own cursor to the same submissions', async () => {
-      const Q = `query($after: String) { formSubmissions(filter: { objectType: Dataset }, first: 2, after: $after) { pageInfo { hasNextPage endCursor } nodes { formId changedAt objectType } } }`;
+      const Q = `query($after: String) { formSubmissions(filter: { objectType: DATASET }, first: 2, after: $after) { pageInfo { hasNextPage endCursor } nodes { formId changedAt objectType } } }`;
       const walk = async (service: RunningService) => {
         const seen: unknown[] = [];
         let after: string | null = null;
@@ -249,7 +249,7 @@ describe.each(['1.0', '2.1'] as const)('OMERO.forms %s', (version) => {
       const [, dash] = await both('alice', DASHBOARD);
       expect(dash.errors?.[0].code).toBe('INTERNAL_SERVER_ERROR');
       const [imageFromDatabase, imageFromJsonApi] = await both('alice', IMAGE_FORM_DATA, { r: [{ __typename: 'Image', id: '1' }] });
-      expect(imageFromDatabase.data._entities[0].formData.map((s: { objectType: string }) => s.objectType).sort()).toEqual(['Dataset', 'Project']);
+      expect(imageFromDatabase.data._entities[0].formData.map((s: { objectType: string }) => s.objectType).sort()).toEqual(['DATASET', 'PROJECT']);
       expect(imageFromJsonApi.errors?.[0].code).toBe('INTERNAL_SERVER_ERROR');
     });
 
@@ -263,7 +263,7 @@ describe.each(['1.0', '2.1'] as const)('OMERO.forms %s', (version) => {
     it('a scan larger than FORMS_WEB_REQUEST_LIMIT is refused with a clear error', async () => {
       const small = await startSubgraph(formsSubgraph({ databaseUrl: dbs.omeroUrl, source: 'json-api', omeroWebUrl: web.url, requestLimit: 5 }), { port: 0, host: '127.0.0.1', secret: TEST_SECRET });
       try {
-        const answer = await ask(small, 'carol', DASHBOARD, { filter: { objectType: 'Dataset' } });
+        const answer = await ask(small, 'carol', DASHBOARD, { filter: { objectType: 'DATASET' } });
         expect(answer.errors?.[0].code).toBe('BAD_USER_INPUT');
         expect(answer.errors?.[0].message).toMatch(/needs \d+ requests, more than the limit of 5 \(FORMS_WEB_REQUEST_LIMIT\)/);
       } finally {
@@ -298,7 +298,7 @@ describe.each(['1.0', '2.1'] as const)('OMERO.forms %s', (version) => {
     });
 
     it('the dataset dashboard scans datasets × forms', async () => {
-      const m = await measure(DASHBOARD, { filter: { objectType: 'Dataset' } });
+      const m = await measure(DASHBOARD, { filter: { objectType: 'DATASET' } });
       console.log(`dashboard over datasets: ${m.requests} requests, ${m.ms} ms`);
       // list datasets + list_forms + carol's 3 readable datasets × 3 forms, then the definitions of
       // the 2 forms found (FormSubmission.error checks the version): 5 shared + probe + 2 × 2

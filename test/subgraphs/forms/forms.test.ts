@@ -50,7 +50,7 @@ describe('definitions and versions', () => {
       latestVersion { timestamp fields { path types required enum } }
       version(timestamp: "${SP.versions[1]}") { message }
     } }`);
-    expect(form).toMatchObject({ id: SP.id, title: 'Sample preparation', objectTypes: ['Dataset', 'Project'], owners: [{ id: String(SP.owner) }], assignedGroups: [{ id: '3' }], errors: [] });
+    expect(form).toMatchObject({ id: SP.id, title: 'Sample preparation', objectTypes: ['DATASET', 'PROJECT'], owners: [{ id: String(SP.owner) }], assignedGroups: [{ id: '3' }], errors: [] });
     expect(form.versions.map((v: { timestamp: string }) => v.timestamp)).toEqual([...SP.versions]);
     expect(form.versions[0]).toMatchObject({ formId: SP.id, savedAt: '2026-03-10T09:00:00.000Z', message: 'Add incubation time', author: { id: String(DEMO_USERS.carol.id) }, error: null, uiSchema: { stainingProtocol: { 'ui:widget': 'textarea' } } });
     expect(form.versions[0].schema.properties.incubationMinutes).toEqual({ type: 'number', title: 'Incubation (minutes)', minimum: 0 });
@@ -88,7 +88,7 @@ describe('submissions and their changes', () => {
     expect(subs.map((s: { version: { timestamp: string } }) => s.version.timestamp)).toEqual([...IM.versions]);
     expect(subs.map((s: { formTimestamp: string }) => s.formTimestamp)).toEqual([...IM.versions]);
     expect(subs.map((s: { changedBy: { id: string } }) => Number(s.changedBy.id))).toEqual([DEMO_USERS.alice.id, DEMO_USERS.carol.id, DEMO_USERS.alice.id]);
-    expect(subs[0]).toMatchObject({ formId: IM.id, form: { id: IM.id }, objectType: 'Dataset', object: { __typename: 'Dataset', id: String(IM.objId) }, error: null, submittedAt: '2026-03-15T10:00:00.000Z' });
+    expect(subs[0]).toMatchObject({ formId: IM.id, form: { id: IM.id }, objectType: 'DATASET', object: { __typename: 'Dataset', id: String(IM.objId) }, error: null, submittedAt: '2026-03-15T10:00:00.000Z' });
     expect(subs[0].data).toEqual({ objective: '63x', channels: ['DAPI', 'mCherry'], microscope: { name: 'Leica SP8', serial: 'SP8-0042' }, exposureMs: 120 });
     expect(subs[0].changes).toEqual([
       { path: '/channels/1', kind: 'CHANGED', before: 'GFP', after: 'mCherry' },
@@ -149,9 +149,9 @@ describe('images reach the form data of their containers', () => {
     });
     const summary = data._entities.map((e: { formData: { formId: string; objectType: string; object: { id: string } }[] }) => e.formData.map((f) => `${f.objectType}:${f.object.id}:${f.formId}`));
     expect(summary).toEqual([
-      [`Dataset:1:${SP.id}`, `Project:1:${SP.id}`],
-      [`Dataset:2:${IM.id}`, `Project:1:${SP.id}`],
-      [`Plate:1:${IM.id}`, `Screen:1:${QC.id}`],
+      [`DATASET:1:${SP.id}`, `PROJECT:1:${SP.id}`],
+      [`DATASET:2:${IM.id}`, `PROJECT:1:${SP.id}`],
+      [`PLATE:1:${IM.id}`, `SCREEN:1:${QC.id}`],
       [],
     ]);
   });
@@ -209,10 +209,10 @@ describe('visibility across groups', () => {
   });
 
   it('filters forms by object type and assigned group', async () => {
-    expect(ids(await ok('alice', '{ forms(objectType: Plate) { nodes { id } } }'))).toEqual([IM.id]);
-    expect(ids(await ok('alice', '{ forms(objectType: Screen) { nodes { id } } }'))).toEqual([QC.id]);
+    expect(ids(await ok('alice', '{ forms(objectType: PLATE) { nodes { id } } }'))).toEqual([IM.id]);
+    expect(ids(await ok('alice', '{ forms(objectType: SCREEN) { nodes { id } } }'))).toEqual([QC.id]);
     expect(ids(await ok('alice', '{ forms(group: "5") { nodes { id } } }'))).toEqual([IM.id, QC.id]);
-    expect(ids(await ok('alice', '{ forms(group: "3", objectType: Project) { nodes { id } } }'))).toEqual([SP.id]);
+    expect(ids(await ok('alice', '{ forms(group: "3", objectType: PROJECT) { nodes { id } } }'))).toEqual([SP.id]);
   });
 
   it('submissions follow the object: a private group hides them from other members', async () => {
@@ -262,7 +262,7 @@ describe('formSubmissions across objects', () => {
     const times = all.edges.map((e: { node: { changedAt: string } }) => e.node.changedAt);
     expect(times).toEqual([...times].sort().reverse());
     const bob = (await ok('bob', Q)).formSubmissions;
-    expect(keys(bob)).toEqual([`Plate@${IM.plateSubmission}`, `Screen@${QC.submissions[0]}`]);
+    expect(keys(bob)).toEqual([`PLATE@${IM.plateSubmission}`, `SCREEN@${QC.submissions[0]}`]);
     expect((await ok('dave', Q)).formSubmissions.totalCount).toBe(0);
   });
 
@@ -277,8 +277,8 @@ describe('formSubmissions across objects', () => {
       after = c.pageInfo.endCursor;
     }
     expect(seen).toEqual([
-      `Project@${SP.malformed.submissions[0]}`, `Project@${SP.malformed.submissions[1]}`, `Dataset@${SP.submissions[0]}`,
-      `Project@${SP.malformed.submissions[2]}`, `Project@${SP.malformed.submissions[3]}`, `Dataset@${SP.submissions[1]}`,
+      `PROJECT@${SP.malformed.submissions[0]}`, `PROJECT@${SP.malformed.submissions[1]}`, `DATASET@${SP.submissions[0]}`,
+      `PROJECT@${SP.malformed.submissions[2]}`, `PROJECT@${SP.malformed.submissions[3]}`, `DATASET@${SP.submissions[1]}`,
     ]);
     const bad = await h.query('carol', Q, { after: 'bm90LWEtY3Vyc29y' });
     expect(bad.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
@@ -288,14 +288,14 @@ describe('formSubmissions across objects', () => {
 
   it('filters by version, user, time range and object type', async () => {
     const q = async (filter: Record<string, unknown>) => keys((await ok('erin', Q, { filter })).formSubmissions);
-    expect(await q({ formId: IM.id, version: IM.versions[0] })).toEqual([`Plate@${IM.plateSubmission}`, `Dataset@${IM.submissions[0]}`]);
-    expect(await q({ user: String(DEMO_USERS.carol.id) })).toEqual([`Dataset@${IM.submissions[1]}`]);
-    expect(await q({ formId: IM.id, from: '2026-03-13T00:00:00Z', to: '2026-03-15T10:00:00Z' })).toEqual([`Dataset@${IM.submissions[1]}`]);
-    expect(await q({ objectType: 'Screen' })).toEqual([`Screen@${QC.submissions[0]}`]);
-    expect(await q({ objectType: 'Plate', formId: SP.id })).toEqual([]);
-    expect(await q({ objectType: 'Dataset', objectId: String(IM.objId) })).toEqual(IM.submissions.map((t) => `Dataset@${t}`));
+    expect(await q({ formId: IM.id, version: IM.versions[0] })).toEqual([`PLATE@${IM.plateSubmission}`, `DATASET@${IM.submissions[0]}`]);
+    expect(await q({ user: String(DEMO_USERS.carol.id) })).toEqual([`DATASET@${IM.submissions[1]}`]);
+    expect(await q({ formId: IM.id, from: '2026-03-13T00:00:00Z', to: '2026-03-15T10:00:00Z' })).toEqual([`DATASET@${IM.submissions[1]}`]);
+    expect(await q({ objectType: 'SCREEN' })).toEqual([`SCREEN@${QC.submissions[0]}`]);
+    expect(await q({ objectType: 'PLATE', formId: SP.id })).toEqual([]);
+    expect(await q({ objectType: 'DATASET', objectId: String(IM.objId) })).toEqual(IM.submissions.map((t) => `DATASET@${t}`));
     // without objectType, an id matches that id in every type: plate 1 (dataset 1 and project 1 hold no imaging_settings)
-    expect(await q({ objectId: '1', formId: IM.id })).toEqual([`Plate@${IM.plateSubmission}`]);
+    expect(await q({ objectId: '1', formId: IM.id })).toEqual([`PLATE@${IM.plateSubmission}`]);
     const bad = await h.query('erin', Q, { filter: { user: 'carol' } });
     expect(bad.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
   });

@@ -35,7 +35,7 @@ const CREATE = `mutation($input: CreateImportOrderInput!) { createImportOrder(in
 it('creates an order as OMERO.biomero would and returns it through the graph', async () => {
   const res = await gql(stack.gateway.url, CREATE, {
     session: DEMO_USERS.alice.sessionUuid,
-    variables: { input: { group: 'lab-private', destination: { type: 'Dataset', id: String(DEMO.datasets.aliceRaw) }, files: [join(mount, 'lab-private', 'exp9', 'a.tif')], preprocessing: { container: 'cellularimagingcf/convertleica-docker:v1.3.1' } } },
+    variables: { input: { group: 'lab-private', destination: { type: 'DATASET', id: String(DEMO.datasets.aliceRaw) }, files: [join(mount, 'lab-private', 'exp9', 'a.tif')], preprocessing: { container: 'cellularimagingcf/convertleica-docker:v1.3.1' } } },
   });
   expect(res.errors).toBeUndefined();
   expect(res.data.createImportOrder).toMatchObject({
@@ -49,14 +49,14 @@ it('refuses a path outside the group folder with a coded error and writes nothin
   const before = await importRows();
   const res = await gql(stack.gateway.url, CREATE, {
     session: DEMO_USERS.alice.sessionUuid,
-    variables: { input: { group: 'lab-private', destination: { type: 'Dataset', id: String(DEMO.datasets.aliceRaw) }, files: [join(mount, 'lab-private', '..', 'lab-private', '..', 'etc', 'passwd')] } },
+    variables: { input: { group: 'lab-private', destination: { type: 'DATASET', id: String(DEMO.datasets.aliceRaw) }, files: [join(mount, 'lab-private', '..', 'lab-private', '..', 'etc', 'passwd')] } },
   });
   expect(['FORBIDDEN', 'BAD_USER_INPUT']).toContain(res.errors?.[0].extensions?.code);
   expect(res.data ?? null).toBeNull();
   expect(await importRows()).toBe(before);
   const foreign = await gql(stack.gateway.url, CREATE, {
     session: DEMO_USERS.bob.sessionUuid,
-    variables: { input: { group: 'lab-private', destination: { type: 'Dataset', id: String(DEMO.datasets.aliceRaw) }, files: [join(mount, 'lab-private', 'exp9', 'a.tif')] } },
+    variables: { input: { group: 'lab-private', destination: { type: 'DATASET', id: String(DEMO.datasets.aliceRaw) }, files: [join(mount, 'lab-private', 'exp9', 'a.tif')] } },
   });
   expect(foreign.errors?.[0].extensions?.code).toBe('FORBIDDEN');
   expect(await importRows()).toBe(before);

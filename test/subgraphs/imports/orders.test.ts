@@ -116,7 +116,7 @@ describe('lists, filters and statistics', () => {
     expect(uuids(await list({ stages: ['PENDING', 'FAILED'] }))).toEqual([DEMO.importOrders.failed, DEMO.importOrders.pending].sort());
     expect(uuids(await list({ userName: 'bob' }))).toEqual([DEMO.importOrders.failed, DEMO.importOrders.pending].sort());
     expect(uuids(await list({ groupName: 'lab-annotate' }))).toEqual([DEMO.importOrders.pending, DEMO.importOrders.screen].sort());
-    expect(uuids(await list({ destination: { type: 'Screen', id: String(DEMO.screens.drugScreen) } }))).toEqual([DEMO.importOrders.screen]);
+    expect(uuids(await list({ destination: { type: 'SCREEN', id: String(DEMO.screens.drugScreen) } }))).toEqual([DEMO.importOrders.screen]);
     const all = await list({});
     const times = all.map((n) => Date.parse(n.createdAt)).sort((a, b) => a - b);
     const middle = new Date(times[Math.floor(times.length / 2)]).toISOString();

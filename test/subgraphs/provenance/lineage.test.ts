@@ -36,7 +36,7 @@ afterAll(async () => {
   await dbs?.drop();
 });
 
-const NODE = 'id type kind hop redacted label startedAt endedAt status';
+const NODE = 'id: nodeId type kind hop redacted label startedAt endedAt status';
 const LINEAGE = `root truncated redactedCount nodes { ${NODE} } edges { relation from to }`;
 
 interface Node { id: string; type: string; kind: string; hop: number; redacted: boolean; label: string | null; startedAt: string | null; endedAt: string | null; status: string | null }

@@ -162,19 +162,16 @@ describe("BIOMERO's own fold (biomero views.py WorkflowProgress, eventsourcing.p
     expect(updated).toMatchObject({ status: 'JOB_RUNNING', progress: 72 });
   });
 
-  it('job -1 (sbatch failed): the task\'s status and progress while -1 was its job, as JobProgress writes them', () => {
-    const folded = foldRun(run.id, eventsOf(
-      ['Task.JobIdAdded', { job_id: -1 }],
-      ['Task.ProgressUpdated', { progress: '0%' }],
-      ['Task.StatusUpdated', { status: 'FAILED' }],
-      ['Task.JobIdAdded', { job_id: '812' }],
-      ['Task.StatusUpdated', { status: 'RUNNING' }],
-    ))!;
+  it('job -1 (sbatch failed): the first task\'s run with the shared row JobProgress writes (status keeps progress; UNKNOWN while only a progress came)', () => {
+    const S = 'biomero.eventsourcing:Task.StatusUpdated';
+    const P = 'biomero.eventsourcing:Task.ProgressUpdated';
+    const folded = foldRun(run.id, eventsOf(['Task.JobIdAdded', { job_id: -1 }], ['Task.JobIdAdded', { job_id: '812' }]))!;
     expect(folded.tasks[0].jobs.map((j) => j.jobId)).toEqual([812]);
-    expect(unsubmittedJob(folded, run.taskId)).toMatchObject({ jobId: -1, taskId: run.taskId, runId: run.id, state: 'FAILED', progress: 0, startedAt: null, endedAt: null });
-    const progressOnly = foldRun(run.id, eventsOf(['Task.JobIdAdded', { job_id: -1 }], ['Task.ProgressUpdated', { progress: '5%' }]))!;
-    expect(unsubmittedJob(progressOnly, run.taskId)).toMatchObject({ state: 'UNKNOWN', progress: 5 });
-    expect(unsubmittedJob(foldRun(run.id, eventsOf(['Task.JobIdAdded', { job_id: '812' }]))!, run.taskId)).toBeNull();
+    expect(unsubmittedJob(folded, run.taskId, [{ topic: P, status: undefined, progress: '0%' }, { topic: S, status: 'FAILED', progress: undefined }]))
+      .toMatchObject({ jobId: -1, taskId: run.taskId, runId: run.id, state: 'FAILED', progress: 0, startedAt: null, endedAt: null });
+    expect(unsubmittedJob(folded, run.taskId, [{ topic: P, status: undefined, progress: '5%' }])).toMatchObject({ state: 'UNKNOWN', progress: 5 });
+    expect(unsubmittedJob(folded, run.taskId, [])).toMatchObject({ state: null, progress: null });
+    expect(unsubmittedJob(foldRun(run.id, eventsOf(['Task.JobIdAdded', { job_id: '812' }]))!, run.taskId, [])).toBeNull();
   });
 
   it('a failed task keeps its failure text as resultMessage (Task.fail_task sets result_message)', () => {

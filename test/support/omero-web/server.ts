@@ -26,6 +26,7 @@ import type { AddressInfo } from 'node:net';
 import pg from 'pg';
 import { DEMO_PASSWORDS } from '../../../database/demo/world';
 import { formsRoutes, TextResponse, type FormsVersion } from './forms';
+import { runWorkflowScript, type BiomeroScripts, type WorkflowJob } from './biomero';
 
 export interface FakeOmeroWebOptions {
   omeroDatabaseUrl: string;
@@ -36,12 +37,16 @@ export interface FakeOmeroWebOptions {
   defaultLimit?: number;
   /** which OMERO.forms answers under /omero_forms/ (forms.ts): '1.0', '2.1' (default, as deployed) or '2.2' */
   formsVersion?: FormsVersion;
+  /** OMERO.biomero's workflow scripts behind /omero_biomero/api/analyzer/workflows/<name>/jobs/ (biomero.ts) */
+  biomeroScripts?: BiomeroScripts;
 }
 
 export interface FakeOmeroWeb {
   url: string;
   /** HTTP requests served so far (the benchmark reports it) */
   readonly requests: number;
+  /** workflow launches the OMERO.biomero endpoint accepted, in order (biomero.ts) */
+  readonly workflowJobs: readonly WorkflowJob[];
   close(): Promise<void>;
 }
 
@@ -220,6 +225,7 @@ export async function startFakeOmeroWeb(options: FakeOmeroWebOptions): Promise<F
   const maxLimit = options.maxLimit ?? 500;
   const defaultLimit = options.defaultLimit ?? 200;
   const webSessions = new Map<string, WebSession>();
+  const workflowJobs: WorkflowJob[] = [];
   let requests = 0;
   let base = '';
 
@@ -801,6 +807,23 @@ export async function startFakeOmeroWeb(options: FakeOmeroWebOptions): Promise<F
       return { status: 200, body: { success: true } };
     }
 
+    const launch = /^\/omero_biomero\/api\/analyzer\/workflows\/([^/]+)\/jobs\/$/.exec(path);
+    if (launch) {
+      // Django's order: the CSRF middleware, then login_required, then require_http_methods(["POST"]).
+      const text = req.method === 'POST' ? await readBody(req) : '';
+      if (req.method === 'POST') {
+        const csrf = csrfOk(req, cookies, {});
+        if (csrf) throw new HttpFailure(403, `CSRF Failed: ${csrf}`);
+      }
+      const ws = webSessions.get(cookies.get('sessionid') ?? '');
+      const viewer = ws ? await viewerOf(ws) : null;
+      if (!viewer) throw new HttpFailure(403, 'Not logged in');
+      if (req.method !== 'POST') return { status: 405, body: new TextResponse(405, '') };
+      const answer = runWorkflowScript(decodeURIComponent(launch[1]), text, viewer, options.biomeroScripts ?? {}, workflowJobs);
+      ws!.activeGroup = viewer.activeGroup;
+      return { status: answer.status, body: answer.body };
+    }
+
     // Everything else needs a logged-in session.
     const s = webSessions.get(cookies.get('sessionid') ?? '');
     const v = s ? await viewerOf(s) : null;
@@ -870,6 +893,7 @@ export async function startFakeOmeroWeb(options: FakeOmeroWebOptions): Promise<F
     get requests() {
       return requests;
     },
+    workflowJobs,
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -1,0 +1,298 @@
+import type pg from 'pg';
+import { groupScopeParams, groupScopeSql, type GroupScope } from '../../common/access';
+import { badInput } from '../../common/errors';
+import { KNOWN_STATUSES, SUPPORT_TASK_PATTERN } from '../fold';
+import { filterRunIds, runStatusAfterTaskSql, statusEnumSql, TOPICS, type WorkflowRunFilter } from './events';
+
+/**
+ * workflowStatistics: runs grouped by workflow, version, owner, group, status and period, with
+ * counts, rates and duration percentiles, in one set-based statement over the event store (the
+ * truth: BIOMERO's view tables may miss runs, reference/biomero-models.md 1.4). Every run fact
+ * is derived as the fold derives it (fold.ts); the test checks each number against the API.
+ */
+
+/** The most periods one workflowStatistics request may span (docs/limits.md). */
+export const MAX_WORKFLOW_STATISTICS_PERIODS = 1000;
+
+export type WorkflowStatisticsKey = 'WORKFLOW' | 'WORKFLOW_VERSION' | 'USER' | 'GROUP' | 'STATUS' | 'PERIOD';
+export type WorkflowStatisticsPeriod = 'DAY' | 'WEEK' | 'MONTH';
+
+export interface DurationStatistics {
+  /** runs that have this duration */
+  count: number;
+  mean: number | null;
+  p50: number | null;
+  p90: number | null;
+  p99: number | null;
+}
+
+export interface WorkflowStatisticsBucket {
+  periodStart: Date | null;
+  workflow: string | null;
+  workflowVersion: string | null;
+  userId: number | null;
+  groupId: number | null;
+  status: string | null;
+  runs: number;
+  byStatus: { status: string; count: number }[];
+  succeeded: number;
+  failed: number;
+  successRate: number | null;
+  failureRate: number | null;
+  queueWait: DurationStatistics;
+  runTime: DurationStatistics;
+  total: DurationStatistics;
+  slurmJobs: number;
+}
+
+/** Key → the column of `facts` it groups by. */
+const KEY_COLUMNS: Record<WorkflowStatisticsKey, string> = {
+  PERIOD: 'period', WORKFLOW: 'workflow', WORKFLOW_VERSION: 'workflow_version', USER: 'user_id', GROUP: 'group_id', STATUS: 'status',
+};
+const PERIOD_UNIT: Record<WorkflowStatisticsPeriod, string> = { DAY: 'day', WEEK: 'week', MONTH: 'month' };
+/** The longest period, for the limit check before any work (a month counted as 28 days would refuse valid ranges). */
+const PERIOD_MS: Record<WorkflowStatisticsPeriod, number> = { DAY: 86_400_000, WEEK: 7 * 86_400_000, MONTH: 31 * 86_400_000 };
+const STATUSES = [...KNOWN_STATUSES, 'UNKNOWN'];
+/** fold.ts isTerminalJobState */
+const TERMINAL_JOB_STATE = '^(COMPLETED|FAILED|CANCELLED|TIMEOUT|OUT_OF_MEMORY|NODE_FAIL|PREEMPTED|BOOT_FAIL|DEADLINE)';
+
+interface Row {
+  period: Date | null;
+  workflow: string | null;
+  workflow_version: string | null;
+  user_id: string | null;
+  group_id: string | null;
+  status: string | null;
+  runs: number;
+  by_status: Record<string, number>;
+  slurm_jobs: number;
+  queued_n: number; queued_mean: number | null; queued_p: (number | null)[] | null;
+  running_n: number; running_mean: number | null; running_p: (number | null)[] | null;
+  total_n: number; total_mean: number | null; total_p: (number | null)[] | null;
+}
+
+/**
+ * One fact row per visible run created in the range and matching the filter. Each event of the
+ * topics read is parsed once (`ev`, one pass over the store); the rest are hash joins on it.
+ *  - workflow task: fold.ts workflowTaskOf; its first Slurm job gives queue wait (JobIdAdded →
+ *    first RUNNING) and run time (→ first final state), as the fold's SlurmJob does;
+ *  - status: the last WorkflowCompleted/Failed, else the last task status update mapped by
+ *    runStatusAfterTaskSql (the rule of STATUS_SQL), as an enum value;
+ *  - total: creation → WorkflowCompleted/Failed.
+ */
+function factsSql(first: number): { sql: string; params: unknown[] } {
+  const p = (i: number) => `$${first + i}`;
+  const params = [
+    [TOPICS.initiated, TOPICS.taskAdded, TOPICS.taskCreated, TOPICS.statusUpdated, TOPICS.jobIdAdded, TOPICS.completed, TOPICS.failed],
+    TOPICS.initiated, TOPICS.taskAdded, TOPICS.taskCreated, TOPICS.statusUpdated, TOPICS.jobIdAdded, TOPICS.completed, TOPICS.failed,
+    SUPPORT_TASK_PATTERN, STATUSES.slice(0, -1), TERMINAL_JOB_STATE,
+  ];
+  const [initiated, added, created, updated, jobAdded, completed, failed, pattern, known, terminal] = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10].map(p);
+  const sql = `
+    ev AS MATERIALIZED (
+      SELECT e.id, e.originator_id AS oid, e.topic, (j.s->'timestamp'->>'_data_')::timestamptz AS at,
+             CASE WHEN e.topic = ${added} THEN (j.s->'task_id'->>'_data_')::uuid END AS task_id,
+             CASE WHEN e.topic = ${initiated} THEN (j.s->>'user')::bigint END AS user_id,
+             CASE WHEN e.topic = ${initiated} THEN (j.s->>'group')::bigint END AS group_id,
+             j.s->>'task_name' AS name, j.s->>'task_version' AS version, j.s->>'status' AS status,
+             CASE WHEN e.topic = ${jobAdded} AND j.s->>'job_id' ~ '^-?\\d{1,18}$' THEN (j.s->>'job_id')::bigint END AS job_id
+        -- OFFSET 0: parse each state once (inlined, the parse would repeat for every field read)
+        FROM workflowtracker_events e, LATERAL (SELECT convert_from(e.state, 'UTF8')::jsonb AS s OFFSET 0) j
+       WHERE e.topic = ANY(${p(0)}::text[])),
+    tasks AS (
+      SELECT DISTINCT ON (a.oid, a.task_id) a.oid AS run_id, a.task_id, a.id AS added_id, c.name, c.version
+        FROM ev a JOIN ev c ON c.oid = a.task_id AND c.topic = ${created}
+       WHERE a.topic = ${added} ORDER BY a.oid, a.task_id, a.id),
+    workflow_task AS (
+      SELECT DISTINCT ON (run_id) run_id, task_id, name, version FROM tasks
+       ORDER BY run_id, name ~* ${pattern}, CASE WHEN name ~* ${pattern} THEN -added_id ELSE added_id END),
+    run_end AS (
+      SELECT DISTINCT ON (oid) oid AS run_id, topic = ${completed} AS done, at FROM ev
+       WHERE topic IN (${completed}, ${failed}) ORDER BY oid, id DESC),
+    last_update AS (
+      SELECT DISTINCT ON (t.run_id) t.run_id, ${runStatusAfterTaskSql('t.name', 'u.status')} AS status
+        FROM tasks t JOIN ev u ON u.oid = t.task_id AND u.topic = ${updated} ORDER BY t.run_id, u.id DESC),
+    jobs AS (
+      SELECT task_id, id, at, lead(id) OVER (PARTITION BY task_id ORDER BY id) AS next_id
+        FROM (SELECT DISTINCT ON (oid, job_id) oid AS task_id, id, at FROM ev
+               WHERE topic = ${jobAdded} AND job_id > 0 ORDER BY oid, job_id, id) j),
+    job_count AS (SELECT t.run_id, count(*)::int AS n FROM tasks t JOIN jobs j ON j.task_id = t.task_id GROUP BY t.run_id),
+    workflow_job AS (
+      SELECT DISTINCT ON (w.run_id) w.run_id, w.task_id, j.id, j.at AS submitted, j.next_id
+        FROM workflow_task w JOIN jobs j ON j.task_id = w.task_id ORDER BY w.run_id, j.id),
+    job_updates AS (
+      SELECT w.run_id, u.id, u.at, u.status, u.status ~ ${terminal} AS final FROM workflow_job w
+        JOIN ev u ON u.oid = w.task_id AND u.topic = ${updated} AND u.id > w.id AND (w.next_id IS NULL OR u.id < w.next_id)),
+    job_times AS (
+      SELECT run_id, (array_agg(at ORDER BY id) FILTER (WHERE final))[1] AS ended,
+             (array_agg(at ORDER BY id) FILTER (WHERE status LIKE 'RUNNING%' AND (end_id IS NULL OR id < end_id)))[1] AS started
+        FROM (SELECT *, min(id) FILTER (WHERE final) OVER (PARTITION BY run_id) AS end_id FROM job_updates) u
+       GROUP BY run_id),
+    facts AS MATERIALIZED (
+      SELECT r.oid AS run_id, r.user_id, r.group_id, r.at AS created, w.name AS workflow, w.version AS workflow_version,
+             ${statusEnumSql(`COALESCE(CASE WHEN x.done THEN 'DONE' WHEN x.run_id IS NOT NULL THEN 'FAILED' END, l.status, 'INITIALIZING')`, first + 9)} AS status,
+             extract(epoch FROM t.started - j.submitted)::float8 AS queued,
+             extract(epoch FROM t.ended - t.started)::float8 AS running,
+             extract(epoch FROM x.at - r.at)::float8 AS total,
+             coalesce(c.n, 0) AS slurm_jobs
+        FROM ev r
+        LEFT JOIN workflow_task w ON w.run_id = r.oid
+        LEFT JOIN run_end x ON x.run_id = r.oid
+        LEFT JOIN last_update l ON l.run_id = r.oid
+        LEFT JOIN workflow_job j ON j.run_id = r.oid
+        LEFT JOIN job_times t ON t.run_id = r.oid
+        LEFT JOIN job_count c ON c.run_id = r.oid
+       WHERE r.topic = ${initiated})`;
+  return { sql, params };
+}
+
+/**
+ * Runs the statement with nested loops off: the planner cannot estimate the CTEs' sizes and
+ * would join them row by row (quadratic in the number of runs); every join here is a hash join.
+ */
+async function setBased<R extends pg.QueryResultRow>(pool: pg.Pool, sql: string, params: unknown[]): Promise<R[]> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN READ ONLY');
+    await client.query('SET LOCAL enable_nestloop = off');
+    const { rows } = await client.query<R>(sql, params);
+    await client.query('COMMIT');
+    return rows;
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    client.release();
+  }
+}
+
+function durationColumns(column: string, name: string): string {
+  return `count(${column})::int AS ${name}_n, avg(${column}) AS ${name}_mean,
+          percentile_cont(ARRAY[0.5, 0.9, 0.99]) WITHIN GROUP (ORDER BY ${column}) AS ${name}_p`;
+}
+
+function durations(n: number, mean: number | null, p: (number | null)[] | null): DurationStatistics {
+  const at = (i: number) => (p?.[i] == null ? null : Number(p[i]));
+  return { count: n, mean: mean == null ? null : Number(mean), p50: at(0), p90: at(1), p99: at(2) };
+}
+
+function optionalId(value: string | null | undefined, field: string): number | null {
+  if (value == null) return null;
+  const n = Number(value);
+  if (!Number.isSafeInteger(n)) throw badInput(`${field} must be an OMERO id.`, field);
+  return n;
+}
+
+export interface WorkflowStatisticsArgs {
+  range: { from: Date; to: Date };
+  groupBy: WorkflowStatisticsKey[];
+  period?: WorkflowStatisticsPeriod | null;
+  filter?: WorkflowRunFilter | null;
+}
+
+/**
+ * Buckets of the visible runs created in [range.from, range.to), one per combination of the
+ * `groupBy` keys. With PERIOD, every period of the range is present for every combination of
+ * the other keys seen in the range (zero buckets fill the gaps).
+ */
+export async function workflowStatistics(pool: pg.Pool, scope: GroupScope, args: WorkflowStatisticsArgs): Promise<WorkflowStatisticsBucket[]> {
+  const { from, to } = args.range;
+  const period = args.period ?? 'DAY';
+  if (!(from < to)) throw badInput('range.from must be before range.to.', 'range');
+  if ((to.getTime() - from.getTime()) / PERIOD_MS[period] > MAX_WORKFLOW_STATISTICS_PERIODS) {
+    throw badInput(`range spans more than ${MAX_WORKFLOW_STATISTICS_PERIODS} periods (MAX_WORKFLOW_STATISTICS_PERIODS); use a longer period or a shorter range.`, 'range');
+  }
+  const keys = [...new Set(args.groupBy)];
+  const f = args.filter ?? {};
+  const facts = factsSql(1);
+  const n = facts.params.length;
+  const params: unknown[] = [
+    ...facts.params,
+    ...groupScopeParams(scope, 'id'), // n+1..n+4
+    from, to, PERIOD_UNIT[period], // n+5..n+7
+    optionalId(f.userId, 'userId'), optionalId(f.groupId, 'groupId'), // n+8, n+9
+    f.createdAfter ?? null, f.createdBefore ?? null, // n+10, n+11
+    filterRunIds(f), f.workflow ?? null, f.version ?? null, // n+12..n+14
+    f.statuses?.length ? f.statuses : null, // n+15
+  ];
+  const $ = (i: number) => `$${n + i}`;
+  const groupColumns = keys.map((k) => KEY_COLUMNS[k]);
+  const statusCounts = STATUSES.map((s) => `'${s}', count(*) FILTER (WHERE status = '${s}')`).join(', ');
+  const rows = await setBased<Row>(pool,
+    `WITH ${facts.sql},
+     chosen AS (
+       SELECT *, date_trunc(${$(7)}, created AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS period FROM facts
+        WHERE created >= ${$(5)} AND created < ${$(6)}
+          AND ${groupScopeSql('group_id', 'user_id', n + 1, 'id')}
+          AND (${$(8)}::bigint IS NULL OR user_id = ${$(8)}) AND (${$(9)}::bigint IS NULL OR group_id = ${$(9)})
+          AND (${$(10)}::timestamptz IS NULL OR created >= ${$(10)}) AND (${$(11)}::timestamptz IS NULL OR created < ${$(11)})
+          AND (${$(12)}::uuid[] IS NULL OR run_id = ANY(${$(12)}::uuid[]))
+          AND (${$(13)}::text IS NULL OR lower(workflow) = lower(${$(13)})) AND (${$(14)}::text IS NULL OR workflow_version = ${$(14)})
+          AND (${$(15)}::text[] IS NULL OR status = ANY(${$(15)}::text[])))
+     SELECT ${groupColumns.map((c) => `${c}, `).join('')}count(*)::int AS runs, sum(slurm_jobs)::int AS slurm_jobs,
+            jsonb_build_object(${statusCounts}) AS by_status,
+            ${durationColumns('queued', 'queued')}, ${durationColumns('running', 'running')}, ${durationColumns('total', 'total')}
+       FROM chosen ${groupColumns.length ? `GROUP BY ${groupColumns.join(', ')} ORDER BY ${groupColumns.join(', ')}` : ''}`,
+    params,
+  );
+  const buckets = rows.map((row) => bucketOf(row));
+  if (!keys.includes('PERIOD')) return buckets;
+  return withZeroPeriods(pool, buckets, keys, period, args.range);
+}
+
+function bucketOf(row: Row): WorkflowStatisticsBucket {
+  const byStatus = STATUSES.map((status) => ({ status, count: Number(row.by_status?.[status] ?? 0) })).filter((s) => s.count > 0);
+  const count = (status: string) => byStatus.find((s) => s.status === status)?.count ?? 0;
+  const succeeded = count('DONE');
+  const failed = count('FAILED');
+  const finished = succeeded + failed;
+  return {
+    periodStart: row.period ?? null,
+    workflow: row.workflow ?? null,
+    workflowVersion: row.workflow_version ?? null,
+    userId: row.user_id == null ? null : Number(row.user_id),
+    groupId: row.group_id == null ? null : Number(row.group_id),
+    status: row.status ?? null,
+    runs: row.runs,
+    byStatus,
+    succeeded,
+    failed,
+    successRate: finished ? succeeded / finished : null,
+    failureRate: finished ? failed / finished : null,
+    queueWait: durations(row.queued_n, row.queued_mean, row.queued_p),
+    runTime: durations(row.running_n, row.running_mean, row.running_p),
+    total: durations(row.total_n, row.total_mean, row.total_p),
+    slurmJobs: row.slurm_jobs ?? 0,
+  };
+}
+
+type KeyValues = Pick<WorkflowStatisticsBucket, 'workflow' | 'workflowVersion' | 'userId' | 'groupId' | 'status'>;
+
+function emptyBucket(periodStart: Date | null, values: Partial<KeyValues>): WorkflowStatisticsBucket {
+  const none: DurationStatistics = { count: 0, mean: null, p50: null, p90: null, p99: null };
+  return {
+    periodStart, workflow: null, workflowVersion: null, userId: null, groupId: null, status: null, ...values,
+    runs: 0, byStatus: [], succeeded: 0, failed: 0, successRate: null, failureRate: null,
+    queueWait: none, runTime: { ...none }, total: { ...none }, slurmJobs: 0,
+  };
+}
+
+/** Every period of the range × every combination of the other keys seen, so a chart needs no gap filling. */
+async function withZeroPeriods(pool: pg.Pool, buckets: WorkflowStatisticsBucket[], keys: WorkflowStatisticsKey[], period: WorkflowStatisticsPeriod, range: { from: Date; to: Date }): Promise<WorkflowStatisticsBucket[]> {
+  const { rows } = await pool.query<{ period: Date }>(
+    `SELECT g AT TIME ZONE 'UTC' AS period
+       FROM generate_series(date_trunc($1, $2::timestamptz AT TIME ZONE 'UTC'), ($3::timestamptz AT TIME ZONE 'UTC') - interval '1 microsecond', ('1 ' || $1)::interval) g`,
+    [PERIOD_UNIT[period], range.from, range.to],
+  );
+  const valuesOf = (b: WorkflowStatisticsBucket): KeyValues => ({ workflow: b.workflow, workflowVersion: b.workflowVersion, userId: b.userId, groupId: b.groupId, status: b.status });
+  const combos = new Map<string, KeyValues>();
+  for (const b of buckets) combos.set(JSON.stringify(valuesOf(b)), valuesOf(b));
+  // grouped by PERIOD alone: one series, present even when no run falls in the range
+  if (keys.length === 1 && combos.size === 0) combos.set(JSON.stringify({}), {} as KeyValues);
+  const found = new Map(buckets.map((b) => [`${b.periodStart?.getTime()}|${JSON.stringify(valuesOf(b))}`, b]));
+  const out: WorkflowStatisticsBucket[] = [];
+  for (const { period: start } of rows) {
+    for (const [combo, values] of combos) out.push(found.get(`${start.getTime()}|${combo}`) ?? emptyBucket(start, values));
+  }
+  return out;
+}
