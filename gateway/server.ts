@@ -58,8 +58,13 @@ export interface GatewayOptions {
 }
 
 const MAX_URL_BYTES = 16 * 1024;
-/** WebSocket close codes of our own (docs/limits.md); graphql-ws uses 4400-4499 for its own. */
-export const WS_CLOSE = { sessionEnded: 4401, tooManyConnections: 4429 } as const;
+/**
+ * WebSocket close codes of our own, chosen for how graphql-ws clients react (docs/limits.md):
+ * 4401 ends for good (the session is gone: a retry cannot succeed without a new key); 1013 "Try
+ * Again Later" (RFC 6455) makes the client retry with its backoff, since a connection slot frees
+ * as soon as another connection of the same identity closes. (graphql-ws treats 4429 as fatal.)
+ */
+export const WS_CLOSE = { sessionEnded: 4401, tooManyConnections: 1013 } as const;
 
 export interface RunningGateway {
   url: string;

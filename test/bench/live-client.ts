@@ -24,7 +24,7 @@ process.on('message', async (msg: { open?: { url: string; credentials: Credentia
         const client = createClient({
           url: url.replace(/^http/, 'ws'), webSocketImpl: WebSocket, retryAttempts: 0, lazy: false,
           connectionParams: 'identity' in credential ? { identity: credential.identity } : { authorization: `Bearer ${credential.session}` },
-          // a refused connection (e.g. 4429, too many per identity) fails the benchmark instead of hanging it
+          // a refused connection (e.g. 1013, too many per identity) fails the benchmark instead of hanging it
           onNonLazyError: (e) => reject(new Error(`subscriber ${i}: connection refused ${JSON.stringify((e as { code?: number; reason?: string }).code ?? e)} ${(e as { reason?: string }).reason ?? ''}`)),
         });
         clients.push(client);

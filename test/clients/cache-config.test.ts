@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CACHE_CONFIG_PATH, cacheConfigJson, type CacheConfig } from '../../clients/cache-config';
+import { CACHE_CONFIG_PATH, cacheConfigJson, SDK_CACHE_CONFIG_PATH, sdkCacheConfigModule, type CacheConfig } from '../../clients/cache-config';
 
 const root = join(__dirname, '..', '..');
 const committed = readFileSync(join(root, CACHE_CONFIG_PATH), 'utf8');
@@ -9,6 +9,8 @@ const config = JSON.parse(committed) as CacheConfig;
 describe('clients/cache-config.json', () => {
   it('is what the generator makes from schema/supergraph.graphql (run `npm run cache-config` when this fails)', () => {
     expect(committed).toBe(cacheConfigJson(root));
+    // and the SDK ships the same configuration
+    expect(readFileSync(join(root, SDK_CACHE_CONFIG_PATH), 'utf8')).toBe(sdkCacheConfigModule(committed));
   });
 
   it('keys entities on __typename + id, the global id node(id:) takes', () => {

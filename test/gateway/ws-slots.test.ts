@@ -85,3 +85,30 @@ it('frees the slot of a client subscribed to what no new row can match, while ot
   expect(await until(async () => (await gauge()) === 0, 5000)).toBe(true);
   expect(await until(() => upstreamSubscribers() === 0, 5000)).toBe(true);
 });
+
+it('a graphql-ws client refused for too many connections retries by itself and gets in once a slot frees (1013)', async () => {
+  const auth = { authorization: `Bearer ${DEMO_USERS.alice.sessionUuid}` };
+  const query = `subscription { importOrderUpdated(uuid: "${DEMO.importOrders.started}") { cursor } }`;
+  const open = (extra: Partial<Parameters<typeof createClient>[0]> = {}) => {
+    const client = createClient({ url: stack.gateway.url.replace(/^http/, 'ws'), webSocketImpl: WebSocket, retryAttempts: 0, lazy: false, onNonLazyError: () => undefined, connectionParams: auth, ...extra });
+    client.subscribe({ query }, { next: () => undefined, error: () => undefined, complete: () => undefined });
+    return client;
+  };
+  const holders = Array.from({ length: LIMIT }, () => open());
+  expect(await until(async () => (await gauge()) === LIMIT, 10_000)).toBe(true);
+  let freeSlot: () => void = () => undefined;
+  const slotFreed = new Promise<void>((resolve) => (freeSlot = resolve));
+  const closes: number[] = [];
+  let connected = 0;
+  const late = open({ retryAttempts: 3, retryWait: () => slotFreed, on: { closed: (e) => closes.push((e as { code: number }).code), connected: () => void connected++ } });
+  try {
+    expect(await until(() => closes.length > 0, 10_000)).toBe(true);
+    expect(closes[0]).toBe(1013);
+    await holders[0].dispose();
+    freeSlot();
+    expect(await until(() => connected === 1, 10_000)).toBe(true);
+  } finally {
+    await late.dispose();
+    for (const h of holders.slice(1)) await h.dispose();
+  }
+});

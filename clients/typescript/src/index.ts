@@ -12,3 +12,4 @@ export type { ErrorCode, GraphQLErrorShape } from './errors.js';
 export { Subscription } from './subscription.js';
 export type { ResumeOptions } from './subscription.js';
 export * from './generated.js';
+export { cacheConfig } from './cache-config.js';

@@ -16,7 +16,8 @@ export interface Transport {
 /** graphql-ws close codes of the gateway (docs/clients.md, "Subscriptions over WebSocket"). */
 function closeError(code: number, reason: string): GraphError {
   if (code === 4401 || code === 4403) return new GraphError('UNAUTHENTICATED', reason || 'The OMERO session key is unknown, closed or expired.');
-  if (code === 4429) return new GraphError('RATE_LIMITED', reason || 'Too many WebSocket connections for this identity.');
+  // 1013 Try Again Later: too many connections for this identity; the resume loop retries with backoff
+  if (code === 1013) return new GraphError('RATE_LIMITED', reason || 'Too many WebSocket connections for this identity.');
   return GraphError.connectionFailed(`WebSocket closed (${code}${reason ? `: ${reason}` : ''})`);
 }
 
