@@ -147,10 +147,13 @@ describe('live status through the gateway', () => {
     const client = wsClient(stack.gateway.url, alice);
     try {
       const uuid = DEMO.importOrders.started;
-      const events = take<any>(client, `subscription { importOrderUpdated(uuid: "${uuid}") { cursor uuid stage stageRaw order { stage user { firstName } destination { ... on Dataset { name } } } } }`, 1);
-      await new Promise((r) => setTimeout(r, 300)); // let the subscription reach the subgraph
       const db = new pg.Client(stack.dbs.biomeroUrl);
       await db.connect();
+      // resume after the newest row: the insert below is delivered however long the subscription takes to reach the subgraph
+      const newest = Number((await db.query('SELECT max(id) AS id FROM imports')).rows[0].id);
+      const after = Buffer.from(`ImportStage:${newest}`).toString('base64url');
+      const events = take<any>(client, `subscription { importOrderUpdated(uuid: "${uuid}", after: "${after}") { cursor uuid stage stageRaw order { stage user { firstName } destination { ... on Dataset { name } } } } }`, 1);
+      await new Promise((r) => setTimeout(r, 300)); // the latency below is measured from an insert made once the subscription is up
       const insertedAt = Date.now();
       // What BIOMERO.importer writes: a new stage row for the order, no id, timestamp set by the writer.
       await db.query(

@@ -2,6 +2,8 @@ import pg from 'pg';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { DEMO, DEMO_USERS } from '../../../database/demo/index';
+import { encodeCursor } from '../../../subgraphs/common/cursor';
+import { STAGE_CURSOR } from '../../../subgraphs/imports/resolvers';
 import { startTestStack, type TestStack } from '../../support/stack';
 import { collect, collectResuming } from '../../support/subscriptions';
 
@@ -23,6 +25,15 @@ function client(session: string): Client {
 }
 
 
+/**
+ * The cursor of the newest stage row: a subscription resuming after it gets exactly the rows
+ * appended later, however long it takes to reach the subgraph (no race with a live start).
+ */
+async function newestCursor(): Promise<string> {
+  const { rows } = await writer.query<{ id: string }>('SELECT max(id) AS id FROM imports');
+  return encodeCursor(STAGE_CURSOR, Number(rows[0].id));
+}
+
 async function appendStage(uuid: string, stage: string, db: pg.Pool | pg.PoolClient = writer): Promise<void> {
   await db.query(
     `INSERT INTO imports (group_name, user_name, destination_id, destination_type, stage, uuid, "timestamp", files, file_names)
@@ -35,9 +46,9 @@ it('streams every visible stage row to importOrderEvents, filtered by stage, and
   const asBob = client(DEMO_USERS.bob.sessionUuid);
   const asAlice = client(DEMO_USERS.alice.sessionUuid);
   try {
-    const bobSees = collect(asBob, `subscription($f: ImportOrderEventFilter) { importOrderEvents(filter: $f) { ${EVENT} } }`, { f: { stages: ['FAILED'] } }, (e) => e.length === 1);
-    const aliceSees = collect(asAlice, `subscription { importOrderEvents { ${EVENT} } }`, {}, (e) => e.length === 2);
-    await new Promise((r) => setTimeout(r, 300));
+    const after = await newestCursor();
+    const bobSees = collect(asBob, `subscription($f: ImportOrderEventFilter, $after: String) { importOrderEvents(filter: $f, after: $after) { ${EVENT} } }`, { f: { stages: ['FAILED'] }, after }, (e) => e.length === 1);
+    const aliceSees = collect(asAlice, `subscription($after: String) { importOrderEvents(after: $after) { ${EVENT} } }`, { after }, (e) => e.length === 2);
     await appendStage(DEMO.importOrders.completed, 'Import Failed'); // alice, lab-private: hidden from bob
     await appendStage(DEMO.importOrders.pending, 'Import Started'); // bob: not FAILED
     await appendStage(DEMO.importOrders.pending, 'Import Failed'); // bob: FAILED
@@ -58,8 +69,7 @@ it('streams every visible stage row to importOrderEvents, filtered by stage, and
 it('delivers a lower id committed after a higher one, in id order', async () => {
   const c = client(DEMO_USERS.erin.sessionUuid);
   try {
-    const events = collect(c, `subscription { importOrderEvents { ${EVENT} } }`, {}, (e) => e.length === 2);
-    await new Promise((r) => setTimeout(r, 300));
+    const events = collect(c, `subscription($after: String) { importOrderEvents(after: $after) { ${EVENT} } }`, { after: await newestCursor() }, (e) => e.length === 2);
     const slow = await writer.connect();
     await slow.query('BEGIN');
     await appendStage(DEMO.importOrders.started, 'Import Preprocessing', slow); // takes the lower id

@@ -34,9 +34,11 @@ it('sends the folded run for each stored event of a visible run matching the fil
   const asAlice = wsClient(stack.url, 'alice');
   const asBob = wsClient(stack.url, 'bob');
   try {
-    const aliceSees = collect(asAlice, `subscription($f: WorkflowRunFilter) { workflowRunUpdated(filter: $f) { ${UPDATE} } }`, { f: { statuses: ['JOB_COMPLETED', 'DONE'] } }, (e) => e.length === 2);
-    const bobSees = collect(asBob, `subscription { workflowRunUpdated { ${UPDATE} } }`, {}, (e) => e.length === 1);
-    await new Promise((r) => setTimeout(r, 300));
+    // from the newest event's cursor: no race between the subscription reaching the subgraph and the writes
+    const { rows } = await writer.query<{ max: number }>('SELECT max(id)::int AS max FROM workflowtracker_events');
+    const after = Buffer.from(`WorkflowEvent:${rows[0].max}`).toString('base64url');
+    const aliceSees = collect(asAlice, `subscription($f: WorkflowRunFilter, $after: String) { workflowRunUpdated(filter: $f, after: $after) { ${UPDATE} } }`, { f: { statuses: ['JOB_COMPLETED', 'DONE'] }, after }, (e) => e.length === 2);
+    const bobSees = collect(asBob, `subscription($after: String) { workflowRunUpdated(after: $after) { ${UPDATE} } }`, { after }, (e) => e.length === 1);
     await statusUpdate(W.running.tasks.cellpose, 'RUNNING'); // alice's run, still JOB_RUNNING: filtered out
     await statusUpdate(W.running.tasks.cellpose, 'COMPLETED'); // now JOB_COMPLETED
     await appendEvents(writer, [{ originatorId: W.running.id, version: await nextVersion(W.running.id), type: 'WorkflowRun.WorkflowCompleted' }]);
