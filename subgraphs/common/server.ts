@@ -212,7 +212,7 @@ export async function startSubgraph<S>(
         exporter.add({ traceId: trace.traceId, spanId, parentSpanId: trace.parentSpanId, name: `${name} ${req.method} /graphql`, kind: 2, start, end: Date.now(), attributes: { 'graphql.subgraph': name, ...(requestId ? { 'request.id': requestId } : {}), 'http.status_code': res.statusCode }, error: res.statusCode >= 500 });
       }
     });
-    requestScope.run({ requestId, traceId: trace.traceId }, () =>
+    void requestScope.run({ requestId, traceId: trace.traceId }, () =>
       handle(req, res).catch((err) => {
         logger.error({ service: name, err }, 'request failed');
         if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });

@@ -61,7 +61,6 @@ export function describeSlurm(name: string, body: () => void): void {
       });
     });
   } else {
-    // eslint-disable-next-line no-console
     console.warn(`Skipping "${name}": the Slurm test cluster is unavailable: ${skipReason}`);
     describe.skip(name, body);
   }

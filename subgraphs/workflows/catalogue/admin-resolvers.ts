@@ -3,7 +3,7 @@ import { requireIdentity } from '../../common/access';
 import { codedError } from '../../common/errors';
 import type { Caller, Identity } from '../../common/identity';
 import { logger } from '../../common/logger';
-import { CatalogueAdmin, catalogueAdminSettingsFromEnv, mayEditCatalogue, type CatalogueAdminSettings, type HistoryEntry, type JobParameter } from './admin';
+import { CatalogueAdmin, catalogueAdminSettingsFromEnv, mayEditCatalogue, type CatalogueAdminSettings, type HistoryEntry, type WorkflowDefinition } from './admin';
 import type { CatalogueWorkflow } from './catalogue';
 import { CatalogueWatch, type CatalogueVersion } from './watch';
 
@@ -23,16 +23,7 @@ export function catalogueEditing(configFile: string | null, settings: CatalogueA
 }
 
 interface SetWorkflowArgs {
-  input: {
-    name: string;
-    repository: string;
-    version: string;
-    jobScript?: string | null;
-    imageFolder?: string | null;
-    useGpu?: boolean | null;
-    jobParameters?: JobParameter[] | null;
-    expectedVersion: string;
-  };
+  input: WorkflowDefinition & { expectedVersion: string };
 }
 
 type Ctx = { caller: Caller };

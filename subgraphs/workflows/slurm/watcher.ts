@@ -83,7 +83,7 @@ export class PollingSlurmWatcher implements SlurmWatcher {
     if (this.stopped || this.timer || this.jobs.size === 0) return;
     this.timer = setTimeout(() => {
       this.timer = null;
-      this.pollNow().finally(() => this.schedule());
+      void this.pollNow().finally(() => this.schedule()); // poll() logs its own failures and never rejects
     }, this.intervalMs);
     this.timer.unref();
   }
