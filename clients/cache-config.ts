@@ -49,11 +49,16 @@ function isInternal(name: string): boolean {
 
 export function cacheConfig(schema: GraphQLSchema): CacheConfig {
   const roots = new Set([schema.getQueryType()?.name, schema.getMutationType()?.name, schema.getSubscriptionType()?.name]);
-  const types = Object.values(schema.getTypeMap()).filter((t) => !isInternal(t.name)).sort((a, b) => a.name.localeCompare(b.name));
+  const types = Object.values(schema.getTypeMap())
+    .filter((t) => !isInternal(t.name))
+    .sort((a, b) => a.name.localeCompare(b.name));
   const config: CacheConfig = { possibleTypes: {}, typePolicies: {}, graphcacheKeys: {}, entityTypes: [], valueTypes: [] };
   for (const type of types) {
     if (isInterfaceType(type) || isUnionType(type)) {
-      config.possibleTypes[type.name] = schema.getPossibleTypes(type).map((t) => t.name).sort();
+      config.possibleTypes[type.name] = schema
+        .getPossibleTypes(type)
+        .map((t) => t.name)
+        .sort();
     }
     if (!isObjectType(type) || roots.has(type.name)) continue;
     const id = type.getFields().id;

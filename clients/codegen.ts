@@ -42,7 +42,10 @@ export function clientSchemaSdl(root: string): string {
 function documentFiles(root: string): string[] {
   const operations = join(root, 'clients', 'operations');
   return [
-    ...readdirSync(operations).filter((f) => f.endsWith('.graphql')).sort().map((f) => join(operations, f)),
+    ...readdirSync(operations)
+      .filter((f) => f.endsWith('.graphql'))
+      .sort()
+      .map((f) => join(operations, f)),
     join(root, 'clients', 'typescript', 'src', 'sign-in.graphql'),
   ];
 }
@@ -59,7 +62,9 @@ function trustedDocuments(root: string): string {
       if (definition.kind === 'OperationDefinition' && definition.name) byName[definition.name.value] = text;
     }
   }
-  const sorted = Object.keys(byName).sort().map((name) => `  ${name}: ${JSON.stringify(byName[name])},`);
+  const sorted = Object.keys(byName)
+    .sort()
+    .map((name) => `  ${name}: ${JSON.stringify(byName[name])},`);
   return `\n/** Each operation's text as in clients/trusted-documents.json: what the client sends (PERSISTED_OPERATIONS=trusted). */\nexport const trustedDocuments: Readonly<Record<string, string>> = {\n${sorted.join('\n')}\n};\n`;
 }
 
@@ -106,8 +111,11 @@ async function main(argv: string[]): Promise<number> {
 }
 
 if (process.argv[1] && /codegen\.(ts|js)$/.test(process.argv[1])) {
-  main(process.argv.slice(2)).then((code) => process.exit(code), (err) => {
-    console.error(err instanceof Error ? err.message : err);
-    process.exit(1);
-  });
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err) => {
+      console.error(err instanceof Error ? err.message : err);
+      process.exit(1);
+    },
+  );
 }

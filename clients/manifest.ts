@@ -20,7 +20,9 @@ export function documentOf(source: string): string {
 
 export function buildManifest(operationsDir: string): Record<string, string> {
   const manifest: Record<string, string> = {};
-  for (const file of readdirSync(operationsDir).filter((f) => f.endsWith('.graphql')).sort()) {
+  for (const file of readdirSync(operationsDir)
+    .filter((f) => f.endsWith('.graphql'))
+    .sort()) {
     const document = documentOf(readFileSync(join(operationsDir, file), 'utf8'));
     parse(document); // a broken operation fails the build, not the gateway
     manifest[createHash('sha256').update(document).digest('hex')] = document;

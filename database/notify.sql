@@ -1,4 +1,5 @@
--- omero-graph's own migration: the only thing omero-graph ever creates in a BIOMERO database.
+-- omero-graph's own migration, part 1 (part 2: run-summary.sql): with it, the only things
+-- omero-graph ever creates in a BIOMERO database.
 --
 -- AFTER INSERT triggers that announce each new row of the two append-only logs with pg_notify,
 -- payload = the new row's id. Subscribers still read the rows themselves (by id; which ids are

@@ -14,15 +14,19 @@ export function databaseUrl(serverUrl: string, db: string): string {
   return url.toString();
 }
 
+/** Our migration of a BIOMERO database, in order: the notify triggers, the run summary tables. */
+export const MIGRATION_FILES = ['notify.sql', 'run-summary.sql'] as const;
+type SqlFile = 'omero.sql' | 'biomero.sql' | (typeof MIGRATION_FILES)[number];
+
 /** SQL text of one of the files in database/. */
-export function readSql(name: 'omero.sql' | 'biomero.sql' | 'notify.sql'): string {
+export function readSql(name: SqlFile): string {
   return readFileSync(databaseFile(name), 'utf8');
 }
 
 /**
  * Make sure the server holds an OMERO and a BIOMERO database with our layouts: create the
  * databases when missing, apply omero.sql / biomero.sql when their tables are absent, and
- * (re)apply our notify migration. Safe to call repeatedly and concurrently.
+ * (re)apply our migration (MIGRATION_FILES). Safe to call repeatedly and concurrently.
  */
 export async function prepareDatabases(
   serverUrl: string,
@@ -34,16 +38,17 @@ export async function prepareDatabases(
   const biomeroUrl = databaseUrl(serverUrl, names.biomero);
   await applySchema(omeroUrl, 'experimenter', ['omero.sql']);
   await applySchema(biomeroUrl, 'imports', ['biomero.sql']);
-  await applySchema(biomeroUrl, null, ['notify.sql']);
+  await applySchema(biomeroUrl, null, [...MIGRATION_FILES]);
   return { omeroUrl, biomeroUrl };
 }
 
 /**
- * Install (or refresh) only our notify triggers in an existing BIOMERO database: the one change
- * omero-graph makes to a production BIOMERO DB, and only where the operator allows it.
+ * Install (or refresh) our migration in an existing BIOMERO database: the notify triggers and the
+ * run summary tables, the only change omero-graph makes to a production BIOMERO DB, and only where
+ * the operator allows it.
  */
 export async function applyNotifyMigration(biomeroUrl: string): Promise<void> {
-  await applySchema(biomeroUrl, null, ['notify.sql']);
+  await applySchema(biomeroUrl, null, [...MIGRATION_FILES]);
 }
 
 export async function createDatabaseIfMissing(serverUrl: string, name: string): Promise<void> {
@@ -71,7 +76,7 @@ const SCHEMA_LOCK = 0x6f6d6772; // 'omgr'
  * Apply the given SQL files unless `guardTable` already exists (null: always apply; the files
  * must then be idempotent). The files carry their own BEGIN/COMMIT.
  */
-export async function applySchema(dbUrl: string, guardTable: string | null, files: Array<'omero.sql' | 'biomero.sql' | 'notify.sql'>): Promise<boolean> {
+export async function applySchema(dbUrl: string, guardTable: string | null, files: SqlFile[]): Promise<boolean> {
   const client = new pg.Client({ connectionString: dbUrl });
   await client.connect();
   try {

@@ -1,5 +1,6 @@
 import type { GatewayPlugin } from '@graphql-hive/gateway-runtime';
 import { GraphQLError, Lexer, Source, TokenKind } from 'graphql';
+import { httpError } from '../subgraphs/common/errors';
 
 /**
  * Input no operation may carry (docs/security.md, "Bad input"), checked once at the gateway for
@@ -13,12 +14,8 @@ import { GraphQLError, Lexer, Source, TokenKind } from 'graphql';
  */
 export const MAX_VARIABLES_DEPTH = 64;
 
-function refused(code: string, message: string, status: number): GraphQLError {
-  return new GraphQLError(message, { extensions: { code, http: { status } } });
-}
-
 export function nulRefused(): GraphQLError {
-  return refused('BAD_USER_INPUT', 'Strings must not contain the NUL character (U+0000).', 400);
+  return httpError('BAD_USER_INPUT', 'Strings must not contain the NUL character (U+0000).');
 }
 
 /**
@@ -37,7 +34,7 @@ export function checkVariables(variables: unknown, maxBytes: number | null): voi
     }
     if (value === null || typeof value !== 'object') continue;
     if (depth > MAX_VARIABLES_DEPTH) {
-      throw refused('VARIABLES_TOO_DEEP', `Variables are nested more than ${MAX_VARIABLES_DEPTH} levels deep.`, 400);
+      throw httpError('VARIABLES_TOO_DEEP', `Variables are nested more than ${MAX_VARIABLES_DEPTH} levels deep.`);
     }
     if (Array.isArray(value)) {
       for (const item of value) stack.push([item, depth + 1]);
@@ -49,7 +46,7 @@ export function checkVariables(variables: unknown, maxBytes: number | null): voi
     }
   }
   if (maxBytes !== null && JSON.stringify(variables).length > maxBytes) {
-    throw refused('VARIABLES_TOO_LARGE', `Variables are larger than ${maxBytes} bytes.`, 413);
+    throw httpError('VARIABLES_TOO_LARGE', `Variables are larger than ${maxBytes} bytes.`);
   }
 }
 

@@ -43,7 +43,16 @@ export function originsFromList(raw: string | undefined): string[] {
     } catch {
       throw new Error(`CORS_ORIGINS: "${entry}" is not an origin such as https://app.example.org.`);
     }
-    if ((url.protocol !== 'https:' && url.protocol !== 'http:') || url.username || url.password || url.pathname !== '/' || url.search || url.hash || entry.endsWith('#') || entry.endsWith('?')) {
+    if (
+      (url.protocol !== 'https:' && url.protocol !== 'http:') ||
+      url.username ||
+      url.password ||
+      url.pathname !== '/' ||
+      url.search ||
+      url.hash ||
+      entry.endsWith('#') ||
+      entry.endsWith('?')
+    ) {
       throw new Error(`CORS_ORIGINS: "${entry}" is not an origin such as https://app.example.org (scheme, host and port only).`);
     }
     origins.push(url.origin);
@@ -71,7 +80,11 @@ function ownOrigin(req: IncomingMessage): string | null {
 
 /** A top-level navigation (the user followed a link), the one cross-site use of the cookie allowed. */
 function isNavigation(req: IncomingMessage, method: string): boolean {
-  return (method === 'GET' || method === 'HEAD') && header(req, 'sec-fetch-mode') === 'navigate' && ['document', 'iframe', 'frame', undefined].includes(header(req, 'sec-fetch-dest'));
+  return (
+    (method === 'GET' || method === 'HEAD') &&
+    header(req, 'sec-fetch-mode') === 'navigate' &&
+    ['document', 'iframe', 'frame', undefined].includes(header(req, 'sec-fetch-dest'))
+  );
 }
 
 export class BrowserRules {
@@ -136,7 +149,11 @@ export class BrowserRules {
       if (refusal) return refusal;
     }
     if (kind === 'foreign' && this.cookieBorne(req) && !isNavigation(req, method)) {
-      return { status: 403, code: 'CSRF_REFUSED', message: 'A request with the session cookie from another site is refused (list the site in CORS_ORIGINS, or send Authorization: Bearer).' };
+      return {
+        status: 403,
+        code: 'CSRF_REFUSED',
+        message: 'A request with the session cookie from another site is refused (list the site in CORS_ORIGINS, or send Authorization: Bearer).',
+      };
     }
     return null;
   }
@@ -144,7 +161,11 @@ export class BrowserRules {
   /** Why a WebSocket upgrade is refused, or null. */
   upgradeRefusal(req: IncomingMessage): Refusal | null {
     if (this.originKind(req) !== 'foreign' || sessionKeyFromCookie(header(req, 'cookie'), this.sessionCookie) === null) return null;
-    return { status: 403, code: 'ORIGIN_NOT_ALLOWED', message: 'A WebSocket with the session cookie from another origin is refused; send the key in connection_init.' };
+    return {
+      status: 403,
+      code: 'ORIGIN_NOT_ALLOWED',
+      message: 'A WebSocket with the session cookie from another origin is refused; send the key in connection_init.',
+    };
   }
 
   /**

@@ -1,10 +1,10 @@
 import { randomUUID, timingSafeEqual, createHash } from 'node:crypto';
-import { GraphQLError } from 'graphql';
 import type pg from 'pg';
 import type { Identity } from '../subgraphs/common/identity';
 import { isProduction } from '../subgraphs/common/production';
 import type { SignInService } from './login';
 import type { SessionResolver } from './sessions';
+import { httpError } from '../subgraphs/common/errors';
 
 /**
  * `login`/`logout` for `npm start` over the embedded demo world, where there is no OMERO.web to
@@ -28,7 +28,7 @@ export class DemoSignIn implements SignInService {
     const expected = this.passwords[username];
     if (expected === undefined || !sameText(expected, password)) {
       // OMERO.web's words for a wrong user name or password
-      throw new GraphQLError('Connection not available, please check your user name and password.', { extensions: { code: 'LOGIN_FAILED', http: { status: 401 } } });
+      throw httpError('LOGIN_FAILED', 'Connection not available, please check your user name and password.');
     }
     const sessionKey = randomUUID();
     const { rowCount } = await this.pool.query(
@@ -38,14 +38,14 @@ export class DemoSignIn implements SignInService {
       [sessionKey, username],
     );
     const caller = rowCount ? await this.sessions.resolve(sessionKey) : null;
-    if (!caller) throw new GraphQLError(`The demo user ${username} is not in the OMERO database.`, { extensions: { code: 'LOGIN_FAILED', http: { status: 401 } } });
+    if (!caller) throw httpError('LOGIN_FAILED', `The demo user ${username} is not in the OMERO database.`);
     return { sessionKey, caller };
   }
 
   async logout(sessionKey: string): Promise<boolean> {
     // an unknown or closed key answers as with OMERO.web sign-in (gateway/login.ts)
     if (!(await this.sessions.resolve(sessionKey))) {
-      throw new GraphQLError('The OMERO session key is unknown, closed or expired.', { extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } } });
+      throw httpError('UNAUTHENTICATED', 'The OMERO session key is unknown, closed or expired.');
     }
     await this.pool.query(`UPDATE session SET closed = now() AT TIME ZONE 'UTC' WHERE uuid = $1 AND closed IS NULL`, [sessionKey]);
     this.sessions.forget(sessionKey);

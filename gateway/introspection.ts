@@ -1,7 +1,8 @@
 import type { GatewayPlugin } from '@graphql-hive/gateway-runtime';
-import { GraphQLError, Kind, parse, visit } from 'graphql';
+import { Kind, parse, visit } from 'graphql';
 import type { Caller } from '../subgraphs/common/identity';
 import type { IntrospectionMode } from './settings';
+import { httpError } from '../subgraphs/common/errors';
 
 /**
  * Who may introspect the graph (INTROSPECTION, docs/configuration.md): `on` everyone, `authenticated`
@@ -29,10 +30,10 @@ export function asksIntrospection(query: unknown): boolean {
 export function checkIntrospection(mode: IntrospectionMode, query: unknown, caller: Caller | undefined): void {
   if (mode === 'on' || !asksIntrospection(query)) return;
   if (mode === 'off') {
-    throw new GraphQLError('Introspection is turned off on this gateway (INTROSPECTION).', { extensions: { code: 'INTROSPECTION_DISABLED', http: { status: 403 } } });
+    throw httpError('INTROSPECTION_DISABLED', 'Introspection is turned off on this gateway (INTROSPECTION).');
   }
   if (!caller) {
-    throw new GraphQLError('Introspection needs a signed-in caller: send an OMERO session key.', { extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } } });
+    throw httpError('UNAUTHENTICATED', 'Introspection needs a signed-in caller: send an OMERO session key.');
   }
 }
 

@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { documentOf } from '../clients/manifest';
 import { projectRoot } from '../database/paths';
+import { errorBody, statusOf } from '../subgraphs/common/errors';
 
 /**
  * Lineage downloads for people who do not write GraphQL (docs/provenance.md):
@@ -22,33 +23,22 @@ const DOCUMENT = documentOf(readFileSync(join(projectRoot(), 'clients', 'operati
 /** How the lineage names a node the caller may not see (subgraphs/provenance/walk.ts): `redacted:<n>`. */
 const REDACTED = 'redacted:';
 
-/** HTTP status for the first error's code (the JSON body carries the GraphQL errors as they are). */
-const STATUS: Record<string, number> = {
-  BAD_USER_INPUT: 400,
-  UNAUTHENTICATED: 401,
-  FORBIDDEN: 403,
-  NOT_FOUND: 404,
-  RATE_LIMITED: 429,
-  PERSISTED_QUERY_REQUIRED: 400,
-  SERVICE_UNAVAILABLE: 503,
-  DOWNSTREAM_SERVICE_ERROR: 502,
-};
-
 type Execute = (request: Request) => Promise<Response>;
 
 export async function lineageDownload(req: IncomingMessage, res: ServerResponse, execute: Execute): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://gateway');
   const match = LINEAGE_PATH.exec(url.pathname);
   if (!match || (req.method !== 'GET' && req.method !== 'HEAD')) {
-    res.writeHead(req.method === 'GET' || req.method === 'HEAD' ? 404 : 405, { 'content-type': 'application/json' })
-      .end(JSON.stringify({ errors: [{ message: 'GET /lineage/<id>.prov.json or /lineage/<id>.crate.json', extensions: { code: 'BAD_REQUEST' } }] }));
+    res
+      .writeHead(req.method === 'GET' || req.method === 'HEAD' ? 404 : 405, { 'content-type': 'application/json' })
+      .end(errorBody('BAD_REQUEST', 'GET /lineage/<id>.prov.json or /lineage/<id>.crate.json'));
     return;
   }
   let of: string;
   try {
     of = decodeURIComponent(match[1]);
   } catch {
-    res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ errors: [{ message: 'The id is not valid percent-encoding.', extensions: { code: 'BAD_USER_INPUT' } }] }));
+    res.writeHead(400, { 'content-type': 'application/json' }).end(errorBody('BAD_USER_INPUT', 'The id is not valid percent-encoding.'));
     return;
   }
   const format = match[2] as 'prov' | 'crate';
@@ -66,17 +56,25 @@ export async function lineageDownload(req: IncomingMessage, res: ServerResponse,
     const value = req.headers[name];
     if (typeof value === 'string') headers.set(name, value);
   }
-  const response = await execute(new Request('http://gateway/graphql', { method: 'POST', headers, body: JSON.stringify({ query: DOCUMENT, operationName: 'LineageExport', variables }) }));
-  const body = (await response.json()) as { data?: { lineage?: { root?: string; provJson?: unknown; roCrate?: unknown } } | null; errors?: Array<{ extensions?: { code?: string } }> };
+  const response = await execute(
+    new Request('http://gateway/graphql', { method: 'POST', headers, body: JSON.stringify({ query: DOCUMENT, operationName: 'LineageExport', variables }) }),
+  );
+  const body = (await response.json()) as {
+    data?: { lineage?: { root?: string; provJson?: unknown; roCrate?: unknown } } | null;
+    errors?: Array<{ extensions?: { code?: string } }>;
+  };
   if (!body.errors?.length && body.data?.lineage?.root?.startsWith(REDACTED)) {
     // a missing root and one the caller may not see answer alike: nothing tells them apart
-    res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ errors: [{ message: 'Nothing with this id exists that you may see.', extensions: { code: 'NOT_FOUND' } }] }));
+    res.writeHead(404, { 'content-type': 'application/json' }).end(errorBody('NOT_FOUND', 'Nothing with this id exists that you may see.'));
     return;
   }
   const exported = format === 'prov' ? body.data?.lineage?.provJson : body.data?.lineage?.roCrate;
   if (body.errors?.length || exported === undefined) {
-    const code = body.errors?.[0]?.extensions?.code ?? 'INTERNAL_SERVER_ERROR';
-    res.writeHead(STATUS[code] ?? (response.status >= 400 ? response.status : 500), { 'content-type': 'application/json' }).end(JSON.stringify({ errors: body.errors ?? [] }));
+    // the HTTP status of the first error's code (the JSON body carries the GraphQL errors as they are)
+    const status = statusOf(body.errors?.[0]?.extensions?.code ?? 'INTERNAL_SERVER_ERROR');
+    res
+      .writeHead(status >= 400 ? status : response.status >= 400 ? response.status : 500, { 'content-type': 'application/json' })
+      .end(JSON.stringify({ errors: body.errors ?? [] }));
     return;
   }
   const name = `${of.replace(/[^A-Za-z0-9._-]+/g, '_')}.${format}.json`;

@@ -4,6 +4,7 @@ import { endable } from '../subgraphs/common/endable';
 import type { Caller } from '../subgraphs/common/identity';
 import { logger } from '../subgraphs/common/logger';
 import type { SessionResolver } from './sessions';
+import { codedError } from '../subgraphs/common/errors';
 
 /**
  * Live sessions: everything that lasts longer than one request follows its OMERO session here —
@@ -29,7 +30,7 @@ export interface SessionFollower {
 }
 
 export function sessionEnded(): GraphQLError {
-  return new GraphQLError('The OMERO session of this subscription was closed or has expired.', { extensions: { code: 'UNAUTHENTICATED' } });
+  return codedError('UNAUTHENTICATED', 'The OMERO session of this subscription was closed or has expired.');
 }
 
 export class LiveSessions {

@@ -1,9 +1,23 @@
 import type { GatewayPlugin } from '@graphql-hive/gateway-runtime';
-import { buildSchema, execute, extendSchema, getOperationAST, GraphQLError, Kind, parse, validate, type DocumentNode, type ExecutionResult, type GraphQLSchema } from 'graphql';
+import {
+  buildSchema,
+  execute,
+  extendSchema,
+  getOperationAST,
+  GraphQLError,
+  Kind,
+  parse,
+  validate,
+  type DocumentNode,
+  type ExecutionResult,
+  type GraphQLSchema,
+} from 'graphql';
 import { OmeroWebError, OmeroWebSession } from '../subgraphs/common/omero-web/client';
 import type { Identity } from '../subgraphs/common/identity';
 import { logger } from '../subgraphs/common/logger';
 import type { SessionResolver } from './sessions';
+import { httpError, type ErrorCode } from '../subgraphs/common/errors';
+import { BoundedMap } from '../subgraphs/common/bounded-map';
 
 /**
  * `login` and `logout`: gateway-level mutations (docs/identity.md, "Sign-in"). The gateway signs
@@ -44,12 +58,7 @@ export const SIGN_IN_TYPE_DEFS = /* GraphQL */ `
     LOGIN_FAILED; OMERO.web unreachable or not configured: LOGIN_UNAVAILABLE; more attempts per
     client address than LOGIN_RATE_LIMIT_PER_SECOND (1/s, burst 10): RATE_LIMITED. Send it alone, with POST.
     """
-    login(
-      "OMERO username (omeName)"
-      username: String!
-      "the user's OMERO password"
-      password: String!
-    ): LoginResult!
+    login("OMERO username (omeName)" username: String!, "the user's OMERO password" password: String!): LoginResult!
     "Closes the caller's OMERO session (the one the request authenticates with). True when one was closed."
     logout: Boolean!
   }
@@ -63,13 +72,9 @@ export interface SignInService {
   logout(sessionKey: string): Promise<boolean>;
 }
 
-function coded(code: string, message: string, status: number): GraphQLError {
-  return new GraphQLError(message, { extensions: { code, http: { status } } });
-}
-
 export class SignIn implements SignInService {
   /** OMERO.web sessions this gateway opened, by OMERO session key (oldest dropped first) */
-  private readonly jars = new Map<string, OmeroWebSession>();
+  private readonly jars = new BoundedMap<string, OmeroWebSession>(MAX_JARS);
   private serverId: number | null;
 
   constructor(
@@ -84,7 +89,7 @@ export class SignIn implements SignInService {
 
   private unavailable(err: unknown): GraphQLError {
     logger.warn({ err, omeroWeb: this.omeroWebUrl }, 'OMERO.web unavailable for sign-in');
-    return coded('LOGIN_UNAVAILABLE', 'OMERO.web is not reachable; try again later.', 503);
+    return httpError('LOGIN_UNAVAILABLE', 'OMERO.web is not reachable; try again later.');
   }
 
   /** The OMERO server id from /api/v0/servers/ (the first one), unless configured. */
@@ -98,7 +103,7 @@ export class SignIn implements SignInService {
   }
 
   async login(username: string, password: string): Promise<{ sessionKey: string; caller: Identity }> {
-    if (!this.omeroWebUrl) throw coded('LOGIN_UNAVAILABLE', 'Sign-in is not configured on this gateway (OMERO_WEB_URL).', 503);
+    if (!this.omeroWebUrl) throw httpError('LOGIN_UNAVAILABLE', 'Sign-in is not configured on this gateway (OMERO_WEB_URL).');
     let web: OmeroWebSession;
     let sessionKey: string;
     try {
@@ -106,13 +111,12 @@ export class SignIn implements SignInService {
       sessionKey = (await web.login(username, password)).sessionUuid;
     } catch (err) {
       // 403 {"message": ...}: OMERO.web's own words (wrong password, missing field, guest)
-      if (err instanceof OmeroWebError && err.status === 403) throw coded('LOGIN_FAILED', err.message, 401);
+      if (err instanceof OmeroWebError && err.status === 403) throw httpError('LOGIN_FAILED', err.message);
       throw this.unavailable(err);
     }
     const caller = await this.sessions.resolve(sessionKey);
-    if (!caller) throw coded('LOGIN_FAILED', 'OMERO.web accepted the login but its session is not open in the OMERO database.', 401);
+    if (!caller) throw httpError('LOGIN_FAILED', 'OMERO.web accepted the login but its session is not open in the OMERO database.');
     this.jars.set(sessionKey, web);
-    if (this.jars.size > MAX_JARS) this.jars.delete(this.jars.keys().next().value!);
     return { sessionKey, caller };
   }
 
@@ -173,18 +177,21 @@ function mutationRootFields(document: DocumentNode, operationName: string | unde
  * take a token from the client address's rate-limit bucket, so password guessing is throttled
  * even when the identity rate limit would not apply yet.
  */
-export function useSignIn(signIn: SignInService, options: {
-  sessionKeyOf(request: Request): string | null;
-  throttle(request: Request, context: unknown): void;
-  /** resolves the caller and takes a rate-limit token (throws UNAUTHENTICATED, RATE_LIMITED): introspection and logout */
-  identify(request: Request, context: unknown): Promise<void>;
-  /**
-   * The supergraph's API schema, when introspection may be answered here (not when only trusted
-   * documents run): introspection then shows login and logout beside the composed fields, so
-   * GraphiQL and client generators know them.
-   */
-  apiSchema?: () => Promise<GraphQLSchema>;
-}): GatewayPlugin {
+export function useSignIn(
+  signIn: SignInService,
+  options: {
+    sessionKeyOf(request: Request): string | null;
+    throttle(request: Request, context: unknown): void;
+    /** resolves the caller and takes a rate-limit token (throws UNAUTHENTICATED, RATE_LIMITED): introspection and logout */
+    identify(request: Request, context: unknown): Promise<void>;
+    /**
+     * The supergraph's API schema, when introspection may be answered here (not when only trusted
+     * documents run): introspection then shows login and logout beside the composed fields, so
+     * GraphiQL and client generators know them.
+     */
+    apiSchema?: () => Promise<GraphQLSchema>;
+  },
+): GatewayPlugin {
   let introspectable: { from: GraphQLSchema; schema: GraphQLSchema } | null = null;
   const withSignIn = async (): Promise<GraphQLSchema> => {
     const api = await options.apiSchema!();
@@ -192,7 +199,17 @@ export function useSignIn(signIn: SignInService, options: {
     return introspectable.schema;
   };
   return {
-    async onParams({ params, request, setResult, context }: { params: { query?: unknown; operationName?: unknown; variables?: unknown }; request: Request; setResult(r: ExecutionResult): void; context: unknown }) {
+    async onParams({
+      params,
+      request,
+      setResult,
+      context,
+    }: {
+      params: { query?: unknown; operationName?: unknown; variables?: unknown };
+      request: Request;
+      setResult(r: ExecutionResult): void;
+      context: unknown;
+    }) {
       if (options.apiSchema && typeof params.query === 'string' && /__(schema|type)\b/.test(params.query)) {
         const introspection = introspectionOnly(params.query, typeof params.operationName === 'string' ? params.operationName : undefined);
         if (introspection) {
@@ -204,10 +221,20 @@ export function useSignIn(signIn: SignInService, options: {
           }
           const schema = await withSignIn();
           const errors = validate(schema, introspection);
-          setResult(errors.length
-            ? { errors: errors.map((e) => new GraphQLError(e.message, { nodes: e.nodes, extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } })) }
-            : ((await execute({ schema, document: introspection, operationName: typeof params.operationName === 'string' ? params.operationName : undefined,
-              variableValues: params.variables && typeof params.variables === 'object' ? (params.variables as Record<string, unknown>) : undefined })) as ExecutionResult));
+          setResult(
+            errors.length
+              ? {
+                  errors: errors.map(
+                    (e) => new GraphQLError(e.message, { nodes: e.nodes, extensions: { code: 'GRAPHQL_VALIDATION_FAILED' satisfies ErrorCode } }),
+                  ),
+                }
+              : ((await execute({
+                  schema,
+                  document: introspection,
+                  operationName: typeof params.operationName === 'string' ? params.operationName : undefined,
+                  variableValues: params.variables && typeof params.variables === 'object' ? (params.variables as Record<string, unknown>) : undefined,
+                })) as ExecutionResult),
+          );
           return;
         }
       }
@@ -221,17 +248,19 @@ export function useSignIn(signIn: SignInService, options: {
       const fields = mutationRootFields(document, typeof params.operationName === 'string' ? params.operationName : undefined);
       if (!fields || !fields.some((f) => FIELDS.has(f))) return;
       if (!fields.every((f) => FIELDS.has(f) || f === '__typename')) {
-        setResult({ errors: [coded('BAD_USER_INPUT', 'login and logout cannot be combined with other fields in one operation.', 400)] });
+        setResult({ errors: [httpError('BAD_USER_INPUT', 'login and logout cannot be combined with other fields in one operation.')] });
         return;
       }
       if (request.method !== 'POST') {
         // a mutation, as everywhere: a link or an <img> must not sign anyone out, nor a password sit in a URL
-        setResult({ errors: [coded('METHOD_NOT_ALLOWED', 'login and logout are mutations: send them with POST.', 405)] });
+        setResult({ errors: [httpError('METHOD_NOT_ALLOWED', 'login and logout are mutations: send them with POST.')] });
         return;
       }
       const errors = validate(signInSchema, document);
       if (errors.length) {
-        setResult({ errors: errors.map((e) => new GraphQLError(e.message, { nodes: e.nodes, extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } })) });
+        setResult({
+          errors: errors.map((e) => new GraphQLError(e.message, { nodes: e.nodes, extensions: { code: 'GRAPHQL_VALIDATION_FAILED' satisfies ErrorCode } })),
+        });
         return;
       }
       try {
@@ -254,7 +283,7 @@ export function useSignIn(signIn: SignInService, options: {
           };
         },
         logout: async () => {
-          if (!sessionKey) throw coded('UNAUTHENTICATED', 'logout needs the session key (Authorization: Bearer or the session cookie).', 401);
+          if (!sessionKey) throw httpError('UNAUTHENTICATED', 'logout needs the session key (Authorization: Bearer or the session cookie).');
           await options.identify(request, context); // an unknown or closed key (a second logout too): UNAUTHENTICATED, as everywhere
           return signIn.logout(sessionKey);
         },

@@ -4,10 +4,10 @@
  */
 import { portFor, requiredEnv, SUBGRAPH_NAMES } from '../subgraphs/common/config';
 import { createPool } from '../subgraphs/common/db';
-import { logger } from '../subgraphs/common/logger';
 import { listenHost, startupRules } from '../subgraphs/common/production';
 import { startGateway } from './server';
 import { readSupergraph } from './supergraph';
+import { exitOnStartFailure, stopOnSignals } from '../subgraphs/common/process';
 
 async function main(): Promise<void> {
   const { secret, refusedSessionKeys } = startupRules(process.env, { demo: false });
@@ -25,21 +25,7 @@ async function main(): Promise<void> {
     host: listenHost(process.env, 'gateway'),
     planner: process.env.QUERY_PLANNER === 'js' ? 'js' : 'native',
   });
-  const stop = () => {
-    gateway
-      .stop()
-      .then(() => omeroPool.end())
-      .then(
-        () => process.exit(0),
-        () => process.exit(1),
-      );
-  };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  stopOnSignals('gateway', () => gateway.stop().then(() => omeroPool.end()));
 }
 
-main().catch((err) => {
-  logger.fatal({ err }, 'gateway failed to start');
-  console.error(`gateway: ${err instanceof Error ? err.message : String(err)}`);
-  process.exit(1);
-});
+main().catch((err) => exitOnStartFailure('gateway', err));

@@ -17,8 +17,18 @@ function operationNameIn(query: unknown): string | undefined {
 export class GatewayMetrics {
   readonly registry = new Registry();
   private readonly operations = new Set<string>();
-  readonly requests = new Counter({ name: 'omero_graph_requests_total', help: 'GraphQL operations answered', labelNames: ['operation', 'transport'], registers: [this.registry] });
-  readonly errors = new Counter({ name: 'omero_graph_errors_total', help: 'errors sent to clients, by extensions.code', labelNames: ['code'], registers: [this.registry] });
+  readonly requests = new Counter({
+    name: 'omero_graph_requests_total',
+    help: 'GraphQL operations answered',
+    labelNames: ['operation', 'transport'],
+    registers: [this.registry],
+  });
+  readonly errors = new Counter({
+    name: 'omero_graph_errors_total',
+    help: 'errors sent to clients, by extensions.code',
+    labelNames: ['code'],
+    registers: [this.registry],
+  });
   readonly duration = new Histogram({
     name: 'omero_graph_request_duration_seconds',
     help: 'time from request to response, per operation',
@@ -33,8 +43,17 @@ export class GatewayMetrics {
     buckets: [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [this.registry],
   });
-  readonly subgraphErrors = new Counter({ name: 'omero_graph_subgraph_errors_total', help: 'subgraph requests that failed or answered errors', labelNames: ['subgraph', 'code'], registers: [this.registry] });
-  readonly liveSubscriptions = new Gauge({ name: 'omero_graph_live_subscriptions', help: 'subscriptions open now (WebSocket and SSE)', registers: [this.registry] });
+  readonly subgraphErrors = new Counter({
+    name: 'omero_graph_subgraph_errors_total',
+    help: 'subgraph requests that failed or answered errors',
+    labelNames: ['subgraph', 'code'],
+    registers: [this.registry],
+  });
+  readonly liveSubscriptions = new Gauge({
+    name: 'omero_graph_live_subscriptions',
+    help: 'subscriptions open now (WebSocket and SSE)',
+    registers: [this.registry],
+  });
   readonly wsConnections = new Gauge({ name: 'omero_graph_websocket_connections', help: 'graphql-ws connections open now', registers: [this.registry] });
 
   constructor() {
@@ -70,7 +89,7 @@ export function useMetrics(metrics: GatewayMetrics): GatewayPlugin {
       const entry = started.get(request);
       if (entry) entry.operation = metrics.operationLabel(params.operationName ?? operationNameIn(params.query));
     },
-    onResultProcess({ request, result }: { request: Request; result: unknown }) {
+    onResultProcess({ result }: { result: unknown }) {
       if (result && typeof result === 'object' && Symbol.asyncIterator in result) return; // events are not requests
       metrics.countErrors(result);
     },

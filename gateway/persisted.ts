@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import type { GatewayPlugin } from '@graphql-hive/gateway-runtime';
-import { GraphQLError } from 'graphql';
 import type { PersistedOperationsMode } from './settings';
+import { httpError } from '../subgraphs/common/errors';
+import { BoundedMap } from '../subgraphs/common/bounded-map';
 
 /**
  * Persisted operations (docs/limits.md):
@@ -17,32 +18,6 @@ import type { PersistedOperationsMode } from './settings';
  */
 export function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');
-}
-
-function coded(code: string, message: string, status = 400): GraphQLError {
-  return new GraphQLError(message, { extensions: { code, http: { status } } });
-}
-
-/** Bounded least-recently-used map. */
-class LruStore {
-  private readonly map = new Map<string, string>();
-  constructor(private readonly max: number) {}
-  get(key: string): string | undefined {
-    const value = this.map.get(key);
-    if (value !== undefined) {
-      this.map.delete(key);
-      this.map.set(key, value);
-    }
-    return value;
-  }
-  set(key: string, value: string): void {
-    this.map.delete(key);
-    this.map.set(key, value);
-    while (this.map.size > this.max) this.map.delete(this.map.keys().next().value!);
-  }
-  get size(): number {
-    return this.map.size;
-  }
 }
 
 /** The trusted-documents manifest: `{ "<sha256 hex>": "<document>" }`. */
@@ -68,7 +43,7 @@ function persistedHash(params: Params): string | null {
   const pq = params.extensions?.persistedQuery as { version?: unknown; sha256Hash?: unknown } | undefined;
   if (pq === undefined || pq === null) return typeof params.documentId === 'string' ? params.documentId.replace(/^sha256:/, '') : null;
   if (typeof pq !== 'object' || pq.version !== 1 || typeof pq.sha256Hash !== 'string' || !/^[0-9a-f]{64}$/i.test(pq.sha256Hash)) {
-    throw coded('PERSISTED_QUERY_INVALID', 'extensions.persistedQuery must be {"version": 1, "sha256Hash": "<64 hex digits>"}.');
+    throw httpError('PERSISTED_QUERY_INVALID', 'extensions.persistedQuery must be {"version": 1, "sha256Hash": "<64 hex digits>"}.');
   }
   return pq.sha256Hash.toLowerCase();
 }
@@ -82,12 +57,12 @@ export interface PersistedOptions {
 
 /** The rules above, for HTTP (plugin below) and graphql-ws (gateway/server.ts) alike. */
 export class PersistedOperations {
-  private readonly store: LruStore;
+  private readonly store: BoundedMap<string, string>;
   private readonly trusted: Map<string, string>;
   private readonly trustedTexts: Set<string>;
 
   constructor(private readonly options: PersistedOptions) {
-    this.store = new LruStore(options.maxEntries);
+    this.store = new BoundedMap(options.maxEntries);
     this.trusted = options.manifest ?? new Map<string, string>();
     this.trustedTexts = new Set(this.trusted.values());
   }
@@ -96,7 +71,7 @@ export class PersistedOperations {
   apply<P extends Params>(params: P): P {
     const { mode } = this.options;
     if (mode === 'off') {
-      if (params.extensions?.persistedQuery != null) throw coded('PERSISTED_QUERY_NOT_SUPPORTED', 'PersistedQueryNotSupported');
+      if (params.extensions?.persistedQuery != null) throw httpError('PERSISTED_QUERY_NOT_SUPPORTED', 'PersistedQueryNotSupported');
       return params;
     }
     const hash = persistedHash(params);
@@ -104,12 +79,16 @@ export class PersistedOperations {
     if (mode === 'trusted') {
       if (hash) {
         const document = this.trusted.get(hash);
-        if (!document) throw coded('PERSISTED_QUERY_NOT_FOUND', 'PersistedQueryNotFound: the hash names no trusted document.', 404);
-        if (query !== null && query !== document) throw coded('PERSISTED_QUERY_HASH_MISMATCH', 'The query does not match the trusted document of that hash.');
+        if (!document) throw httpError('PERSISTED_QUERY_NOT_FOUND', 'PersistedQueryNotFound: the hash names no trusted document.', {}, 404);
+        if (query !== null && query !== document)
+          throw httpError('PERSISTED_QUERY_HASH_MISMATCH', 'The query does not match the trusted document of that hash.');
         return { ...params, query: document };
       }
       if (!this.trustedTexts.has(query ?? '') && !this.options.allowArbitrary) {
-        throw coded('PERSISTED_QUERY_REQUIRED', 'This gateway runs trusted documents only: send extensions.persistedQuery.sha256Hash of an operation from clients/trusted-documents.json.', 403);
+        throw httpError(
+          'PERSISTED_QUERY_REQUIRED',
+          'This gateway runs trusted documents only: send extensions.persistedQuery.sha256Hash of an operation from clients/trusted-documents.json.',
+        );
       }
       return params;
     }
@@ -118,10 +97,10 @@ export class PersistedOperations {
     if (query === null) {
       const stored = this.store.get(hash);
       // Apollo clients look for this exact message
-      if (!stored) throw new GraphQLError('PersistedQueryNotFound', { extensions: { code: 'PERSISTED_QUERY_NOT_FOUND', http: { status: 200 } } });
+      if (!stored) throw httpError('PERSISTED_QUERY_NOT_FOUND', 'PersistedQueryNotFound');
       return { ...params, query: stored };
     }
-    if (sha256(query) !== hash) throw coded('PERSISTED_QUERY_HASH_MISMATCH', 'provided sha does not match query');
+    if (sha256(query) !== hash) throw httpError('PERSISTED_QUERY_HASH_MISMATCH', 'provided sha does not match query');
     this.store.set(hash, query);
     return params;
   }

@@ -20,6 +20,7 @@ import {
   type ASTVisitor,
 } from 'graphql';
 import { intFromEnv } from '../subgraphs/common/config';
+import { httpError } from '../subgraphs/common/errors';
 
 /**
  * Limits every operation must pass before any subgraph is called (docs/limits.md). Each answers
@@ -45,17 +46,13 @@ export function limitsFromEnv(env: NodeJS.ProcessEnv = process.env): OperationLi
   };
 }
 
-function limitError(code: string, message: string): GraphQLError {
-  return new GraphQLError(message, { extensions: { code, http: { status: 400 } } });
-}
-
 /** Counts lexical tokens without building an AST, stopping as soon as the limit is passed. */
 export function checkTokens(query: string, max: number): void {
   const lexer = new Lexer(new Source(query));
   let count = 0;
   try {
     while (lexer.advance().kind !== TokenKind.EOF) {
-      if (++count > max) throw limitError('TOKEN_LIMIT_EXCEEDED', `The operation has more than ${max} tokens.`);
+      if (++count > max) throw httpError('TOKEN_LIMIT_EXCEEDED', `The operation has more than ${max} tokens.`);
     }
   } catch (err) {
     if (err instanceof GraphQLError && err.extensions.code === 'TOKEN_LIMIT_EXCEEDED') throw err;
@@ -109,9 +106,11 @@ export function depthAndAliasRule(limits: OperationLimits) {
     return {
       OperationDefinition(operation: OperationDefinitionNode) {
         const depth = operationDepth(operation.selectionSet, fragments);
-        if (depth > limits.maxDepth) context.reportError(limitError('DEPTH_LIMIT_EXCEEDED', `The operation is ${depth} levels deep; the limit is ${limits.maxDepth}.`));
+        if (depth > limits.maxDepth)
+          context.reportError(httpError('DEPTH_LIMIT_EXCEEDED', `The operation is ${depth} levels deep; the limit is ${limits.maxDepth}.`));
         const aliases = countAliases(operation.selectionSet, fragments);
-        if (aliases > limits.maxAliases) context.reportError(limitError('ALIAS_LIMIT_EXCEEDED', `The operation uses ${aliases} aliases; the limit is ${limits.maxAliases}.`));
+        if (aliases > limits.maxAliases)
+          context.reportError(httpError('ALIAS_LIMIT_EXCEEDED', `The operation uses ${aliases} aliases; the limit is ${limits.maxAliases}.`));
       },
     };
   };
@@ -126,12 +125,19 @@ function isList(type: GraphQLOutputType): boolean {
  * (or connection) field multiplies what is below it by its `first` (or `last`) argument, else by
  * `defaultListSize`. Variables are resolved, so `first: $n` counts as asked.
  */
-export function estimateCost(schema: GraphQLSchema, document: DocumentNode, operationName: string | null | undefined, variables: Record<string, unknown> | null | undefined, limits: OperationLimits): number {
+export function estimateCost(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operationName: string | null | undefined,
+  variables: Record<string, unknown> | null | undefined,
+  limits: OperationLimits,
+): number {
   const fragments = fragmentsOf(document);
   const operations = document.definitions.filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
   const operation = operationName ? operations.find((o) => o.name?.value === operationName) : operations[0];
   if (!operation) return 0;
-  const root = operation.operation === 'query' ? schema.getQueryType() : operation.operation === 'mutation' ? schema.getMutationType() : schema.getSubscriptionType();
+  const root =
+    operation.operation === 'query' ? schema.getQueryType() : operation.operation === 'mutation' ? schema.getMutationType() : schema.getSubscriptionType();
   if (!root) return 0;
 
   // the page size asked: `first`, or `last` when paging backwards (the larger, should both be sent)
@@ -154,7 +160,8 @@ export function estimateCost(schema: GraphQLSchema, document: DocumentNode, oper
     for (const selection of selectionSet.selections) {
       if (selection.kind === Kind.FIELD) {
         if (selection.name.value.startsWith('__')) continue;
-        const field: GraphQLField<unknown, unknown> | undefined = isObjectType(parentType) || isInterfaceType(parentType) ? parentType.getFields()[selection.name.value] : undefined;
+        const field: GraphQLField<unknown, unknown> | undefined =
+          isObjectType(parentType) || isInterfaceType(parentType) ? parentType.getFields()[selection.name.value] : undefined;
         cost += multiplier;
         if (!selection.selectionSet || !field) continue;
         const first = firstArgument(selection);
@@ -165,7 +172,7 @@ export function estimateCost(schema: GraphQLSchema, document: DocumentNode, oper
         const size = many ? Math.max(1, first ?? limits.defaultListSize) : 1;
         cost += walk(selection.selectionSet, getNamedType(field.type), multiplier * size, seen);
       } else if (selection.kind === Kind.INLINE_FRAGMENT) {
-        const type = selection.typeCondition ? schema.getType(selection.typeCondition.name.value) ?? parentType : parentType;
+        const type = selection.typeCondition ? (schema.getType(selection.typeCondition.name.value) ?? parentType) : parentType;
         cost += walk(selection.selectionSet, type, multiplier, seen);
       } else {
         const fragment = fragments.get(selection.name.value);
@@ -180,5 +187,5 @@ export function estimateCost(schema: GraphQLSchema, document: DocumentNode, oper
 }
 
 export function checkCost(cost: number, limits: OperationLimits): void {
-  if (cost > limits.maxCost) throw limitError('COST_LIMIT_EXCEEDED', `The operation's estimated cost is ${cost}; the limit is ${limits.maxCost}.`);
+  if (cost > limits.maxCost) throw httpError('COST_LIMIT_EXCEEDED', `The operation's estimated cost is ${cost}; the limit is ${limits.maxCost}.`);
 }

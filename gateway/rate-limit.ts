@@ -1,4 +1,4 @@
-import { GraphQLError } from 'graphql';
+import { httpError } from '../subgraphs/common/errors';
 
 /**
  * Token bucket per identity (docs/limits.md): `burst` requests at once, refilled at `perSecond`.
@@ -8,7 +8,10 @@ export class RateLimiter {
   private readonly buckets = new Map<string, { tokens: number; at: number }>();
   private sweptAt = Date.now();
 
-  constructor(private readonly perSecond: number, private readonly burst: number) {}
+  constructor(
+    private readonly perSecond: number,
+    private readonly burst: number,
+  ) {}
 
   get enabled(): boolean {
     return this.perSecond > 0;
@@ -33,9 +36,9 @@ export class RateLimiter {
   check(key: string): void {
     const retryAfter = this.take(key);
     if (retryAfter > 0) {
-      throw new GraphQLError(`Too many requests; retry in ${retryAfter} s.`, {
-        extensions: { code: 'RATE_LIMITED', retryAfter, http: { status: 429, headers: { 'retry-after': String(retryAfter) } } },
-      });
+      const error = httpError('RATE_LIMITED', `Too many requests; retry in ${retryAfter} s.`, { retryAfter });
+      Object.assign(error.extensions.http as object, { headers: { 'retry-after': String(retryAfter) } });
+      throw error;
     }
   }
 

@@ -17,6 +17,7 @@ import { BrowserRules } from './browser';
 import { checkIntrospection, useIntrospectionPolicy } from './introspection';
 import { SignIn, useSignIn, type SignInService } from './login';
 import { lineageDownload } from './lineage-download';
+import { isMonitorPath, serveMonitor } from './monitor';
 import { GatewayMetrics, useMetrics } from './metrics';
 import { PersistedOperations, readManifest, usePersistedOperations } from './persisted';
 import { checkCost, checkTokens, depthAndAliasRule, estimateCost, limitsFromEnv, type OperationLimits } from './protection';
@@ -25,6 +26,8 @@ import { SessionResolver, sessionKeyFromAuthorization, sessionKeyFromConnectionP
 import { gatewaySettingsFromEnv, type GatewaySettings } from './settings';
 import { subgraphWsTransport } from './subgraph-ws';
 import { LiveSessions, sessionEnded, useLiveSessions } from './live-sessions';
+import { gatewaySharedSubscriptions, subscriptionRequestOf } from './shared-subscriptions';
+import { jsonMessageReplacer, spliceSharedPayloads } from '../subgraphs/common/ws-frames';
 import { routingUrls, withRoutingUrls } from './supergraph';
 import { Traces, useTracing } from './tracing';
 
@@ -89,7 +92,13 @@ function unauthenticated(message = 'The OMERO session key is unknown, closed or 
 function useOperationLimits(limits: OperationLimits): GatewayPlugin {
   const costOf = (args: { schema: GraphQLSchema; document: DocumentNode; operationName?: string | null; variableValues?: Record<string, unknown> | null }) =>
     estimateCost(args.schema, args.document, args.operationName, args.variableValues, limits);
-  const stopIfTooCostly = ({ args, setResultAndStopExecution }: { args: Parameters<typeof costOf>[0]; setResultAndStopExecution: (r: { errors: GraphQLError[] }) => void }) => {
+  const stopIfTooCostly = ({
+    args,
+    setResultAndStopExecution,
+  }: {
+    args: Parameters<typeof costOf>[0];
+    setResultAndStopExecution: (r: { errors: GraphQLError[] }) => void;
+  }) => {
     try {
       checkCost(costOf(args), limits);
     } catch (err) {
@@ -114,7 +123,8 @@ function unavailableService(e: GraphQLError): GraphQLError | null {
   const code = e.extensions?.code;
   // only the gateway's own transport errors, never a subgraph's answer that happens to say "network"
   const transportCode = code === undefined || code === 'SUBREQUEST_HTTP_ERROR' || code === 'DOWNSTREAM_SERVICE_ERROR';
-  const transportFailure = transportCode && /ECONNREFUSED|ECONNRESET|fetch failed|socket hang up|other side closed|timed? ?out|aborted|network/i.test(e.message);
+  const transportFailure =
+    transportCode && /ECONNREFUSED|ECONNRESET|fetch failed|socket hang up|other side closed|timed? ?out|aborted|network/i.test(e.message);
   if (!service || !(code === 'GATEWAY_TIMEOUT' || transportFailure)) return null;
   const timeout = code === 'GATEWAY_TIMEOUT' || /timed? ?out|aborted/i.test(e.message);
   return new GraphQLError(timeout ? `The ${service} service did not answer in time.` : `The ${service} service is unavailable.`, {
@@ -138,12 +148,33 @@ function withCodes(result: { errors?: readonly GraphQLError[] }, requestId: stri
     if (unavailable) return unavailable;
     const code = e.extensions?.code ?? (e.path ? 'INTERNAL_SERVER_ERROR' : 'BAD_USER_INPUT');
     if (code === 'INTERNAL_SERVER_ERROR') {
-      return new GraphQLError('Internal server error', { nodes: e.nodes, source: e.source, positions: e.positions, path: e.path, extensions: { code, requestId } });
+      return new GraphQLError('Internal server error', {
+        nodes: e.nodes,
+        source: e.source,
+        positions: e.positions,
+        path: e.path,
+        extensions: { code, requestId },
+      });
     }
     // no session (or one a subgraph found closed): the same HTTP status as an unknown session key
-    if (code === 'UNAUTHENTICATED' && !e.extensions?.http) return new GraphQLError(e.message, { nodes: e.nodes, source: e.source, positions: e.positions, path: e.path, originalError: e.originalError, extensions: { ...e.extensions, http: { status: 401 } } });
+    if (code === 'UNAUTHENTICATED' && !e.extensions?.http)
+      return new GraphQLError(e.message, {
+        nodes: e.nodes,
+        source: e.source,
+        positions: e.positions,
+        path: e.path,
+        originalError: e.originalError,
+        extensions: { ...e.extensions, http: { status: 401 } },
+      });
     if (e.extensions?.code) return e;
-    return new GraphQLError(e.message, { nodes: e.nodes, source: e.source, positions: e.positions, path: e.path, originalError: e.originalError, extensions: { ...e.extensions, code } });
+    return new GraphQLError(e.message, {
+      nodes: e.nodes,
+      source: e.source,
+      positions: e.positions,
+      path: e.path,
+      originalError: e.originalError,
+      extensions: { ...e.extensions, code },
+    });
   });
 }
 
@@ -198,7 +229,8 @@ function useOmeroIdentity(sessions: SessionResolver, settings: GatewaySettings, 
     },
     // every subscription needs a caller; refused here, the anonymous stream would fail inside the subgraph transport
     onSubscribe({ args, setResultAndStopExecution }) {
-      if (!(args.contextValue as Partial<IdentityContext>).caller) setResultAndStopExecution({ errors: [unauthenticated('Subscriptions need an OMERO session key (Authorization: Bearer <session uuid>).')] } as never);
+      if (!(args.contextValue as Partial<IdentityContext>).caller)
+        setResultAndStopExecution({ errors: [unauthenticated('Subscriptions need an OMERO session key (Authorization: Bearer <session uuid>).')] } as never);
     },
   } as GatewayPlugin;
 }
@@ -214,15 +246,16 @@ async function identify(sessions: SessionResolver, settings: GatewaySettings, li
   // read here, the key goes no further (not to the subgraphs)
   const operationKey = sessionKeyFromHeaderRecord(ctx.params?.extensions?.headers);
   if (ctx.params?.extensions?.headers !== undefined) delete ctx.params.extensions.headers;
-  const identity = ctx.identityToken && (operationKey === null || operationKey === ctx.sessionKey) // WebSocket connections resolved it at connection_init
-    ? { caller: ctx.caller ?? null, identityToken: ctx.identityToken, sessionKey: ctx.sessionKey ?? null }
-    : await (async () => {
-        const authorization = ctx.request ? sessionKeyFromAuthorization(ctx.request.headers.get('authorization')) : null;
-        const key = authorization ?? operationKey ?? (ctx.request ? sessionKeyOf(ctx.request.headers, settings) : null);
-        const resolved = await sessions.tokenFor(key);
-        if (!resolved) throw unauthenticated();
-        return { caller: resolved.caller, identityToken: resolved.token, sessionKey: key };
-      })();
+  const identity =
+    ctx.identityToken && (operationKey === null || operationKey === ctx.sessionKey) // WebSocket connections resolved it at connection_init
+      ? { caller: ctx.caller ?? null, identityToken: ctx.identityToken, sessionKey: ctx.sessionKey ?? null }
+      : await (async () => {
+          const authorization = ctx.request ? sessionKeyFromAuthorization(ctx.request.headers.get('authorization')) : null;
+          const key = authorization ?? operationKey ?? (ctx.request ? sessionKeyOf(ctx.request.headers, settings) : null);
+          const resolved = await sessions.tokenFor(key);
+          if (!resolved) throw unauthenticated();
+          return { caller: resolved.caller, identityToken: resolved.token, sessionKey: key };
+        })();
   limiter.check(identityKey(identity.caller?.userId, ctx.req?.socket?.remoteAddress));
   return identity;
 }
@@ -240,7 +273,12 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     ...(options.identityTtlSeconds !== undefined ? { identityTtlSeconds: options.identityTtlSeconds } : {}),
     ...options.settings,
   };
-  const sessions = new SessionResolver(options.omeroPool, { secret: options.secret, cacheMs: settings.sessionCacheMs, tokenTtlSeconds: settings.identityTtlSeconds, refusedKeys: options.refusedSessionKeys });
+  const sessions = new SessionResolver(options.omeroPool, {
+    secret: options.secret,
+    cacheMs: settings.sessionCacheMs,
+    tokenTtlSeconds: settings.identityTtlSeconds,
+    refusedKeys: options.refusedSessionKeys,
+  });
   // subscriptions, client connections and subgraph connections follow their session (docs/identity.md)
   if (settings.identityTtlSeconds * 1000 <= settings.sessionCacheMs + settings.wsSessionCheckMs) {
     // a renewed token reaches an open subscription only that late: it must still be valid then
@@ -255,7 +293,12 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const browser = new BrowserRules(settings.corsOrigins, settings.sessionCookie);
   const traces = new Traces(exporterFromEnv('omero-graph-gateway', settings.tracesExporterUrl));
   const manifest = settings.persistedOperations === 'trusted' ? readManifest(settings.trustedDocumentsFile) : undefined;
-  const persisted = new PersistedOperations({ mode: settings.persistedOperations, maxEntries: settings.apqMaxEntries, manifest, allowArbitrary: settings.allowArbitraryOperations });
+  const persisted = new PersistedOperations({
+    mode: settings.persistedOperations,
+    maxEntries: settings.apqMaxEntries,
+    manifest,
+    allowArbitrary: settings.allowArbitraryOperations,
+  });
   const limits: OperationLimits = { ...limitsFromEnv(), ...options.limits };
   const supergraph = withRoutingUrls(options.supergraphSdl, options.subgraphUrls ?? {});
   const subgraphs = routingUrls(supergraph);
@@ -280,7 +323,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       fromClientToSubgraphs: ({ context }) => ({ [IDENTITY_HEADER]: (context as Partial<IdentityContext>).identityToken }),
     },
     // A subgraph request that takes too long fails alone; subscriptions are long-lived by nature.
-    upstreamTimeout: ({ executionRequest }) => (executionRequest?.operationType === 'subscription' || !settings.subgraphTimeoutMs ? undefined : settings.subgraphTimeoutMs),
+    upstreamTimeout: ({ executionRequest }) =>
+      executionRequest?.operationType === 'subscription' || !settings.subgraphTimeoutMs ? undefined : settings.subgraphTimeoutMs,
     ...(options.planner === 'js' ? {} : { unifiedGraphHandler }),
     graphqlEndpoint: '/graphql',
     graphiql: settings.graphiql ? { title: 'omero-graph', subscriptionsProtocol: 'WS' } : false,
@@ -315,6 +359,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
 
   // Load the supergraph now: the WebSocket path asks for the schema without an HTTP request first.
   await runtime.getSchema();
+  // graphql-ws subscribers of one operation, variables and session share one execution (docs/live-status.md)
+  const shared = gatewaySharedSubscriptions(settings, metrics.registry, (await runtime.getSchema()) as GraphQLSchema);
   apiSchema = () => runtime.getSchema() as Promise<GraphQLSchema>;
 
   const readiness = async (): Promise<{ ok: boolean; checks: Record<string, string> }> => {
@@ -349,7 +395,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     }
     if (path === '/readyz') {
       readiness().then(
-        ({ ok, checks }) => res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify({ status: ok ? 'ready' : 'unavailable', checks })),
+        ({ ok, checks }) =>
+          res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify({ status: ok ? 'ready' : 'unavailable', checks })),
         () => res.writeHead(503).end(),
       );
       return;
@@ -364,6 +411,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       );
       return;
     }
+    // the live monitor page: static, public, under its own Content-Security-Policy (gateway/monitor.ts)
+    if (isMonitorPath(path)) return void serveMonitor(req, res, settings).catch((err) => logger.error({ err }, 'monitor page failed'));
     // What a browser page may do (gateway/browser.ts): CORS, preflights, JSON bodies, CSRF
     const browserVerdict = browser.apply(req, res);
     if (browserVerdict === 'answered') return;
@@ -381,7 +430,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     if (req.method === 'POST') {
       const length = Number(req.headers['content-length']);
       if (req.headers['content-length'] === undefined) return refuse(res, 411, 'LENGTH_REQUIRED', 'POST requests must send Content-Length.');
-      if (!Number.isFinite(length) || length > settings.maxBodyBytes) return refuse(res, 413, 'REQUEST_TOO_LARGE', `The request body is larger than ${settings.maxBodyBytes} bytes.`);
+      if (!Number.isFinite(length) || length > settings.maxBodyBytes)
+        return refuse(res, 413, 'REQUEST_TOO_LARGE', `The request body is larger than ${settings.maxBodyBytes} bytes.`);
     }
     void runtime(req, res);
   };
@@ -437,9 +487,21 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const wsCleanup = useServer<Record<string, unknown>, { request: IncomingMessage; socket: WebSocket }>(
     {
       ...(wsOptions as object),
+      subscribe: (args) =>
+        shared.subscribe(
+          subscriptionRequestOf(args.contextValue),
+          () => Promise.resolve(wsOptions.subscribe!(args)),
+          () => {
+            const context = args.contextValue as Partial<IdentityContext> & { req?: IncomingMessage };
+            limiter.check(identityKey(context.caller?.userId, context.req?.socket?.remoteAddress)); // what an execution would take
+          },
+        ) as never,
+      jsonMessageReplacer,
       connectionInitWaitTimeout: settings.wsConnectionInitTimeoutMs,
       onConnect: async (ctx) => {
-        const sessionKey = sessionKeyFromConnectionParams(ctx.connectionParams) ?? sessionKeyFromCookie(ctx.extra.request.headers.cookie, settings.sessionCookie);
+        spliceSharedPayloads(ctx.extra.socket);
+        const sessionKey =
+          sessionKeyFromConnectionParams(ctx.connectionParams) ?? sessionKeyFromCookie(ctx.extra.request.headers.cookie, settings.sessionCookie);
         const resolved = await sessions.tokenFor(sessionKey);
         if (!resolved) return false; // 4403 Forbidden
         const key = identityKey(resolved.caller?.userId, ctx.extra.request.socket.remoteAddress);
@@ -449,7 +511,12 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
           return false;
         }
         perIdentity.set(key, open + 1);
-        const connection: Connection = { identity: { caller: resolved.caller, identityToken: resolved.token, sessionKey }, key, ended: false, unfollow: () => undefined };
+        const connection: Connection = {
+          identity: { caller: resolved.caller, identityToken: resolved.token, sessionKey },
+          key,
+          ended: false,
+          unfollow: () => undefined,
+        };
         const closeEnded = () => ctx.extra.socket.close(WS_CLOSE.sessionEnded, 'Session closed or expired');
         connection.unfollow = live.follow(sessionKey, {
           renewed: ({ caller, token }) => void (connection.identity = { ...connection.identity, caller, identityToken: token }), // for new operations
@@ -468,19 +535,25 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       },
       onClose: (ctx) => release(ctx.extra.socket),
       // an HTTP status in an error's extensions (UNAUTHENTICATED's 401, …) is for HTTP responses only
-      onNext: (_ctx, _id, _payload, _args, result) => (result.errors?.some((e) => e.extensions?.http)
-        ? { ...result, errors: result.errors.map((e) => ({ ...e.toJSON(), extensions: { ...e.extensions, http: undefined } })) }
-        : undefined),
+      onNext: (_ctx, _id, _payload, _args, result) =>
+        result.errors?.some((e) => e.extensions?.http)
+          ? { ...result, errors: result.errors.map((e) => ({ ...e.toJSON(), extensions: { ...e.extensions, http: undefined } })) }
+          : result, // the result itself: a shared result is serialised once (ws-frames.ts)
       onComplete: (ctx) => {
         // the last operation of an ended session has sent its UNAUTHENTICATED result
-        if (connections.get(ctx.extra.socket)?.ended && Object.keys(ctx.subscriptions).length <= 1) ctx.extra.socket.close(WS_CLOSE.sessionEnded, 'Session closed or expired');
+        if (connections.get(ctx.extra.socket)?.ended && Object.keys(ctx.subscriptions).length <= 1)
+          ctx.extra.socket.close(WS_CLOSE.sessionEnded, 'Session closed or expired');
       },
       onSubscribe: async (ctx, id, payload) => {
         if (connections.get(ctx.extra.socket)?.ended) return [sessionEnded()];
         // graphql-ws holds this operation in ctx.subscriptions already
         if (Object.keys(ctx.subscriptions).length > settings.wsMaxOperationsPerConnection) {
           metrics.errors.inc({ code: 'SUBSCRIPTION_LIMIT_EXCEEDED' });
-          return [new GraphQLError(`At most ${settings.wsMaxOperationsPerConnection} operations per connection at a time.`, { extensions: { code: 'SUBSCRIPTION_LIMIT_EXCEEDED' } })];
+          return [
+            new GraphQLError(`At most ${settings.wsMaxOperationsPerConnection} operations per connection at a time.`, {
+              extensions: { code: 'SUBSCRIPTION_LIMIT_EXCEEDED' },
+            }),
+          ];
         }
         metrics.requests.inc({ operation: metrics.operationLabel(payload.operationName), transport: 'ws' });
         try {

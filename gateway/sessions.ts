@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { signIdentity, type Caller, type Identity } from '../subgraphs/common/identity';
-import { permString } from '../subgraphs/common/permissions';
+import { permString } from '../subgraphs/common/access';
+import { BoundedMap } from '../subgraphs/common/bounded-map';
 
 /** OMERO's `system` group: its members are administrators. */
 const SYSTEM_GROUP_ID = 0;
@@ -12,7 +13,7 @@ const SYSTEM_GROUP_ID = 0;
  * session stops working within that time.
  */
 export class SessionResolver {
-  private readonly cache = new Map<string, { caller: Identity | null; token: string | null; until: number }>();
+  private readonly cache: BoundedMap<string, { caller: Identity | null; token: string | null; until: number }>;
   private anonymous: { token: string; until: number } | null = null;
 
   constructor(
@@ -25,7 +26,9 @@ export class SessionResolver {
       /** keys that never authenticate: the demo world's published ones in production */
       refusedKeys?: ReadonlySet<string>;
     },
-  ) {}
+  ) {
+    this.cache = new BoundedMap(options.maxEntries ?? 10_000);
+  }
 
   /** The identity for a session key, or null when the key names no open session. */
   async resolve(sessionKey: string): Promise<Identity | null> {
@@ -60,7 +63,6 @@ export class SessionResolver {
       token: caller ? signIdentity(caller, this.options.secret, this.options.tokenTtlSeconds, now) : null,
       until: now + this.options.cacheMs,
     };
-    if (this.cache.size >= (this.options.maxEntries ?? 10_000)) this.cache.delete(this.cache.keys().next().value!);
     this.cache.set(sessionKey, entry);
     return entry;
   }

@@ -3,6 +3,7 @@ import { projectRoot } from '../database/paths';
 import { intFromEnv } from '../subgraphs/common/config';
 import { originsFromList } from './browser';
 import { isProduction } from '../subgraphs/common/production';
+import { liveSharedFromEnv } from '../subgraphs/common/shared-subscriptions';
 
 /**
  * Every gateway setting in one place (docs/configuration.md, gateway section). Tests pass
@@ -48,6 +49,14 @@ export interface GatewaySettings {
   graphiql: boolean;
   /** who may introspect: everyone, callers with a session, nobody (gateway/introspection.ts) */
   introspection: IntrospectionMode;
+  /** OMERO.web as users' browsers reach it: the monitor's object links and the one origin that may frame it */
+  omeroWebPublicUrl: string;
+  /** the monitor page's built assets (npm run build writes dist/monitor) */
+  monitorAssetsDir: string;
+  /** graphql-ws subscriptions with the same operation, variables and session share one execution (gateway/shared-subscriptions.ts) */
+  liveShared: boolean;
+  /** results a shared subscriber may fall behind before SLOW_CONSUMER */
+  liveMaxQueue: number;
 }
 
 export type IntrospectionMode = 'on' | 'authenticated' | 'off';
@@ -65,6 +74,15 @@ function graphiqlFromEnv(env: NodeJS.ProcessEnv): boolean {
   if (raw === undefined || raw === '') return !isProduction(env);
   if (raw === 'true' || raw === 'false') return raw === 'true';
   throw new Error(`GRAPHIQL must be true or false, got "${raw}".`);
+}
+
+/** OMERO_WEB_PUBLIC_URL: an http(s) URL (its origin goes into the monitor's frame-ancestors). */
+function publicUrlFromEnv(raw: string | undefined): string {
+  if (!raw) return '';
+  const url = URL.canParse(raw) ? new URL(raw) : null;
+  if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:'))
+    throw new Error(`OMERO_WEB_PUBLIC_URL must be an http(s) URL such as https://omero.example.org, got "${raw}".`);
+  return raw.replace(/\/+$/, '');
 }
 
 function modeFromEnv(raw: string | undefined): PersistedOperationsMode {
@@ -99,5 +117,9 @@ export function gatewaySettingsFromEnv(env: NodeJS.ProcessEnv = process.env): Ga
     omeroServerId: intFromEnv(env, 'OMERO_WEB_SERVER_ID', 0),
     graphiql: graphiqlFromEnv(env),
     introspection: introspectionFromEnv(env),
+    omeroWebPublicUrl: publicUrlFromEnv(env.OMERO_WEB_PUBLIC_URL || env.OMERO_WEB_URL),
+    monitorAssetsDir: env.MONITOR_ASSETS_DIR || join(projectRoot(), 'dist', 'monitor'),
+    liveShared: liveSharedFromEnv(env),
+    liveMaxQueue: intFromEnv(env, 'LIVE_MAX_QUEUE', 1000),
   };
 }

@@ -63,7 +63,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     imports: importsSubgraph({ pool: biomeroPool, omeroPool, ...options.imports }) as SubgraphDefinition<unknown>,
     workflows: workflowsSubgraph({ pool: biomeroPool, omeroPool, ...options.workflows }) as SubgraphDefinition<unknown>,
     forms: formsSubgraph({ pool: omeroPool, ...(options.omero ?? omeroSourceFromEnv()) }) as SubgraphDefinition<unknown>,
-    provenance: provenanceSubgraph({ omeroPool, biomeroPool }) as SubgraphDefinition<unknown>,
+    provenance: provenanceSubgraph({ omeroPool, biomeroPool, catalogue: options.workflows?.catalogue }) as SubgraphDefinition<unknown>,
   };
   const started: RunningService[] = [];
   const closePools = () => Promise.all([omeroPool.end(), biomeroPool.end(), signInPool?.end()]);

@@ -5,6 +5,7 @@ import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { IDENTITY_CONNECTION_PARAM } from '../subgraphs/common/identity';
 import type { LiveSessions } from './live-sessions';
+import { codedError } from '../subgraphs/common/errors';
 
 type Executor = ReturnType<typeof buildGraphQLWSExecutor>;
 
@@ -18,9 +19,7 @@ function asError(reason: unknown, subgraph: string): Error {
   }
   const code = (reason as { code?: number } | null)?.code;
   const detail = reason instanceof Error ? reason.message : code ? `WebSocket close ${code}` : 'connection lost';
-  return new GraphQLError(`The ${subgraph} service ended the subscription (${detail}); resubscribe with your last cursor.`, {
-    extensions: { code: 'DOWNSTREAM_SERVICE_ERROR' },
-  });
+  return codedError('DOWNSTREAM_SERVICE_ERROR', `The ${subgraph} service ended the subscription (${detail}); resubscribe with your last cursor.`);
 }
 
 /** Not an async generator: a `return()` (the client left, its session ended) reaches the upstream subscription at once. */
@@ -30,7 +29,8 @@ function withReadableErrors<T>(result: T | Promise<T> | AsyncIterable<T>, subgra
     const readable = (reason: unknown) => Promise.reject(asError(reason, subgraph));
     const iterator: AsyncIterableIterator<T> = {
       next: () => source.next().catch(readable),
-      return: (value?: unknown) => source.return?.(value).catch(() => ({ value: undefined, done: true as const })) ?? Promise.resolve({ value: undefined, done: true as const }),
+      return: (value?: unknown) =>
+        source.return?.(value).catch(() => ({ value: undefined, done: true as const })) ?? Promise.resolve({ value: undefined, done: true as const }),
       throw: (err?: unknown) => source.throw?.(err) ?? Promise.reject(err),
       [Symbol.asyncIterator]: () => iterator,
     };

@@ -31,7 +31,17 @@ export class Traces {
     if (!trace) return;
     this.byRequestId.delete(requestId);
     if (this.exporter && trace.sampled) {
-      this.exporter.add({ traceId: trace.traceId, spanId: trace.spanId, parentSpanId: trace.parentSpanId, name: 'POST /graphql', kind: 2, start: trace.start, end: Date.now(), attributes: { 'request.id': requestId, ...attributes }, error });
+      this.exporter.add({
+        traceId: trace.traceId,
+        spanId: trace.spanId,
+        parentSpanId: trace.parentSpanId,
+        name: 'POST /graphql',
+        kind: 2,
+        start: trace.start,
+        end: Date.now(),
+        attributes: { 'request.id': requestId, ...attributes },
+        error,
+      });
     }
   }
 }
@@ -49,10 +59,28 @@ export function useTracing(traces: Traces): GatewayPlugin {
       return ({ result }: { result: unknown }) => {
         if (!traces.exporter || !trace.sampled) return;
         const errors = (result as { errors?: unknown[] } | null)?.errors;
-        traces.exporter.add({ traceId: trace.traceId, spanId, parentSpanId: trace.spanId, name: `subgraph ${subgraphName}`, kind: 3, start, end: Date.now(), attributes: { 'graphql.subgraph': subgraphName }, error: Boolean(errors?.length) });
+        traces.exporter.add({
+          traceId: trace.traceId,
+          spanId,
+          parentSpanId: trace.spanId,
+          name: `subgraph ${subgraphName}`,
+          kind: 3,
+          start,
+          end: Date.now(),
+          attributes: { 'graphql.subgraph': subgraphName },
+          error: Boolean(errors?.length),
+        });
       };
     },
-    onFetch({ executionRequest, options, setOptions }: { executionRequest?: object; options: { headers?: Record<string, string> }; setOptions(o: unknown): void }) {
+    onFetch({
+      executionRequest,
+      options,
+      setOptions,
+    }: {
+      executionRequest?: object;
+      options: { headers?: Record<string, string> };
+      setOptions(o: unknown): void;
+    }) {
       const span = executionRequest ? spans.get(executionRequest) : undefined;
       if (!span) return;
       setOptions({ ...options, headers: { ...(options.headers ?? {}), traceparent: traceparent(span.trace.traceId, span.spanId, span.trace.sampled) } });

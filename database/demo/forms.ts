@@ -82,7 +82,11 @@ const IMAGING_PLATE_DATA = { objective: '10x', channels: ['Hoechst'], exposureMs
 
 // screen_qc: the newest version is valid JSON but not a JSON Schema ajv accepts ("type": "strng");
 // the oldest entry's schema string is cut off (broken JSON).
-const QC_V1 = JSON.stringify({ title: 'Screen QC', type: 'object', properties: { zPrime: { type: 'number', title: "Z' factor" }, passed: { type: 'boolean' } } });
+const QC_V1 = JSON.stringify({
+  title: 'Screen QC',
+  type: 'object',
+  properties: { zPrime: { type: 'number', title: "Z' factor" }, passed: { type: 'boolean' } },
+});
 const QC_V2 = JSON.stringify({ title: 'Screen QC', type: 'object', properties: { zPrime: { type: 'strng' } } });
 const QC_BROKEN = '{"title": "Screen QC", "type": ';
 
@@ -107,7 +111,10 @@ function flatten(data: Record<string, unknown>, prefix = ''): [string, string][]
 export async function seedFormAnnotations(q: Queryable): Promise<void> {
   const A = DEMO.annotations;
   const definition = mapAnnotation({
-    id: A.formSchema, ns: `${NS}/schema/${F.id}`, event: EVENTS.formV1, updated: EVENTS.formV2,
+    id: A.formSchema,
+    ns: `${NS}/schema/${F.id}`,
+    event: EVENTS.formV1,
+    updated: EVENTS.formV2,
     entries: [
       [V2, pyJson({ id: F.id, schema: SCHEMA_V2, uiSchema: UI_SCHEMA, author: CAROL, timestamp: V2, message: 'Add incubation time' })],
       ['id', F.id],
@@ -118,11 +125,19 @@ export async function seedFormAnnotations(q: Queryable): Promise<void> {
     ],
   });
   const assignment = mapAnnotation({
-    id: A.formAssignment, ns: `${NS}/assignments/${F.id}/${F.assignedGroups[0]}`, event: EVENTS.formV1,
-    entries: [['formId', F.id], ['groupId', String(F.assignedGroups[0])]],
+    id: A.formAssignment,
+    ns: `${NS}/assignments/${F.id}/${F.assignedGroups[0]}`,
+    event: EVENTS.formV1,
+    entries: [
+      ['formId', F.id],
+      ['groupId', String(F.assignedGroups[0])],
+    ],
   });
   const submissions = mapAnnotation({
-    id: A.formSubmissions, ns: `${NS}/data/${F.objType}/${F.objId}/${F.id}`, event: EVENTS.submission1, updated: EVENTS.submission2,
+    id: A.formSubmissions,
+    ns: `${NS}/data/${F.objType}/${F.objId}/${F.id}`,
+    event: EVENTS.submission1,
+    updated: EVENTS.submission2,
     entries: [
       [SUB2, pyJson({ formId: F.id, formTimestamp: V2, formData: pyJson(FORM_DATA_V2), changedBy: ALICE, changedAt: SUB2, message: 'Added incubation time' })],
       [SUB1, pyJson({ formId: F.id, formTimestamp: V1, formData: pyJson(FORM_DATA_V1), changedBy: ALICE, changedAt: SUB1, message: 'First submission' })],
@@ -130,7 +145,9 @@ export async function seedFormAnnotations(q: Queryable): Promise<void> {
   });
   // Latest values, flattened, values as Python str(); re-created on every submission.
   const kvdata = mapAnnotation({
-    id: A.formKvData, ns: `${NS}/kvdata/${F.id}`, event: EVENTS.kvdata2,
+    id: A.formKvData,
+    ns: `${NS}/kvdata/${F.id}`,
+    event: EVENTS.kvdata2,
     entries: Object.entries(FORM_DATA_V2).map(([k, v]): [string, string] => [k, String(v)]),
   });
 
@@ -138,7 +155,10 @@ export async function seedFormAnnotations(q: Queryable): Promise<void> {
   const M = F.malformed;
   const [P4, P3, P2, P1] = M.submissions;
   const projectHistory = mapAnnotation({
-    id: FA.projectHistory, ns: `${NS}/data/${M.objType}/${M.objId}/${F.id}`, event: EVENTS.submission1, updated: EVENTS.submission2,
+    id: FA.projectHistory,
+    ns: `${NS}/data/${M.objType}/${M.objId}/${F.id}`,
+    event: EVENTS.submission1,
+    updated: EVENTS.submission2,
     entries: [
       [P4, submission(F.id, V2, { fixative: 'Glutaraldehyde 2.5%', stainingProtocol: 'EM prep' }, ALICE, P4, 'Project-wide protocol')],
       [P3, `{"formId": "${F.id}", "formTimestamp": "${V2}", "formData": "{\\"fixative\\": `],
@@ -150,7 +170,10 @@ export async function seedFormAnnotations(q: Queryable): Promise<void> {
   const [I3, I2, I1] = IM.versions;
   const [D3, D2, D1] = IM.submissions;
   const imagingSchema = mapAnnotation({
-    id: FA.imagingSchema, ns: `${NS}/schema/${IM.id}`, event: EVENTS.formV1, updated: EVENTS.formV2,
+    id: FA.imagingSchema,
+    ns: `${NS}/schema/${IM.id}`,
+    event: EVENTS.formV1,
+    updated: EVENTS.formV2,
     entries: [
       [I3, version(IM.id, I3, JSON.stringify(IMAGING_V3), CAROL, 'Exposure time; channels required')],
       [I2, version(IM.id, I2, JSON.stringify(IMAGING_V2), CAROL, 'Add microscope')],
@@ -160,12 +183,22 @@ export async function seedFormAnnotations(q: Queryable): Promise<void> {
       [I1, version(IM.id, I1, JSON.stringify(IMAGING_V1), CAROL, 'Initial version')],
     ],
   });
-  const imagingAssignments = IM.assignedGroups.map((g, i) => mapAnnotation({
-    id: [FA.imagingAssign3, FA.imagingAssign5][i], ns: `${NS}/assignments/${IM.id}/${g}`, event: EVENTS.formV1,
-    entries: [['formId', IM.id], ['groupId', String(g)]],
-  }));
+  const imagingAssignments = IM.assignedGroups.map((g, i) =>
+    mapAnnotation({
+      id: [FA.imagingAssign3, FA.imagingAssign5][i],
+      ns: `${NS}/assignments/${IM.id}/${g}`,
+      event: EVENTS.formV1,
+      entries: [
+        ['formId', IM.id],
+        ['groupId', String(g)],
+      ],
+    }),
+  );
   const imagingDataset = mapAnnotation({
-    id: FA.imagingDataset, ns: `${NS}/data/${IM.objType}/${IM.objId}/${IM.id}`, event: EVENTS.submission1, updated: EVENTS.submission2,
+    id: FA.imagingDataset,
+    ns: `${NS}/data/${IM.objType}/${IM.objId}/${IM.id}`,
+    event: EVENTS.submission1,
+    updated: EVENTS.submission2,
     entries: [
       [D3, submission(IM.id, I3, IMAGING_DATA[0], ALICE, D3, 'Exposure and serial')],
       [D2, submission(IM.id, I2, IMAGING_DATA[1], CAROL, D2, 'Corrected objective')],
@@ -173,7 +206,9 @@ export async function seedFormAnnotations(q: Queryable): Promise<void> {
     ],
   });
   const imagingPlate = mapAnnotation({
-    id: FA.imagingPlate, ns: `${NS}/data/Plate/${IM.plateId}/${IM.id}`, event: EVENTS.submission2,
+    id: FA.imagingPlate,
+    ns: `${NS}/data/Plate/${IM.plateId}/${IM.id}`,
+    event: EVENTS.submission2,
     entries: [[IM.plateSubmission, submission(IM.id, I3, IMAGING_PLATE_DATA, ALICE, IM.plateSubmission, 'Plate settings')]],
   });
   const imagingKvDataset = mapAnnotation({ id: FA.imagingKvDataset, ns: `${NS}/kvdata/${IM.id}`, event: EVENTS.kvdata2, entries: flatten(IMAGING_DATA[0]) });
@@ -181,7 +216,10 @@ export async function seedFormAnnotations(q: Queryable): Promise<void> {
 
   const [Q2, Q1, Q0] = QC.versions;
   const screenQcSchema = mapAnnotation({
-    id: FA.screenQcSchema, ns: `${NS}/schema/${QC.id}`, event: EVENTS.formV1, updated: EVENTS.formV2,
+    id: FA.screenQcSchema,
+    ns: `${NS}/schema/${QC.id}`,
+    event: EVENTS.formV1,
+    updated: EVENTS.formV2,
     entries: [
       [Q2, version(QC.id, Q2, QC_V2, BOB, 'Typo in a type')],
       ['id', QC.id],
@@ -192,24 +230,48 @@ export async function seedFormAnnotations(q: Queryable): Promise<void> {
     ],
   });
   const screenQcAssign = mapAnnotation({
-    id: FA.screenQcAssign5, ns: `${NS}/assignments/${QC.id}/${QC.assignedGroups[0]}`, event: EVENTS.formV1,
-    entries: [['formId', QC.id], ['groupId', String(QC.assignedGroups[0])]],
+    id: FA.screenQcAssign5,
+    ns: `${NS}/assignments/${QC.id}/${QC.assignedGroups[0]}`,
+    event: EVENTS.formV1,
+    entries: [
+      ['formId', QC.id],
+      ['groupId', String(QC.assignedGroups[0])],
+    ],
   });
   const screenQcScreen = mapAnnotation({
-    id: FA.screenQcScreen, ns: `${NS}/data/${QC.objType}/${QC.objId}/${QC.id}`, event: EVENTS.submission1,
+    id: FA.screenQcScreen,
+    ns: `${NS}/data/${QC.objType}/${QC.objId}/${QC.id}`,
+    event: EVENTS.submission1,
     entries: [[QC.submissions[0], submission(QC.id, Q1, { zPrime: 0.62, passed: true }, ALICE, QC.submissions[0], 'QC passed')]],
   });
 
-  const store = [definition, assignment, submissions, projectHistory, imagingSchema, ...imagingAssignments, imagingDataset, imagingPlate, screenQcSchema, screenQcAssign, screenQcScreen];
+  const store = [
+    definition,
+    assignment,
+    submissions,
+    projectHistory,
+    imagingSchema,
+    ...imagingAssignments,
+    imagingDataset,
+    imagingPlate,
+    screenQcSchema,
+    screenQcAssign,
+    screenQcScreen,
+  ];
   const all = [...store, kvdata, imagingKvDataset, imagingKvPlate];
-  await insertRows(q, 'annotation', all.map((a) => a.annotation));
-  await insertRows(q, 'annotation_mapvalue', all.flatMap((a) => a.values));
+  await insertRows(
+    q,
+    'annotation',
+    all.map((a) => a.annotation),
+  );
+  await insertRows(
+    q,
+    'annotation_mapvalue',
+    all.flatMap((a) => a.values),
+  );
   // The first three links keep their historical ids and events; the rest of the store follows from 4.
   const storeLinks = store.map((a, i) => link(i + 1, FORMMASTER, Number(a.annotation.id), i === 2 ? EVENTS.submission1 : EVENTS.formV1));
   await insertRows(q, 'experimenterannotationlink', storeLinks);
-  await insertRows(q, 'datasetannotationlink', [
-    link(1, F.objId, A.formKvData, EVENTS.kvdata2),
-    link(101, IM.objId, FA.imagingKvDataset, EVENTS.kvdata2),
-  ]);
+  await insertRows(q, 'datasetannotationlink', [link(1, F.objId, A.formKvData, EVENTS.kvdata2), link(101, IM.objId, FA.imagingKvDataset, EVENTS.kvdata2)]);
   await insertRows(q, 'plateannotationlink', [link(101, IM.plateId, FA.imagingKvPlate, EVENTS.aliceScreen)]);
 }

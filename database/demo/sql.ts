@@ -71,7 +71,13 @@ export function pyJson(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value).replace(/[\u007f-\uffff]/g, (ch) => '\\u' + ch.charCodeAt(0).toString(16).padStart(4, '0'));
   if (typeof value === 'number' || typeof value === 'boolean') return JSON.stringify(value);
   if (Array.isArray(value)) return '[' + value.map(pyJson).join(', ') + ']';
-  return '{' + Object.entries(value as Row).map(([k, v]) => `${pyJson(k)}: ${pyJson(v)}`).join(', ') + '}';
+  return (
+    '{' +
+    Object.entries(value as Row)
+      .map(([k, v]) => `${pyJson(k)}: ${pyJson(v)}`)
+      .join(', ') +
+    '}'
+  );
 }
 
 /** Python's repr() of a list of strings, e.g. "['a.tif', 'b.tif']" (how the importer writes Files). */

@@ -89,39 +89,84 @@ function plusSeconds(start: string, n: number): string {
 }
 
 const CELLPOSE_PARAMS = {
-  IDs: [...A.inputImages], Data_Type: 'Image', cellpose_Version: 'v1.4.0', diameter: 0, model_type: 'nuclei',
-  use_gpu: true, prob_threshold: 0.0, flow_threshold: 0.4, receiveEmail: false, attachToOriginalImages: false,
-  importAsZip: true, uploadCsv: true, useZarrFormat: true, Folder_Name: 'Slurm_Workflow_alice_20260305120000',
+  IDs: [...A.inputImages],
+  Data_Type: 'Image',
+  cellpose_Version: 'v1.4.0',
+  diameter: 0,
+  model_type: 'nuclei',
+  use_gpu: true,
+  prob_threshold: 0.0,
+  flow_threshold: 0.4,
+  receiveEmail: false,
+  attachToOriginalImages: false,
+  importAsZip: true,
+  uploadCsv: true,
+  useZarrFormat: true,
+  Folder_Name: 'Slurm_Workflow_alice_20260305120000',
 };
 
 export const RUNS: RunPlan[] = [
   {
-    id: A.id, day: '2026-03-05', initiated: '12:00:00.1', name: 'Slurm Workflow',
-    description: 'Run cellpose segmentation\n2.0.1', user: 2, group: 3,
+    id: A.id,
+    day: '2026-03-05',
+    initiated: '12:00:00.1',
+    name: 'Slurm Workflow',
+    description: 'Run cellpose segmentation\n2.0.1',
+    user: 2,
+    group: 3,
     tasks: [
       {
-        id: A.tasks.transfer, name: '_SLURM_Image_Transfer.py', version: '2.0.1', created: '12:00:01.2',
-        inputData: 'Slurm_Workflow_alice_20260305120000', params: { Data_Type: 'Image', IDs: [...A.inputImages], Folder_Name: 'Slurm_Workflow_alice_20260305120000', Export_as_zarr: true },
+        id: A.tasks.transfer,
+        name: '_SLURM_Image_Transfer.py',
+        version: '2.0.1',
+        created: '12:00:01.2',
+        inputData: 'Slurm_Workflow_alice_20260305120000',
+        params: { Data_Type: 'Image', IDs: [...A.inputImages], Folder_Name: 'Slurm_Workflow_alice_20260305120000', Export_as_zarr: true },
         steps: [
-          ['ResultAdded', '12:01:30.4', { result: result('unzip -o "Slurm_Workflow_alice_20260305120000.zip" -d "my-scratch/data"', 'inflating: my-scratch/data/img_001.zarr\ninflating: my-scratch/data/img_002.zarr\n') }],
+          [
+            'ResultAdded',
+            '12:01:30.4',
+            {
+              result: result(
+                'unzip -o "Slurm_Workflow_alice_20260305120000.zip" -d "my-scratch/data"',
+                'inflating: my-scratch/data/img_001.zarr\ninflating: my-scratch/data/img_002.zarr\n',
+              ),
+            },
+          ],
           ['TaskCompleted', '12:01:31.0', { result: 'Transferred 2 images' }],
         ],
       },
       {
-        id: A.tasks.convert, name: 'CONVERT_ZARR_TO_TIFF', version: 'v1.16.0', created: '12:01:35.5',
-        inputData: 'Slurm_Workflow_alice_20260305120000', params: { source_format: 'zarr', target_format: 'tiff' },
+        id: A.tasks.convert,
+        name: 'CONVERT_ZARR_TO_TIFF',
+        version: 'v1.16.0',
+        created: '12:01:35.5',
+        inputData: 'Slurm_Workflow_alice_20260305120000',
+        params: { source_format: 'zarr', target_format: 'tiff' },
         steps: [
           ['JobIdAdded', '12:01:40.3', { job_id: A.jobs.convert }],
           ['StatusUpdated', '12:01:41.0', { status: 'PENDING' }],
           ['StatusUpdated', '12:02:11.7', { status: 'RUNNING' }],
           ['StatusUpdated', '12:04:01.2', { status: 'COMPLETED' }],
-          ['ResultAdded', '12:04:02.0', { result: result('sbatch --job-name=conversion --array=1-2 convert_job_array.sh', `Submitted batch job ${A.jobs.convert}\n`, '', { CONFIG_PATH: '/home/slurm/my-scratch/data/Slurm_Workflow_alice_20260305120000/config.txt' }) }],
+          [
+            'ResultAdded',
+            '12:04:02.0',
+            {
+              result: result('sbatch --job-name=conversion --array=1-2 convert_job_array.sh', `Submitted batch job ${A.jobs.convert}\n`, '', {
+                CONFIG_PATH: '/home/slurm/my-scratch/data/Slurm_Workflow_alice_20260305120000/config.txt',
+              }),
+            },
+          ],
           ['TaskCompleted', '12:04:03.1', { result: `Job ${A.jobs.convert} COMPLETED` }],
         ],
       },
       {
-        id: A.tasks.cellpose, name: 'cellpose', version: 'v1.4.0', created: '12:04:10.6',
-        inputData: 'Slurm_Workflow_alice_20260305120000', params: CELLPOSE_PARAMS,
+        id: A.tasks.cellpose,
+        name: 'cellpose',
+        version: 'v1.4.0',
+        created: '12:04:10.6',
+        inputData: 'Slurm_Workflow_alice_20260305120000',
+        params: CELLPOSE_PARAMS,
         steps: [
           ['JobIdAdded', '12:04:15.2', { job_id: A.jobs.cellpose }],
           ['StatusUpdated', '12:04:16.0', { status: 'PENDING' }],
@@ -129,18 +174,44 @@ export const RUNS: RunPlan[] = [
           ['ProgressUpdated', '12:15:00.3', { progress: '43%' }],
           ['ProgressUpdated', '12:30:00.8', { progress: '100%' }],
           ['StatusUpdated', '12:30:10.4', { status: 'COMPLETED' }],
-          ['ResultAdded', '12:30:11.1', { result: result('sbatch --gres=gpu:1g.10gb:1 --output=omero-%j.log "/home/slurm/slurm-scripts/jobs/cellpose.sh"', `Submitted batch job ${A.jobs.cellpose}\n`, '', {
-            DATA_PATH: '/home/slurm/my-scratch/data/Slurm_Workflow_alice_20260305120000', IMAGE_PATH: '/home/slurm/my-scratch/singularity_images/workflows/cellpose',
-            IMAGE_VERSION: 'v1.4.0', SINGULARITY_IMAGE: 'w_nucleisegmentation-cellpose_v1.4.0.sif', DIAMETER: '0', MODEL_TYPE: 'nuclei', USE_GPU: 'True',
-          }) }],
+          [
+            'ResultAdded',
+            '12:30:11.1',
+            {
+              result: result(
+                'sbatch --gres=gpu:1g.10gb:1 --output=omero-%j.log "/home/slurm/slurm-scripts/jobs/cellpose.sh"',
+                `Submitted batch job ${A.jobs.cellpose}\n`,
+                '',
+                {
+                  DATA_PATH: '/home/slurm/my-scratch/data/Slurm_Workflow_alice_20260305120000',
+                  IMAGE_PATH: '/home/slurm/my-scratch/singularity_images/workflows/cellpose',
+                  IMAGE_VERSION: 'v1.4.0',
+                  SINGULARITY_IMAGE: 'w_nucleisegmentation-cellpose_v1.4.0.sif',
+                  DIAMETER: '0',
+                  MODEL_TYPE: 'nuclei',
+                  USE_GPU: 'True',
+                },
+              ),
+            },
+          ],
           ['TaskCompleted', '12:30:12.0', { result: `Job ${A.jobs.cellpose} COMPLETED` }],
         ],
       },
       {
-        id: A.tasks.getResults, name: 'SLURM_Get_Results.py', version: '2.0.1', created: '12:31:00.2',
-        inputData: `${A.jobs.cellpose}`, params: { SLURM_Job_Id: String(A.jobs.cellpose), Output_Dataset: DEMO.datasets.aliceSegmentations, Import_as_zip: true },
+        id: A.tasks.getResults,
+        name: 'SLURM_Get_Results.py',
+        version: '2.0.1',
+        created: '12:31:00.2',
+        inputData: `${A.jobs.cellpose}`,
+        params: { SLURM_Job_Id: String(A.jobs.cellpose), Output_Dataset: DEMO.datasets.aliceSegmentations, Import_as_zip: true },
         steps: [
-          ['ResultAdded', '12:33:00.5', { result: result(`zip -r "${A.jobs.cellpose}_out.zip" data/out`, 'adding: data/out/img_001_cp_masks.tif\nadding: data/out/img_002_cp_masks.tif\n') }],
+          [
+            'ResultAdded',
+            '12:33:00.5',
+            {
+              result: result(`zip -r "${A.jobs.cellpose}_out.zip" data/out`, 'adding: data/out/img_001_cp_masks.tif\nadding: data/out/img_002_cp_masks.tif\n'),
+            },
+          ],
           ['TaskCompleted', '12:40:30.9', { result: 'Imported 2 images into Dataset 2' }],
         ],
       },
@@ -148,24 +219,47 @@ export const RUNS: RunPlan[] = [
     end: ['WorkflowCompleted', '12:40:31.3'],
   },
   {
-    id: B.id, day: '2026-03-08', initiated: '14:00:00.5', name: 'Slurm Workflow',
-    description: 'Run stardist nuclei detection\n2.0.1', user: 3, group: 5,
+    id: B.id,
+    day: '2026-03-08',
+    initiated: '14:00:00.5',
+    name: 'Slurm Workflow',
+    description: 'Run stardist nuclei detection\n2.0.1',
+    user: 3,
+    group: 5,
     tasks: [
       {
-        id: B.tasks.transfer, name: '_SLURM_Image_Transfer.py', version: '2.0.1', created: '14:00:01.0',
-        inputData: 'Slurm_Workflow_bob_20260308140000', params: { Data_Type: 'Image', IDs: [...B.inputImages], Folder_Name: 'Slurm_Workflow_bob_20260308140000' },
+        id: B.tasks.transfer,
+        name: '_SLURM_Image_Transfer.py',
+        version: '2.0.1',
+        created: '14:00:01.0',
+        inputData: 'Slurm_Workflow_bob_20260308140000',
+        params: { Data_Type: 'Image', IDs: [...B.inputImages], Folder_Name: 'Slurm_Workflow_bob_20260308140000' },
         steps: [['TaskCompleted', '14:00:40.2', { result: 'Transferred 2 images' }]],
       },
       {
-        id: B.tasks.stardist, name: 'stardist', version: 'v1.0.0', created: '14:00:45.1',
-        inputData: 'Slurm_Workflow_bob_20260308140000', params: { IDs: [...B.inputImages], Data_Type: 'Image', stardist_Version: 'v1.0.0', prob_thresh: 0.5, nms_thresh: 0.4 },
+        id: B.tasks.stardist,
+        name: 'stardist',
+        version: 'v1.0.0',
+        created: '14:00:45.1',
+        inputData: 'Slurm_Workflow_bob_20260308140000',
+        params: { IDs: [...B.inputImages], Data_Type: 'Image', stardist_Version: 'v1.0.0', prob_thresh: 0.5, nms_thresh: 0.4 },
         steps: [
           ['JobIdAdded', '14:00:50.0', { job_id: B.jobs.stardist }],
           ['StatusUpdated', '14:00:51.3', { status: 'PENDING' }],
           ['StatusUpdated', '14:01:30.0', { status: 'RUNNING' }],
           ['ProgressUpdated', '14:02:00.6', { progress: '7%' }],
           ['StatusUpdated', '14:03:12.9', { status: 'FAILED' }],
-          ['ResultAdded', '14:03:13.4', { result: result('sbatch --output=omero-%j.log "/home/slurm/slurm-scripts/jobs/stardist.sh"', `Submitted batch job ${B.jobs.stardist}\n`, 'CUDA error: out of memory\n') }],
+          [
+            'ResultAdded',
+            '14:03:13.4',
+            {
+              result: result(
+                'sbatch --output=omero-%j.log "/home/slurm/slurm-scripts/jobs/stardist.sh"',
+                `Submitted batch job ${B.jobs.stardist}\n`,
+                'CUDA error: out of memory\n',
+              ),
+            },
+          ],
           ['TaskFailed', '14:03:14.0', { error_message: `Slurm job ${B.jobs.stardist} FAILED: CUDA error: out of memory` }],
         ],
       },
@@ -173,17 +267,30 @@ export const RUNS: RunPlan[] = [
     end: ['WorkflowFailed', '14:03:15.2', { error_message: `Task stardist failed: Slurm job ${B.jobs.stardist} FAILED` }],
   },
   {
-    id: C.id, day: '2026-03-12', initiated: '11:00:00.7', name: 'Slurm Workflow',
-    description: 'Run cellpose segmentation\n2.0.1', user: 2, group: 3,
+    id: C.id,
+    day: '2026-03-12',
+    initiated: '11:00:00.7',
+    name: 'Slurm Workflow',
+    description: 'Run cellpose segmentation\n2.0.1',
+    user: 2,
+    group: 3,
     tasks: [
       {
-        id: C.tasks.transfer, name: '_SLURM_Image_Transfer.py', version: '2.0.1', created: '11:00:01.4',
-        inputData: 'Slurm_Workflow_alice_20260312110000', params: { Data_Type: 'Image', IDs: [...C.inputImages], Folder_Name: 'Slurm_Workflow_alice_20260312110000' },
+        id: C.tasks.transfer,
+        name: '_SLURM_Image_Transfer.py',
+        version: '2.0.1',
+        created: '11:00:01.4',
+        inputData: 'Slurm_Workflow_alice_20260312110000',
+        params: { Data_Type: 'Image', IDs: [...C.inputImages], Folder_Name: 'Slurm_Workflow_alice_20260312110000' },
         steps: [['TaskCompleted', '11:01:02.5', { result: 'Transferred 2 images' }]],
       },
       {
-        id: C.tasks.cellpose, name: 'cellpose', version: 'v1.4.0', created: '11:01:10.0',
-        inputData: 'Slurm_Workflow_alice_20260312110000', params: { ...CELLPOSE_PARAMS, IDs: [...C.inputImages], Folder_Name: 'Slurm_Workflow_alice_20260312110000' },
+        id: C.tasks.cellpose,
+        name: 'cellpose',
+        version: 'v1.4.0',
+        created: '11:01:10.0',
+        inputData: 'Slurm_Workflow_alice_20260312110000',
+        params: { ...CELLPOSE_PARAMS, IDs: [...C.inputImages], Folder_Name: 'Slurm_Workflow_alice_20260312110000' },
         steps: [
           ['JobIdAdded', '11:01:15.8', { job_id: C.jobs.cellpose }],
           ['StatusUpdated', '11:01:16.2', { status: 'PENDING' }],
@@ -195,17 +302,30 @@ export const RUNS: RunPlan[] = [
   },
   {
     // The deployed v2.0.1 scripts: same events, upper-case conversion task name.
-    id: D.id, day: '2026-03-14', initiated: '09:00:00.2', name: 'Slurm Workflow',
-    description: 'Run cellpose segmentation\n2.0.1', user: 5, group: 3,
+    id: D.id,
+    day: '2026-03-14',
+    initiated: '09:00:00.2',
+    name: 'Slurm Workflow',
+    description: 'Run cellpose segmentation\n2.0.1',
+    user: 5,
+    group: 3,
     tasks: [
       {
-        id: D.tasks.transfer, name: '_SLURM_Image_Transfer.py', version: '2.0.1', created: '09:00:01.1',
-        inputData: 'Slurm_Workflow_dave_20260314090000', params: { Data_Type: 'Image', IDs: [...D.inputImages], Folder_Name: 'Slurm_Workflow_dave_20260314090000', Export_as_zarr: true },
+        id: D.tasks.transfer,
+        name: '_SLURM_Image_Transfer.py',
+        version: '2.0.1',
+        created: '09:00:01.1',
+        inputData: 'Slurm_Workflow_dave_20260314090000',
+        params: { Data_Type: 'Image', IDs: [...D.inputImages], Folder_Name: 'Slurm_Workflow_dave_20260314090000', Export_as_zarr: true },
         steps: [['TaskCompleted', '09:00:30.0', { result: 'Transferred 1 images' }]],
       },
       {
-        id: D.tasks.convert, name: 'CONVERT_ZARR_TO_TIFF', version: 'v1.16.0', created: '09:00:35.3',
-        inputData: 'Slurm_Workflow_dave_20260314090000', params: { source_format: 'zarr', target_format: 'tiff' },
+        id: D.tasks.convert,
+        name: 'CONVERT_ZARR_TO_TIFF',
+        version: 'v1.16.0',
+        created: '09:00:35.3',
+        inputData: 'Slurm_Workflow_dave_20260314090000',
+        params: { source_format: 'zarr', target_format: 'tiff' },
         steps: [
           ['JobIdAdded', '09:00:40.0', { job_id: D.jobs.convert }],
           ['StatusUpdated', '09:00:41.0', { status: 'PENDING' }],
@@ -216,35 +336,65 @@ export const RUNS: RunPlan[] = [
   },
   {
     // run_workflow called without a workflow id: WorkflowRun(workflow_name, workflow_version, -1, -1); sbatch failed.
-    id: E.id, day: '2026-03-15', initiated: '08:00:00.0', name: 'cellpose', description: 'v1.4.0', user: -1, group: -1,
+    id: E.id,
+    day: '2026-03-15',
+    initiated: '08:00:00.0',
+    name: 'cellpose',
+    description: 'v1.4.0',
+    user: -1,
+    group: -1,
     tasks: [
       {
-        id: E.tasks.cellpose, name: 'cellpose', version: 'v1.4.0', created: '08:00:00.5', inputData: 'data/in', params: { diameter: 30, model_type: 'cyto' },
+        id: E.tasks.cellpose,
+        name: 'cellpose',
+        version: 'v1.4.0',
+        created: '08:00:00.5',
+        inputData: 'data/in',
+        params: { diameter: 30, model_type: 'cyto' },
         steps: [
           ['JobIdAdded', '08:00:02.0', { job_id: -1 }],
-          ['TaskFailed', '08:00:02.4', { error_message: 'sbatch: error: Batch job submission failed: Invalid account or account/partition combination specified' }],
+          [
+            'TaskFailed',
+            '08:00:02.4',
+            { error_message: 'sbatch: error: Batch job submission failed: Invalid account or account/partition combination specified' },
+          ],
         ],
       },
     ],
     end: ['WorkflowFailed', '08:00:02.9', { error_message: 'Task cellpose failed' }],
   },
   {
-    id: F.id, day: '2026-03-15', initiated: '10:00:00.0', name: 'Slurm Workflow',
-    description: 'Run cellpose segmentation\n2.0.1', user: 2, group: 3,
+    id: F.id,
+    day: '2026-03-15',
+    initiated: '10:00:00.0',
+    name: 'Slurm Workflow',
+    description: 'Run cellpose segmentation\n2.0.1',
+    user: 2,
+    group: 3,
     tasks: [
       {
-        id: F.tasks.cellpose, name: 'cellpose', version: 'v1.4.0', created: '10:00:01.0',
-        inputData: 'Slurm_Workflow_alice_20260315100000', params: { ...CELLPOSE_PARAMS, IDs: [...F.inputImages], Folder_Name: 'Slurm_Workflow_alice_20260315100000', omero_password: OMERO_PW },
+        id: F.tasks.cellpose,
+        name: 'cellpose',
+        version: 'v1.4.0',
+        created: '10:00:01.0',
+        inputData: 'Slurm_Workflow_alice_20260315100000',
+        params: { ...CELLPOSE_PARAMS, IDs: [...F.inputImages], Folder_Name: 'Slurm_Workflow_alice_20260315100000', omero_password: OMERO_PW },
         steps: [
           ['JobIdAdded', '10:00:05.0', { job_id: F.jobs.cellpose }],
           ['StatusUpdated', '10:00:06.0', { status: 'COMPLETED' }],
-          ['ResultAdded', '10:00:07.0', { result: {
-            // inline_ssh_env: Fabric prefixes the variables to the command line
-            command: `export OMERO_PASSWORD=${OMERO_PW} SLURM_API_TOKEN="${API_TOKEN}" DATA_PATH=/data && sbatch --output=omero-%j.log --ssh-password ${SSH_PASS} jobs/cellpose.sh`,
-            env: { OMERO_PASSWORD: OMERO_PW, SLURM_API_TOKEN: API_TOKEN, SSH_PASS: SSH_PASS, DATA_PATH: '/data', DIAMETER: '0' },
-            stdout: `Submitted batch job ${F.jobs.cellpose}\nconnecting with token ${API_TOKEN}\n`,
-            stderr: `warning: MY_SECRET=${SSH_PASS} is deprecated\n`,
-          } }],
+          [
+            'ResultAdded',
+            '10:00:07.0',
+            {
+              result: {
+                // inline_ssh_env: Fabric prefixes the variables to the command line
+                command: `export OMERO_PASSWORD=${OMERO_PW} SLURM_API_TOKEN="${API_TOKEN}" DATA_PATH=/data && sbatch --output=omero-%j.log --ssh-password ${SSH_PASS} jobs/cellpose.sh`,
+                env: { OMERO_PASSWORD: OMERO_PW, SLURM_API_TOKEN: API_TOKEN, SSH_PASS: SSH_PASS, DATA_PATH: '/data', DIAMETER: '0' },
+                stdout: `Submitted batch job ${F.jobs.cellpose}\nconnecting with token ${API_TOKEN}\n`,
+                stderr: `warning: MY_SECRET=${SSH_PASS} is deprecated\n`,
+              },
+            },
+          ],
           ['TaskCompleted', '10:00:08.0', { result: `Job ${F.jobs.cellpose} COMPLETED` }],
         ],
       },
@@ -252,17 +402,30 @@ export const RUNS: RunPlan[] = [
     end: ['WorkflowCompleted', '10:00:09.0'],
   },
   {
-    id: G.id, day: '2026-03-16', initiated: '11:00:00.0', name: 'Slurm Workflow',
-    description: 'Run cellpose segmentation\n2.0.1', user: 2, group: 3,
+    id: G.id,
+    day: '2026-03-16',
+    initiated: '11:00:00.0',
+    name: 'Slurm Workflow',
+    description: 'Run cellpose segmentation\n2.0.1',
+    user: 2,
+    group: 3,
     tasks: [
       {
-        id: G.tasks.cellpose, name: 'cellpose', version: 'v1.4.0', created: '11:00:01.0',
-        inputData: 'Slurm_Workflow_alice_20260316110000', params: { ...CELLPOSE_PARAMS, IDs: [...G.inputImages], Folder_Name: 'Slurm_Workflow_alice_20260316110000' },
+        id: G.tasks.cellpose,
+        name: 'cellpose',
+        version: 'v1.4.0',
+        created: '11:00:01.0',
+        inputData: 'Slurm_Workflow_alice_20260316110000',
+        params: { ...CELLPOSE_PARAMS, IDs: [...G.inputImages], Folder_Name: 'Slurm_Workflow_alice_20260316110000' },
         steps: [
           ['JobIdAdded', '11:00:05.0', { job_id: G.jobs.cellpose }],
           ['StatusUpdated', '11:00:06.0', { status: 'PENDING' }],
           ['StatusUpdated', '11:00:30.0', { status: 'RUNNING' }],
-          ...Array.from({ length: G.progressUpdates }, (_, i): [string, string, Record<string, unknown>] => ['ProgressUpdated', plusSeconds('11:01:00', i * 10), { progress: `${Math.round(((i + 1) * 60) / G.progressUpdates)}%` }]),
+          ...Array.from({ length: G.progressUpdates }, (_, i): [string, string, Record<string, unknown>] => [
+            'ProgressUpdated',
+            plusSeconds('11:01:00', i * 10),
+            { progress: `${Math.round(((i + 1) * 60) / G.progressUpdates)}%` },
+          ]),
         ],
       },
     ],
@@ -273,12 +436,20 @@ export const RUNS: RunPlan[] = [
 function runEvents(run: RunPlan): StoredEvent[] {
   const s = new Stream(run.day);
   s.add(run.id, 'WorkflowRun.WorkflowInitiated', run.initiated, {
-    originator_topic: `${TOPIC}:WorkflowRun`, name: run.name, description: run.description, user: run.user, group: run.group,
+    originator_topic: `${TOPIC}:WorkflowRun`,
+    name: run.name,
+    description: run.description,
+    user: run.user,
+    group: run.group,
   });
   for (const task of run.tasks) {
     s.add(task.id, 'Task.TaskCreated', task.created, {
-      originator_topic: `${TOPIC}:Task`, workflow_id: uuidHex(run.id), task_name: task.name,
-      task_version: task.version, input_data: task.inputData, params: task.params,
+      originator_topic: `${TOPIC}:Task`,
+      workflow_id: uuidHex(run.id),
+      task_name: task.name,
+      task_version: task.version,
+      input_data: task.inputData,
+      params: task.params,
     });
     // add_task_to_workflow runs right after the Task is created.
     s.add(run.id, 'WorkflowRun.TaskAdded', bump(task.created), { task_id: uuidHex(task.id) });
@@ -328,8 +499,14 @@ function viewRows(events: Row[]) {
     const main = run.tasks.find((t) => !/^(_slurm_|slurm_|convert_)/i.test(t.name)) ?? lastTask;
     const failed = run.end?.[0] === 'WorkflowFailed';
     workflowProgress.push({
-      workflow_id: run.id, status: failed ? 'FAILED' : 'DONE', progress: failed ? '50%' : '100%',
-      user: run.user, group: run.group, name: run.name, task: lastTask.name, main_task_name: main.name,
+      workflow_id: run.id,
+      status: failed ? 'FAILED' : 'DONE',
+      progress: failed ? '50%' : '100%',
+      user: run.user,
+      group: run.group,
+      name: run.name,
+      task: lastTask.name,
+      main_task_name: main.name,
       start_time: naive(evs[0].at),
     });
     for (const task of run.tasks) {
@@ -337,8 +514,14 @@ function viewRows(events: Row[]) {
       const statuses = own.filter((e) => e.type === 'Task.StatusUpdated').map((e) => e.fields.status as string);
       const end = own.find((e) => e.type === 'Task.TaskCompleted' || e.type === 'Task.TaskFailed');
       taskExecution.push({
-        task_id: task.id, task_name: task.name, task_version: task.version, user_id: run.user, group_id: run.group,
-        status: statuses.at(-1) ?? 'CREATED', start_time: naive(own[0].at), end_time: end ? naive(end.at) : null,
+        task_id: task.id,
+        task_name: task.name,
+        task_version: task.version,
+        user_id: run.user,
+        group_id: run.group,
+        status: statuses.at(-1) ?? 'CREATED',
+        start_time: naive(own[0].at),
+        end_time: end ? naive(end.at) : null,
         error_type: end?.type === 'Task.TaskFailed' ? (end.fields.error_message as string) : null,
       });
       const job = own.find((e) => e.type === 'Task.JobIdAdded');
@@ -388,7 +571,9 @@ export async function seedWorkflowAnnotations(q: Queryable): Promise<void> {
   const e = EVENTS.workflowResults;
   const annotations = pairs.flatMap((p) => [
     mapAnnotation({
-      id: p.workflowAnn, ns: 'biomero/workflow', event: e,
+      id: p.workflowAnn,
+      ns: 'biomero/workflow',
+      event: e,
       entries: [
         ['Workflow_ID', run.id],
         ['Name', run.name],
@@ -399,7 +584,9 @@ export async function seedWorkflowAnnotations(q: Queryable): Promise<void> {
       ],
     }),
     mapAnnotation({
-      id: p.taskAnn, ns: `biomero/workflow/task/${cellpose.name}`, event: e,
+      id: p.taskAnn,
+      ns: `biomero/workflow/task/${cellpose.name}`,
+      event: e,
       entries: [
         ['Task_ID', cellpose.id],
         ['Workflow_ID', run.id],
@@ -415,12 +602,21 @@ export async function seedWorkflowAnnotations(q: Queryable): Promise<void> {
       ],
     }),
   ]);
-  await insertRows(q, 'annotation', annotations.map((a) => a.annotation));
-  await insertRows(q, 'annotation_mapvalue', annotations.flatMap((a) => a.values));
-  await insertRows(q, 'imageannotationlink', pairs.flatMap((p) => [
-    link(p.linkIds[0], p.image, p.workflowAnn, e),
-    link(p.linkIds[1], p.image, p.taskAnn, e),
-  ]));
+  await insertRows(
+    q,
+    'annotation',
+    annotations.map((a) => a.annotation),
+  );
+  await insertRows(
+    q,
+    'annotation_mapvalue',
+    annotations.flatMap((a) => a.values),
+  );
+  await insertRows(
+    q,
+    'imageannotationlink',
+    pairs.flatMap((p) => [link(p.linkIds[0], p.image, p.workflowAnn, e), link(p.linkIds[1], p.image, p.taskAnn, e)]),
+  );
 }
 
 /** str() of a Python value: lists as "[1, 2]", booleans as True/False. */
@@ -476,12 +672,31 @@ export async function appendEvents(q: Queryable, events: NewEvent[]): Promise<vo
 }
 
 /** The first events of a new run with one task, as SLURM_Run_Workflow.py + SlurmClient write them. */
-export function newRunEvents(run: { id: string; taskId: string; user: number; group: number; taskName?: string; params?: Record<string, unknown> }, at = new Date()): NewEvent[] {
+export function newRunEvents(
+  run: { id: string; taskId: string; user: number; group: number; taskName?: string; params?: Record<string, unknown> },
+  at = new Date(),
+): NewEvent[] {
   return [
-    { originatorId: run.id, version: 0, type: 'WorkflowRun.WorkflowInitiated', at, fields: { originator_topic: `${TOPIC}:WorkflowRun`, name: 'Slurm Workflow', description: 'generated\n2.0.1', user: run.user, group: run.group } },
     {
-      originatorId: run.taskId, version: 0, type: 'Task.TaskCreated', at,
-      fields: { originator_topic: `${TOPIC}:Task`, workflow_id: uuidHex(run.id), task_name: run.taskName ?? 'cellpose', task_version: 'v1.4.0', input_data: 'generated', params: run.params ?? { IDs: [1], Data_Type: 'Image' } },
+      originatorId: run.id,
+      version: 0,
+      type: 'WorkflowRun.WorkflowInitiated',
+      at,
+      fields: { originator_topic: `${TOPIC}:WorkflowRun`, name: 'Slurm Workflow', description: 'generated\n2.0.1', user: run.user, group: run.group },
+    },
+    {
+      originatorId: run.taskId,
+      version: 0,
+      type: 'Task.TaskCreated',
+      at,
+      fields: {
+        originator_topic: `${TOPIC}:Task`,
+        workflow_id: uuidHex(run.id),
+        task_name: run.taskName ?? 'cellpose',
+        task_version: 'v1.4.0',
+        input_data: 'generated',
+        params: run.params ?? { IDs: [1], Data_Type: 'Image' },
+      },
     },
     { originatorId: run.id, version: 1, type: 'WorkflowRun.TaskAdded', at, fields: { task_id: uuidHex(run.taskId) } },
   ];

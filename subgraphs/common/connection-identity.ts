@@ -1,6 +1,7 @@
 import { GraphQLError, type ExecutionResult } from 'graphql';
 import { endable, type Endable } from './endable';
 import { IdentityRejected, verifyIdentityToken, type Caller } from './identity';
+import { codedError } from './errors';
 
 /**
  * The identity of one graphql-ws connection from the gateway, for as long as it stays open
@@ -89,5 +90,5 @@ export class ConnectionIdentity {
 }
 
 function unauthenticated(reason: string): GraphQLError {
-  return new GraphQLError(`The identity of this subscription ended (${reason}); subscribe again through the gateway.`, { extensions: { code: 'UNAUTHENTICATED' } });
+  return codedError('UNAUTHENTICATED', `The identity of this subscription ended (${reason}); subscribe again through the gateway.`);
 }

@@ -23,6 +23,9 @@ export function createPool(connectionString: string, options: PoolOptions): pg.P
   });
   // An idle client losing its server must not crash the process; the pool replaces it.
   pool.on('error', () => undefined);
+  // Nor may a checked-out one (PostgreSQL stopping sends "terminating connection" to every
+  // client): its query in flight fails, and the pool drops it on release as not queryable.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   return pool;
 }
 

@@ -68,14 +68,14 @@ export const runningTailers = new Set<LogTailer<LogRow>>();
  * process id is added to the virtual transaction id so that ids reused after a server restart
  * are unlikely to be taken for an old holder (which would only make us wait longer).
  */
-const HOLDERS_SQL = `SELECT l.virtualtransaction || ':' || coalesce(l.pid, 0) AS holder
+export const HOLDERS_SQL = `SELECT l.virtualtransaction || ':' || coalesce(l.pid, 0) AS holder
   FROM pg_locks l
  WHERE l.locktype = 'relation' AND l.mode = 'RowExclusiveLock'
    AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
    AND l.relation = ANY($1::oid[])`;
 
 /** the cache of the sequence behind the table's id: ids are handed out in order only with cache 1 */
-const SEQUENCE_SQL = `SELECT $1::regclass::oid AS relation, q.seq::regclass::oid AS sequence, s.seqcache::int AS cache
+export const SEQUENCE_SQL = `SELECT $1::regclass::oid AS relation, q.seq::regclass::oid AS sequence, s.seqcache::int AS cache
   FROM (SELECT pg_get_serial_sequence($1, 'id') AS seq) q
   LEFT JOIN pg_sequence s ON s.seqrelid = q.seq::regclass`;
 
@@ -293,10 +293,11 @@ export class LogTailer<R extends LogRow> {
       if (done) return;
       if (range === 'wait') throw codedError('INTERNAL_SERVER_ERROR', 'Service shutting down; resubscribe with your last cursor.');
       const target = range.to;
-      if (after === null) {
-        sub.after = target;
-        sub.skip = new Set(core.heldIds());
-      }
+      // live from above what the replay reads: rows a round took before `target` was read may
+      // still be on their way to the broadcast (it follows the round's holders read), and those
+      // are in the replay already
+      sub.after = target;
+      if (after === null) sub.skip = new Set(core.heldIds());
       this.subscribers.add(sub);
       let lower = range.from;
       while (lower < target && !done) {

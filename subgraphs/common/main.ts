@@ -1,7 +1,7 @@
 import { portFor, type ServiceName } from './config';
-import { logger } from './logger';
 import { listenHost, startupRules } from './production';
 import { startSubgraph, type SubgraphDefinition } from './server';
+import { exitOnStartFailure, stopOnSignals } from './process';
 
 /**
  * Runs one subgraph as its own process (production layout), stopping cleanly on SIGTERM/SIGINT.
@@ -11,18 +11,7 @@ export function runStandalone<S>(name: ServiceName, build: () => SubgraphDefinit
   const start = async () => {
     const { secret } = startupRules(process.env, { demo: false });
     const service = await startSubgraph(build(), { port: portFor(name), host: listenHost(process.env, 'subgraph'), secret });
-    const stop = () => {
-      service.stop().then(
-        () => process.exit(0),
-        () => process.exit(1),
-      );
-    };
-    process.once('SIGTERM', stop);
-    process.once('SIGINT', stop);
+    stopOnSignals(name, () => service.stop());
   };
-  start().catch((err) => {
-    logger.fatal({ err, service: name }, 'failed to start');
-    console.error(`${name}: ${err instanceof Error ? err.message : String(err)}`);
-    process.exit(1);
-  });
+  start().catch((err) => exitOnStartFailure(name, err));
 }

@@ -12,7 +12,10 @@ export function registerEventLag(registry: Registry): void {
   let pending: { at: number; lags: Promise<Lag[]> } | null = null;
   const read = (): Promise<Lag[]> => {
     if (!pending || Date.now() - pending.at > 250) {
-      pending = { at: Date.now(), lags: Promise.all([...runningTailers].map((t) => t.lag().catch(() => null))).then((all) => all.filter((l): l is Lag => l !== null)) };
+      pending = {
+        at: Date.now(),
+        lags: Promise.all([...runningTailers].map((t) => t.lag().catch(() => null))).then((all) => all.filter((l): l is Lag => l !== null)),
+      };
     }
     return pending!.lags;
   };

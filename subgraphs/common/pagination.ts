@@ -108,6 +108,12 @@ export function connection<T>(kind: string, page: Page, rows: T[], key: (row: T)
   };
 }
 
+/** A page of rows keyed apart from their node (a source's keyset, a list position): the connection of the nodes. */
+export function keyedConnection<N>(kind: string, page: Page, rows: { key: number; node: N }[], totalCount: number | (() => Promise<number>)): Connection<N> {
+  const conn = connection(kind, page, rows, (r) => r.key, totalCount);
+  return { ...conn, edges: conn.edges.map((e) => ({ cursor: e.cursor, node: e.node.node })), nodes: conn.nodes.map((r) => r.node) };
+}
+
 /** startCursor and endCursor of a page's edges. */
 export function cursorsOf(edges: readonly { cursor: string }[]): { startCursor: string | null; endCursor: string | null } {
   return { startCursor: edges.length ? edges[0].cursor : null, endCursor: edges.length ? edges[edges.length - 1].cursor : null };

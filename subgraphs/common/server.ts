@@ -7,18 +7,24 @@ import { buildSubgraphSchema, type GraphQLResolverMap } from '@apollo/subgraph';
 import { GraphQLError, type ExecutionResult, type GraphQLFormattedError } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
+import { CallerAccess } from './access';
 import { DEV_IDENTITY_SECRET, type ServiceName } from './config';
 import { ConnectionIdentity } from './connection-identity';
-import { httpError } from './errors';
+import { errorBody, httpError, type ErrorCode } from './errors';
 import { IDENTITY_CONNECTION_PARAM, IDENTITY_HEADER, IdentityRejected, signedWith, verifyIdentity, type Caller } from './identity';
 import { logger, requestScope } from './logger';
 import { registerEventLag } from './metrics';
 import { isDevelopmentSecret } from './production';
 import { loadSubgraphSdl } from './sdl';
+import { liveSharedFromEnv, SharedExecutions } from './shared-subscriptions';
+import { jsonMessageReplacer, spliceSharedPayloads } from './ws-frames';
 import { exporterFromEnv, newId, traceFrom } from './tracing';
-import { collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
 
 /** What every resolver receives. `sources` are built per request, so their DataLoaders never leak between callers. */
+/** How long a subgraph waits for a WebSocket's connection_init (docs/limits.md). */
+export const SUBGRAPH_WS_INIT_TIMEOUT_MS = 15_000;
+
 export interface SubgraphContext<S> extends BaseContext {
   caller: Caller;
   sources: S;
@@ -26,8 +32,13 @@ export interface SubgraphContext<S> extends BaseContext {
 
 export interface SubgraphDefinition<S> {
   name: ServiceName;
-  resolvers: GraphQLResolverMap<SubgraphContext<S>>;
-  createSources(caller: Caller): S;
+  /**
+   * Typed by the subgraph's generated `Resolvers` (schema/resolver-types.ts), not by @apollo/subgraph's
+   * GraphQLResolverMap, whose field-resolver signature federation's __resolveReference does not fit.
+   */
+  resolvers: Record<string, object>;
+  /** Per request (per operation on a WebSocket): sources scoped to the caller, `access` read at each use. */
+  createSources(caller: Caller, access: CallerAccess): S;
   /** background work that must run before serving, e.g. the live-status tailer */
   start?(): Promise<void>;
   /** readiness: e.g. the database answers */
@@ -73,7 +84,12 @@ export function maskError(name: string) {
       return { ...formatted, extensions };
     }
     logger.error({ service: name, err: original, path: formatted.path }, 'resolver failed');
-    return { message: 'Internal server error', path: formatted.path, locations: formatted.locations, extensions: { code: 'INTERNAL_SERVER_ERROR' } };
+    return {
+      message: 'Internal server error',
+      path: formatted.path,
+      locations: formatted.locations,
+      extensions: { code: 'INTERNAL_SERVER_ERROR' satisfies ErrorCode },
+    };
   };
 }
 
@@ -122,7 +138,7 @@ export async function startSubgraph<S>(
   });
   await apollo.start();
 
-  const contextFor = (caller: Caller): SubgraphContext<S> => ({ caller, sources: definition.createSources(caller) });
+  const contextFor = (caller: Caller): SubgraphContext<S> => ({ caller, sources: definition.createSources(caller, new CallerAccess(() => caller)) });
 
   // Prometheus metrics of this process at /metrics: request latency and, where a live-status
   // tailer runs, the event lag behind the database (docs/observability.md).
@@ -137,6 +153,14 @@ export async function startSubgraph<S>(
     registers: [registry],
   });
   const exporter = exporterFromEnv(`omero-graph-${name}`);
+  // live events executed once per (document, variables, scope) and fanned out (shared-subscriptions.ts)
+  const liveResults = new Counter({
+    name: 'omero_graph_live_results_total',
+    help: 'live subscription results: executions of an event, and deliveries to subscribers (shared: fewer executions than deliveries)',
+    labelNames: ['subgraph', 'kind'],
+    registers: [registry],
+  });
+  const shared = new SharedExecutions({ enabled: liveSharedFromEnv(), contextFor, counted: (kind) => liveResults.inc({ subgraph: name, kind }) });
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://subgraph');
@@ -173,7 +197,7 @@ export async function startSubgraph<S>(
     } catch (err) {
       const message = err instanceof GraphQLError ? err.message : 'Request body is not valid JSON.';
       res.writeHead(400, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ errors: [{ message, extensions: { code: 'BAD_USER_INPUT' } }] }));
+      res.end(errorBody('BAD_USER_INPUT', message));
       return;
     }
     const response = await apollo.executeHTTPGraphQLRequest({
@@ -209,7 +233,17 @@ export async function startSubgraph<S>(
     res.once('close', () => {
       latency.observe({ subgraph: name }, (Date.now() - start) / 1000);
       if (exporter && trace.sampled && req.url?.startsWith('/graphql')) {
-        exporter.add({ traceId: trace.traceId, spanId, parentSpanId: trace.parentSpanId, name: `${name} ${req.method} /graphql`, kind: 2, start, end: Date.now(), attributes: { 'graphql.subgraph': name, ...(requestId ? { 'request.id': requestId } : {}), 'http.status_code': res.statusCode }, error: res.statusCode >= 500 });
+        exporter.add({
+          traceId: trace.traceId,
+          spanId,
+          parentSpanId: trace.parentSpanId,
+          name: `${name} ${req.method} /graphql`,
+          kind: 2,
+          start,
+          end: Date.now(),
+          attributes: { 'graphql.subgraph': name, ...(requestId ? { 'request.id': requestId } : {}), 'http.status_code': res.statusCode },
+          error: res.statusCode >= 500,
+        });
       }
     });
     void requestScope.run({ requestId, traceId: trace.traceId }, () =>
@@ -228,7 +262,15 @@ export async function startSubgraph<S>(
   const wsCleanup = useServer<Record<string, unknown>>(
     {
       schema,
+      subscribe: shared.subscribe,
+      // the same result object for every subscriber of a shared execution: serialised once (ws-frames.ts)
+      onNext: (_ctx, _id, _payload, _args, result) => result as never,
+      jsonMessageReplacer,
+      // the gateway is the one client here: a busy one opening a burst of connections may send
+      // connection_init late, and closing them (4408) would end every subscription they carry
+      connectionInitWaitTimeout: SUBGRAPH_WS_INIT_TIMEOUT_MS,
       onConnect: (ctx) => {
+        spliceSharedPayloads(ctx.extra.socket);
         try {
           identities.set(ctx.extra.socket, new ConnectionIdentity(ctx.connectionParams?.[IDENTITY_CONNECTION_PARAM] as string | undefined, options.secret));
           return true;
@@ -244,7 +286,12 @@ export async function startSubgraph<S>(
       context: (ctx) => {
         const identity = identities.get(ctx.extra.socket)!;
         // `caller` is read at each use: a renewed identity (e.g. a group left) applies to open subscriptions
-        return { get caller() { return identity.caller; }, sources: definition.createSources(identity.caller) } satisfies SubgraphContext<S>;
+        return {
+          get caller() {
+            return identity.caller;
+          },
+          sources: definition.createSources(identity.caller, new CallerAccess(() => identity.caller)),
+        } satisfies SubgraphContext<S>;
       },
       onOperation: (ctx, _id, _payload, _args, result) => {
         if (Symbol.asyncIterator in Object(result)) return identities.get(ctx.extra.socket)!.follow(result as AsyncIterable<ExecutionResult>);

@@ -56,7 +56,12 @@ export class SpanExporter {
   private batch: Span[] = [];
   private timer: NodeJS.Timeout | null = null;
 
-  constructor(private readonly url: string, private readonly serviceName: string, private readonly maxBatch = 200, private readonly flushMs = 1000) {}
+  constructor(
+    private readonly url: string,
+    private readonly serviceName: string,
+    private readonly maxBatch = 200,
+    private readonly flushMs = 1000,
+  ) {}
 
   add(span: Span): void {
     this.batch.push(span);
@@ -94,7 +99,12 @@ export class SpanExporter {
       ],
     };
     try {
-      const res = await fetch(this.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(5000) });
+      const res = await fetch(this.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+        signal: AbortSignal.timeout(5000),
+      });
       if (!res.ok) logger.warn({ status: res.status, url: this.url }, 'trace export refused');
     } catch (err) {
       logger.warn({ err, url: this.url }, 'trace export failed');

@@ -117,7 +117,12 @@ export function parseVersion(formId: string, pair: Pair, chunks: readonly Pair[]
   const schema = parseInner(v.schema);
   if (!schema.ok) return { ...base, schema: null, uiSchema: null, error: 'schema is not valid JSON' };
   // save_form stores "" when a client leaves uiSchema out (OMERO.forms 2.1.1): no UI hints
-  const uiSchema = v.uiSchema === undefined || v.uiSchema === null ? { ok: true as const, value: null } : v.uiSchema === '' ? { ok: true as const, value: {} } : parseInner(v.uiSchema);
+  const uiSchema =
+    v.uiSchema === undefined || v.uiSchema === null
+      ? { ok: true as const, value: null }
+      : v.uiSchema === ''
+        ? { ok: true as const, value: {} }
+        : parseInner(v.uiSchema);
   if (!uiSchema.ok) return { ...base, schema: schema.value, uiSchema: null, error: 'uiSchema is not valid JSON' };
   return { ...base, schema: schema.value, uiSchema: uiSchema.value, error: null };
 }
@@ -153,7 +158,7 @@ export function parseFormDefinition(formId: string, pairs: Pair[], assignedGroup
   const titled = versions.find((v) => isObject(v.schema) && typeof v.schema.title === 'string');
   return {
     id: formId,
-    title: titled ? ((titled.schema as { title: string }).title) : null,
+    title: titled ? (titled.schema as { title: string }).title : null,
     objectTypes,
     ownerIds,
     assignedGroupIds,
@@ -184,7 +189,14 @@ function parseSubmissionValue(formId: string, key: string, value: string, chunks
   if (!payload.ok) return { formTimestamp: null, data: null, changedById: null, changedAt: key, message: null, error: payload.error };
   const entry = parseJson(payload.text);
   if (!entry.ok || !isObject(entry.value)) {
-    return { formTimestamp: null, data: null, changedById: null, changedAt: key, message: null, error: entry.ok ? 'submission entry is not a JSON object' : 'submission entry is not valid JSON' };
+    return {
+      formTimestamp: null,
+      data: null,
+      changedById: null,
+      changedAt: key,
+      message: null,
+      error: entry.ok ? 'submission entry is not a JSON object' : 'submission entry is not valid JSON',
+    };
   }
   const s = entry.value;
   const problems: string[] = [];

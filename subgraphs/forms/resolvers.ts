@@ -1,11 +1,14 @@
 import { requireIdentity } from '../common/access';
 import { badInput, codedError } from '../common/errors';
+import type { PageArgs } from '../common/pagination';
 import { scalarResolvers } from '../common/scalars';
 import type { SubgraphContext } from '../common/server';
 import { changesSince, diff } from './diff';
 import { schemaFields } from './fields';
+import { formSubmissionId, formVersionId, parseFormSubmissionId, parseFormVersionId } from './ids';
 import type { FormDefinition, FormObjectType, FormSubmission, FormVersion } from './parse';
 import type { FormsSource } from './source/forms';
+import type { Resolvers } from './generated/resolver-types';
 import type { SubmissionFilter } from './source/store';
 import { instantToNaive, naiveToInstant } from './time';
 import { validateFormData } from './validate';
@@ -55,8 +58,7 @@ function container(type: FormObjectType) {
       const all = await ctx.sources.forms.submissionsOf(type, Number(obj.id));
       return args.formId ? all.filter((s) => s.formId === args.formId) : all;
     },
-    formData: (obj: { id: string }, _: unknown, ctx: Ctx) =>
-      ctx.caller && /^\d{1,18}$/.test(obj.id) ? ctx.sources.forms.latestOf(type, Number(obj.id)) : [],
+    formData: (obj: { id: string }, _: unknown, ctx: Ctx) => (ctx.caller && /^\d{1,18}$/.test(obj.id) ? ctx.sources.forms.latestOf(type, Number(obj.id)) : []),
   };
 }
 
@@ -67,10 +69,10 @@ async function versionOf(s: FormSubmission, ctx: Ctx): Promise<{ form: FormDefin
   return { form, version: form.versions.find((v) => v.timestamp === s.formTimestamp) ?? null };
 }
 
-export const resolvers = {
+export const resolvers: Resolvers = {
   ...scalarResolvers,
   Query: {
-    forms: (_: unknown, args: { objectType?: FormObjectType | null; group?: string | null; first?: number | null; after?: string | null }, ctx: Ctx) => {
+    forms: (_: unknown, args: PageArgs & { objectType?: FormObjectType | null; group?: string | null }, ctx: Ctx) => {
       requireIdentity(ctx.caller);
       return ctx.sources.forms.listForms({ objectType: args.objectType ?? null, groupId: idArg(args.group, 'group') }, args);
     },
@@ -78,7 +80,7 @@ export const resolvers = {
       requireIdentity(ctx.caller);
       return ctx.sources.forms.form(args.id);
     },
-    formSubmissions: (_: unknown, args: { filter?: FilterArgs | null; first?: number | null; after?: string | null }, ctx: Ctx) => {
+    formSubmissions: (_: unknown, args: PageArgs & { filter?: FilterArgs | null }, ctx: Ctx) => {
       requireIdentity(ctx.caller);
       return ctx.sources.forms.submissions(submissionFilter(args.filter, ctx.sources.timeZone), args);
     },
@@ -87,29 +89,38 @@ export const resolvers = {
       const form = await ctx.sources.forms.form(args.formId);
       if (!form) throw codedError('NOT_FOUND', `Form ${args.formId} not found.`, { formId: args.formId });
       const version = args.version == null ? form.versions[0] : form.versions.find((v) => v.timestamp === args.version);
-      if (!version) throw codedError('NOT_FOUND', `Form ${args.formId} has no version ${args.version ?? '(none saved)'}.`, { formId: args.formId, version: args.version ?? null });
+      if (!version)
+        throw codedError('NOT_FOUND', `Form ${args.formId} has no version ${args.version ?? '(none saved)'}.`, {
+          formId: args.formId,
+          version: args.version ?? null,
+        });
       return { ...validateFormData(version, args.data ?? null), version };
     },
   },
   Form: {
     __resolveReference: (reference: { id: string }, ctx: Ctx) => (ctx.caller ? ctx.sources.forms.form(reference.id) : null),
-    owners: (form: FormDefinition) => form.ownerIds.map(ref),
-    assignedGroups: (form: FormDefinition) => form.assignedGroupIds.map(ref),
+    owners: (form: FormDefinition) => form.ownerIds.map((id) => ({ id: String(id) })),
+    assignedGroups: (form: FormDefinition) => form.assignedGroupIds.map((id) => ({ id: String(id) })),
     latestVersion: (form: FormDefinition) => form.versions[0] ?? null,
     version: (form: FormDefinition, args: { timestamp: string }) => form.versions.find((v) => v.timestamp === args.timestamp) ?? null,
   },
   FormVersion: {
-    __resolveReference: async (reference: { formId: string; timestamp: string }, ctx: Ctx) => {
-      const form = ctx.caller ? await ctx.sources.forms.form(reference.formId) : null;
-      return form?.versions.find((v) => v.timestamp === reference.timestamp) ?? null;
+    // by either key: formId + timestamp, or the id node(id:) passes
+    __resolveReference: (reference: { formId?: string; timestamp?: string; id?: string }, ctx: Ctx) => {
+      const key = reference.id !== undefined ? parseFormVersionId(reference.id) : { formId: reference.formId!, timestamp: reference.timestamp! };
+      return ctx.caller && key ? ctx.sources.forms.version(key) : null;
     },
     savedAt: (v: FormVersion, _: unknown, ctx: Ctx) => naiveToInstant(v.timestamp, ctx.sources.timeZone),
     author: (v: FormVersion) => ref(v.authorId),
     fields: (v: FormVersion) => schemaFields(v.schema),
-    id: (v: FormVersion) => `${v.formId}@${v.timestamp}`,
+    id: (v: FormVersion) => formVersionId(v),
   },
   FormSubmission: {
-    id: (s: FormSubmission) => `${s.formId}/${s.objectType}:${s.objectId}@${s.changedAt}`,
+    __resolveReference: (reference: { id: string }, ctx: Ctx) => {
+      const key = parseFormSubmissionId(reference.id);
+      return ctx.caller && key ? ctx.sources.forms.submission(key) : null;
+    },
+    id: (s: FormSubmission) => formSubmissionId(s),
     form: (s: FormSubmission, _: unknown, ctx: Ctx) => ctx.sources.forms.form(s.formId),
     version: async (s: FormSubmission, _: unknown, ctx: Ctx) => (await versionOf(s, ctx))?.version ?? null,
     changedBy: (s: FormSubmission) => ref(s.changedById),
@@ -130,7 +141,7 @@ export const resolvers = {
     },
   },
   FormObject: {
-    __resolveType: (obj: { __typename: string }) => obj.__typename,
+    __resolveType: (obj) => obj.__typename,
   },
   // The schema's values are UPPER_CASE; OMERO.forms stores OMERO's class names.
   FormObjectType: { PROJECT: 'Project', DATASET: 'Dataset', SCREEN: 'Screen', PLATE: 'Plate' },

@@ -32,11 +32,18 @@ export function importsSubgraph(options: ({ databaseUrl: string } | { pool: Pool
   const omero = options.omeroPool ?? (options.omeroDatabaseUrl ? createPool(options.omeroDatabaseUrl, { name: 'imports', readOnly: true, max: 3 }) : null);
   const defaults = importsConfigFromEnv();
   const config = new BiomeroConfigFile(options.configFile ?? defaults.configFile, options.mountPath ?? defaults.mountPath);
-  const tailer = new LogTailer<StageRow>({ ...tailerSettingsFromEnv(), pool, name: 'imports', table: 'imports', channel: IMPORTS_CHANNEL, fetch: fetchStageRows });
+  const tailer = new LogTailer<StageRow>({
+    ...tailerSettingsFromEnv(),
+    pool,
+    name: 'imports',
+    table: 'imports',
+    channel: IMPORTS_CHANNEL,
+    fetch: fetchStageRows,
+  });
   return {
     name: 'imports',
-    resolvers: importResolvers(tailer, { omero, config }),
-    createSources: () => ({ orders: new ImportOrderSource(pool), pool }),
+    resolvers: importResolvers(tailer, { biomero: pool, omero, config }),
+    createSources: (_caller, access) => ({ orders: new ImportOrderSource(pool, access) }),
     start: () => tailer.start(),
     ready: async () => void (await pool.query('SELECT 1 FROM imports LIMIT 1')),
     close: async () => {

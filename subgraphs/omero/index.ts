@@ -42,7 +42,9 @@ export function omeroSubgraph(options: ({ databaseUrl: string } | { pool: Pool }
     name: 'omero',
     resolvers,
     createSources: (caller) => ({
-      omero: sessions ? new OmeroJsonApiSource(sessions, caller, { scanLimit: options.scanLimit, annotationsPage: options.annotationsPage }) : new OmeroDatabaseSource(pool, caller),
+      omero: sessions
+        ? new OmeroJsonApiSource(sessions, caller, { scanLimit: options.scanLimit, annotationsPage: options.annotationsPage })
+        : new OmeroDatabaseSource(pool, caller),
     }),
     ready: async () => {
       await pool.query('SELECT 1 FROM experimenter LIMIT 1');

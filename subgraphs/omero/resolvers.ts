@@ -1,15 +1,32 @@
 import { requireIdentity } from '../common/access';
-import { encodeCursor } from '../common/cursor';
-import { badInput } from '../common/errors';
+import { badInput, codedError } from '../common/errors';
 import { omeroId } from '../common/ids';
 import { IMPORT_NAMESPACES, WORKFLOW_NAMESPACE } from '../common/namespaces';
 import { cursorsOf, pageArgs, type PageArgs } from '../common/pagination';
-import { permissionLevel } from '../common/permissions';
+import { permissionLevel } from '../common/access';
 import { scalarResolvers } from '../common/scalars';
 import type { SubgraphContext } from '../common/server';
+import { decodeListCursor, encodeListCursor, listCursor } from './source/list-cursor';
+import type { Resolvers } from './generated/resolver-types';
 import type {
-  AnnotatedType, AnnotationRecord, ExperimenterRecord, GroupRecord, ImageRecord, ListFilter, ListType, ObjectType, OmeroSource,
-  OwnedRecord, PixelsRecord, PlateAcquisitionRecord, PlateRecord, RecordOf, RoiRecord, WellRecord, WellSampleRecord,
+  AnnotatedType,
+  AnnotationRecord,
+  ExperimenterRecord,
+  GroupRecord,
+  ImageRecord,
+  ListFilter,
+  ListType,
+  ObjectType,
+  OmeroSource,
+  OwnedRecord,
+  PixelsRecord,
+  PlateAcquisitionRecord,
+  PlateRecord,
+  RecordOf,
+  RoiRecord,
+  ScreenRecord,
+  WellRecord,
+  WellSampleRecord,
 } from './source/types';
 
 export interface OmeroSources {
@@ -52,31 +69,26 @@ function toListFilter(input: ObjectFilterInput | null | undefined): ListFilter {
 
 /**
  * A page of a list as a Relay connection. Lists are ordered as OMERO.web orders them (by name;
- * wells by column and row), so a cursor is the position in that order (1-based). Backwards
- * (`last`, `before`) is the same OFFSET/LIMIT read ending just before `before`; `last` without
- * `before` counts the list first to find its end.
+ * wells by column and row) and paged by key: a cursor carries its edge's sort key, so inserts
+ * and deletes before it do not move the next page (source/list-cursor.ts).
  */
 async function listConnection<T extends ListType>(ctx: Ctx, type: T, filter: ListFilter, args: PageArgs) {
   requireIdentity(ctx.caller);
-  const page = pageArgs(type, args);
-  const after = page.afterKey ?? 0;
-  let offset = after;
-  let limit = page.limit;
-  if (page.backward) {
-    const end = page.beforeKey !== null ? page.beforeKey - 1 : await (await ctx.sources.omero.list(type, filter, { offset: 0, limit: 0 })).totalCount();
-    offset = Math.max(after, end - page.limit);
-    limit = Math.max(0, end - offset);
-  } else if (page.beforeKey !== null) {
-    limit = Math.max(0, Math.min(limit, page.beforeKey - 1 - after));
-  }
-  const result = await ctx.sources.omero.list(type, filter, { offset, limit });
-  const edges = result.rows.map((node, i) => ({ cursor: encodeCursor(type, offset + i + 1), node }));
+  const { limit, backward } = pageArgs(type, { first: args.first, last: args.last });
+  const page = {
+    limit,
+    backward,
+    after: args.after ? decodeListCursor(type, args.after, 'after') : null,
+    before: args.before ? decodeListCursor(type, args.before, 'before') : null,
+  };
+  const result = await ctx.sources.omero.list(type, filter, page);
+  const edges = result.rows.map((node, i) => ({ cursor: encodeListCursor(type, listCursor(type, node, result.firstPosition + i)), node }));
   return {
     edges,
     nodes: result.rows,
     pageInfo: {
-      hasNextPage: page.backward ? page.beforeKey !== null : result.hasNextPage,
-      hasPreviousPage: offset > 0,
+      hasNextPage: backward ? page.before !== null : result.hasMore,
+      hasPreviousPage: backward ? result.hasMore : page.after !== null,
       ...cursorsOf(edges),
     },
     totalCount: () => result.totalCount(),
@@ -95,11 +107,21 @@ function reference<T extends ObjectType>(type: T) {
   return (ref: { id: string }, ctx: Ctx) => (ctx.caller ? ctx.sources.omero.object(type, id(ref.id)) : null);
 }
 
+/** Owner and group of an object the caller read: OMERO's foreign keys keep them (non-null in the schema). */
+async function present<T>(found: Promise<T | null>, what: string): Promise<T> {
+  const value = await found;
+  if (value === null) throw codedError('NOT_FOUND', `${what} is not visible to you.`);
+  return value;
+}
+
 /** Fields every owned object shares. */
 const owned = {
-  owner: (row: OwnedRecord, _: unknown, ctx: Ctx) => ctx.sources.omero.experimenter(row.ownerId),
-  group: (row: OwnedRecord, _: unknown, ctx: Ctx) => ctx.sources.omero.group(row.groupId),
+  owner: (row: OwnedRecord, _: unknown, ctx: Ctx) => present(ctx.sources.omero.experimenter(row.ownerId), 'The owner'),
+  group: (row: OwnedRecord, _: unknown, ctx: Ctx) => present(ctx.sources.omero.group(row.groupId), 'The group'),
 };
+
+/** An object with its GraphQL type, as the AnnotatedObject and ImportedObject unions resolve it. */
+type Typed<T extends ObjectType> = { [K in T]: RecordOf[K] & { __typename: K } }[T];
 
 /** Annotation fields of an annotated type. */
 function annotated(type: AnnotatedType) {
@@ -132,14 +154,18 @@ async function annotatedValue(ctx: Ctx, type: AnnotatedType, objectId: number, n
  */
 async function objectsWithValue(ctx: Ctx, namespaces: string[], key: string, value: string) {
   const refs = await ctx.sources.omero.objectsWithValue(namespaces, key, value);
-  const loaded = await Promise.all(refs.map(async (r) => {
-    const row = await ctx.sources.omero.object(r.type, r.id);
-    return row ? { ...row, __typename: r.type } : null;
-  }));
+  const loaded = await Promise.all(
+    refs.map(async (r) => {
+      const row = await ctx.sources.omero.object(r.type, r.id);
+      return row ? { ...row, __typename: r.type } : null;
+    }),
+  );
   return loaded
-    .filter((r): r is (ImageRecord | PlateRecord) & { __typename: 'Image' | 'Plate' } => r !== null)
-    .sort((a, b) => (a.__typename === b.__typename ? 0 : a.__typename === 'Image' ? -1 : 1)
-      || a.name.toLowerCase().localeCompare(b.name.toLowerCase()) || a.id - b.id);
+    .filter((r): r is Typed<'Image' | 'Plate'> => r !== null)
+    .sort(
+      (a, b) =>
+        (a.__typename === b.__typename ? 0 : a.__typename === 'Image' ? -1 : 1) || a.name.toLowerCase().localeCompare(b.name.toLowerCase()) || a.id - b.id,
+    );
 }
 
 /** Fields every annotation kind shares. */
@@ -148,11 +174,13 @@ const annotationFields = {
   /** Loaded through the by-id loaders, so a page of annotations costs one statement (request) per type. */
   linkedObjects: async (row: AnnotationRecord, _: unknown, ctx: Ctx) => {
     const refs = await ctx.sources.omero.linkedObjects(row.id);
-    const loaded = await Promise.all(refs.map(async (r) => {
-      const object = await ctx.sources.omero.object(r.type, r.id);
-      return object ? { ...object, __typename: r.type } : null;
-    }));
-    return loaded.filter((o) => o !== null);
+    const loaded = await Promise.all(
+      refs.map(async (r) => {
+        const object = await ctx.sources.omero.object(r.type, r.id);
+        return object ? { ...object, __typename: r.type } : null;
+      }),
+    );
+    return loaded.filter((o): o is Typed<AnnotatedType> => o !== null);
   },
 };
 
@@ -174,7 +202,7 @@ function convention(value: string | null): 'LETTER' | 'NUMBER' | null {
   return v === 'letter' ? 'LETTER' : v === 'number' ? 'NUMBER' : null;
 }
 
-export const resolvers = {
+export const resolvers: Resolvers = {
   ...scalarResolvers,
   Query: {
     me: (_: unknown, __: unknown, ctx: Ctx) => ctx.sources.omero.experimenter(requireIdentity(ctx.caller).userId),
@@ -201,11 +229,11 @@ export const resolvers = {
       const annotationId = omeroId(args.id, 'id');
       return annotationId === null ? null : ctx.sources.omero.annotation(annotationId);
     },
-    projects: (_: unknown, args: PageArgs & { filter?: ObjectFilterInput }, ctx: Ctx) => listConnection(ctx, 'Project', toListFilter(args.filter), args),
-    datasets: (_: unknown, args: PageArgs & { filter?: ObjectFilterInput }, ctx: Ctx) => listConnection(ctx, 'Dataset', toListFilter(args.filter), args),
-    images: (_: unknown, args: PageArgs & { filter?: ObjectFilterInput }, ctx: Ctx) => listConnection(ctx, 'Image', toListFilter(args.filter), args),
-    screens: (_: unknown, args: PageArgs & { filter?: ObjectFilterInput }, ctx: Ctx) => listConnection(ctx, 'Screen', toListFilter(args.filter), args),
-    plates: (_: unknown, args: PageArgs & { filter?: ObjectFilterInput }, ctx: Ctx) => listConnection(ctx, 'Plate', toListFilter(args.filter), args),
+    projects: (_: unknown, args: PageArgs & { filter?: ObjectFilterInput | null }, ctx: Ctx) => listConnection(ctx, 'Project', toListFilter(args.filter), args),
+    datasets: (_: unknown, args: PageArgs & { filter?: ObjectFilterInput | null }, ctx: Ctx) => listConnection(ctx, 'Dataset', toListFilter(args.filter), args),
+    images: (_: unknown, args: PageArgs & { filter?: ObjectFilterInput | null }, ctx: Ctx) => listConnection(ctx, 'Image', toListFilter(args.filter), args),
+    screens: (_: unknown, args: PageArgs & { filter?: ObjectFilterInput | null }, ctx: Ctx) => listConnection(ctx, 'Screen', toListFilter(args.filter), args),
+    plates: (_: unknown, args: PageArgs & { filter?: ObjectFilterInput | null }, ctx: Ctx) => listConnection(ctx, 'Plate', toListFilter(args.filter), args),
     objectsByKeyValue: (_: unknown, args: { key: string; value: string; ns?: string | null }, ctx: Ctx): ListFilter => {
       requireIdentity(ctx.caller);
       if (!args.key) throw badInput('key must not be empty.', 'key');
@@ -265,7 +293,8 @@ export const resolvers = {
     __resolveReference: reference('Plate'),
     rowNamingConvention: (row: PlateRecord) => convention(row.rowNamingConvention),
     columnNamingConvention: (row: PlateRecord) => convention(row.columnNamingConvention),
-    screens: (row: OwnedRecord, _: unknown, ctx: Ctx) => ctx.sources.omero.parents('screensOfPlate', row.id),
+    // the source types parents as projects; screensOfPlate's are screen records
+    screens: async (row: OwnedRecord, _: unknown, ctx: Ctx) => (await ctx.sources.omero.parents('screensOfPlate', row.id)) as ScreenRecord[],
     wells: (row: OwnedRecord, args: PageArgs, ctx: Ctx) => listConnection(ctx, 'Well', { parentId: row.id }, args),
     plateAcquisitions: (row: OwnedRecord, _: unknown, ctx: Ctx) => ctx.sources.omero.plateAcquisitions(row.id),
     importOrder: async (row: OwnedRecord, _: unknown, ctx: Ctx) => {

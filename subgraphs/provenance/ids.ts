@@ -1,4 +1,6 @@
 import { badInput } from '../common/errors';
+import { parseFormSubmissionId, parseFormVersionId } from '../forms/ids';
+import { MAX_JOB_ID } from '../workflows/slurm/commands';
 
 /**
  * Global ids `Type:key` of lineage nodes, and their W3C PROV kinds (../shared/DESIGN.md §5):
@@ -34,6 +36,8 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const OMERO_ID = /^\d{1,18}$/;
 /** import.files entries are absolute paths on the import mount (varchar in practice; bound generously). */
 const MAX_PATH = 4096;
+/** Form ids and workflow names: one namespace segment / one ini key. */
+const MAX_NAME = 255;
 
 export function parseGlobalId(value: string): NodeRef {
   const idx = value.indexOf(':');
@@ -59,6 +63,13 @@ export function parseNodeId(value: string): { type: string; key: string } {
   if (OMERO_ID_TYPES.has(type) && OMERO_ID.test(key)) return { type, key: String(BigInt(key)) };
   if ((type === 'ImportOrder' || type === 'WorkflowRun' || type === 'Task') && UUID.test(key)) return { type, key: key.toLowerCase() };
   if (type === 'SourceFile' && key.startsWith('/') && key.length <= MAX_PATH && !key.includes('\0')) return { type, key };
+  if (type === 'SlurmJob' && (key === '-1' || (/^\d{1,10}$/.test(key) && Number(key) >= 1 && Number(key) <= MAX_JOB_ID)))
+    return { type, key: String(Number(key)) };
+  // catalogue names are lower-case (Query.workflow(name) lowers them too)
+  if (type === 'Workflow' && key.length > 0 && key.length <= MAX_NAME && !/[\0\s]/.test(key)) return { type, key: key.toLowerCase() };
+  if (type === 'Form' && key.length > 0 && key.length <= MAX_NAME && !key.includes('\0')) return { type, key };
+  if (type === 'FormVersion' && key.length <= MAX_PATH && !key.includes('\0') && parseFormVersionId(key)) return { type, key };
+  if (type === 'FormSubmission' && key.length <= MAX_PATH && !key.includes('\0') && parseFormSubmissionId(key)) return { type, key };
   throw badInput('id must be a global id `<__typename>:<id>` such as Image:42, Dataset:3, ImportOrder:<uuid> or SourceFile:/path.', 'id');
 }
 

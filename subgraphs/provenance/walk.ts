@@ -75,10 +75,7 @@ export async function walkLineage(source: LineageSource, root: NodeRef, options:
   const admit = async (ids: string[], hop: number): Promise<NodeRef[]> => {
     const refs = ids.map(refOf);
     const f = frontierOf(refs);
-    const [omero, biomero] = await Promise.all([
-      source.admitOmero(f.images, f.plates, asOf),
-      source.admitBiomero(f.orders, f.runs, f.files, asOf),
-    ]);
+    const [omero, biomero] = await Promise.all([source.admitOmero(f.images, f.plates, asOf), source.admitBiomero(f.orders, f.runs, f.files, asOf)]);
     const next: NodeRef[] = [];
     for (const ref of refs) {
       const id = globalId(ref);

@@ -153,8 +153,20 @@ export function foldRun(runId: string, events: StoredEvent[]): WorkflowRun | nul
  */
 export function foldRunAsOf(runId: string, events: StoredEvent[], asOf: readonly number[]): { run: WorkflowRun | null; snapshots: Map<number, WorkflowRun> } {
   const run: WorkflowRun = {
-    id: runId, name: '', description: null, version: null, userId: null, groupId: null, status: 'UNKNOWN', progress: 0,
-    createdAt: null, startedAt: null, finishedAt: null, error: null, tasks: [], events: [],
+    id: runId,
+    name: '',
+    description: null,
+    version: null,
+    userId: null,
+    groupId: null,
+    status: 'UNKNOWN',
+    progress: 0,
+    createdAt: null,
+    startedAt: null,
+    finishedAt: null,
+    error: null,
+    tasks: [],
+    events: [],
   };
   const tasks = new Map<string, Task>();
   const taskOrder: string[] = [];
@@ -259,7 +271,8 @@ export function foldRunAsOf(runId: string, events: StoredEvent[], asOf: readonly
         if (jobId === null || task.slurmJobIds.includes(jobId)) break;
         task.slurmJobIds.push(jobId);
         // -1: sbatch failed, no job exists
-        if (jobId > 0) task.jobs.push({ jobId, taskId: task.id, runId: task.runId, state: null, progress: null, submittedAt: at, startedAt: null, endedAt: null });
+        if (jobId > 0)
+          task.jobs.push({ jobId, taskId: task.id, runId: task.runId, state: null, progress: null, submittedAt: at, startedAt: null, endedAt: null });
         break;
       }
       case 'Task.StatusUpdated': {
@@ -318,7 +331,13 @@ function finish(run: WorkflowRun, tasks: Map<string, Task>, taskOrder: string[],
     ...run,
     progress: Math.round(run.progress * 10) / 10,
     tasks: copy
-      ? ordered.map((t) => ({ ...t, statusHistory: t.statusHistory.slice(), slurmJobIds: t.slurmJobIds.slice(), jobs: t.jobs.map((j) => ({ ...j })), results: t.results.slice() }))
+      ? ordered.map((t) => ({
+          ...t,
+          statusHistory: t.statusHistory.slice(),
+          slurmJobIds: t.slurmJobIds.slice(),
+          jobs: t.jobs.map((j) => ({ ...j })),
+          results: t.results.slice(),
+        }))
       : ordered,
     events,
   };
@@ -350,14 +369,34 @@ export function secondsBetween(from: Date | null, to: Date | null): number | nul
 /** Unfinished jobs of a run: submitted and not known to have ended. */
 export function unfinishedJobs(run: WorkflowRun): SlurmJob[] {
   // A job of a task that already ended (TaskCompleted/TaskFailed) is over whatever its last status said.
-  return run.tasks.filter((t) => !t.finishedAt).flatMap((t) => t.jobs).filter((j) => !isTerminalJobState(j.state));
+  return run.tasks
+    .filter((t) => !t.finishedAt)
+    .flatMap((t) => t.jobs)
+    .filter((j) => !isTerminalJobState(j.state));
 }
 
 export const KNOWN_STATUSES = [
-  'INITIALIZING', 'TRANSFERRING', 'CONVERTING', 'RUNNING', 'JOB_PENDING', 'JOB_RUNNING', 'JOB_COMPLETED', 'JOB_FAILED',
-  'JOB_CANCELLED', 'JOB_TIMEOUT', 'RETRIEVING', 'IMPORTING', 'IMPORTED', 'POSTPROCESSING', 'DONE', 'FAILED',
+  'INITIALIZING',
+  'TRANSFERRING',
+  'CONVERTING',
+  'RUNNING',
+  'JOB_PENDING',
+  'JOB_RUNNING',
+  'JOB_COMPLETED',
+  'JOB_FAILED',
+  'JOB_CANCELLED',
+  'JOB_TIMEOUT',
+  'RETRIEVING',
+  'IMPORTING',
+  'IMPORTED',
+  'POSTPROCESSING',
+  'DONE',
+  'FAILED',
 ] as const;
 const KNOWN = new Set<string>(KNOWN_STATUSES);
+/** The WorkflowStatus enum: a known status, else UNKNOWN. */
+export type WorkflowStatus = (typeof KNOWN_STATUSES)[number] | 'UNKNOWN';
+const isKnown = (status: string): status is WorkflowStatus => KNOWN.has(status);
 
 /** sacct truncates with '+' and appends ' by <uid>' to CANCELLED: both still map. */
 export function normaliseStatus(raw: string): string {
@@ -365,9 +404,9 @@ export function normaliseStatus(raw: string): string {
 }
 
 /** Open status strings onto the enum; the raw string stays beside it (statusRaw). */
-export function statusEnum(raw: string): string {
+export function statusEnum(raw: string): WorkflowStatus {
   const normalised = normaliseStatus(raw);
-  return KNOWN.has(normalised) ? normalised : 'UNKNOWN';
+  return isKnown(normalised) ? normalised : 'UNKNOWN';
 }
 
 /** `JOB_RUNNING` → `RUNNING`: the Slurm state of the workflow job, readable on its own. */

@@ -1,4 +1,3 @@
-import { groupScope } from '../common/access';
 import { intFromEnv } from '../common/config';
 import { createPool, type Pool } from '../common/db';
 import { OmeroWebSessionCache } from '../common/omero-web/client';
@@ -12,7 +11,9 @@ import { workflowResolvers, type WorkflowSources } from './resolvers';
 import { createSlurmCluster, createSlurmWatcher, slurmConfigFromEnv } from './slurm/cluster';
 import type { SlurmCluster, SlurmWatcher } from './slurm/types';
 import { fetchLiveEvents, WorkflowEventSource, type LiveEvent } from './source/events';
+import { runSummaryOf } from './source/run-summary';
 import { SlurmJobSource } from './source/slurm';
+import { WorkflowStatisticsSource } from './source/statistics-source';
 import { DemoRunner } from './launch/demo-runner';
 import { OmeroWebLauncher, type WorkflowLauncher } from './launch/launcher';
 import { launchLimitsFromEnv, RunLauncher, type LaunchLimits } from './launch/run-workflow';
@@ -69,8 +70,24 @@ export function slurmFromEnv(env: NodeJS.ProcessEnv = process.env): { cluster: S
 export function workflowsSubgraph(options: ({ databaseUrl: string } | { pool: Pool }) & WorkflowsOptions): SubgraphDefinition<WorkflowSources> {
   const ownsPool = 'databaseUrl' in options;
   const pool = ownsPool ? createPool(options.databaseUrl, { name: 'workflows' }) : options.pool;
+  // refused before anything starts (the demo runner in production)
+  const launcher = createLauncher(options, pool);
   const settings = tailerSettingsFromEnv();
-  const tailer = new LogTailer<LiveEvent>({ ...settings, pool, name: 'workflows', table: 'workflowtracker_events', channel: WORKFLOW_EVENTS_CHANNEL, fetch: fetchLiveEvents });
+  // the statistics' run summary catches up in the background after live events (source/run-summary.ts)
+  const summary = runSummaryOf(pool);
+  const fetchAndNudge: typeof fetchLiveEvents = async (...read) => {
+    const rows = await fetchLiveEvents(...read);
+    if (rows.length > 0) summary.nudge();
+    return rows;
+  };
+  const tailer = new LogTailer<LiveEvent>({
+    ...settings,
+    pool,
+    name: 'workflows',
+    table: 'workflowtracker_events',
+    channel: WORKFLOW_EVENTS_CHANNEL,
+    fetch: fetchAndNudge,
+  });
   const catalogueSettings = options.catalogue ?? catalogueSettingsFromEnv();
   const catalogue = new WorkflowCatalogue(catalogueSettings);
   const editing = catalogueEditing(catalogueSettings.configFile, { ...catalogueAdminSettingsFromEnv(), ...options.catalogueAdmin });
@@ -79,20 +96,25 @@ export function workflowsSubgraph(options: ({ databaseUrl: string } | { pool: Po
   const watcher = slurm?.watcher ?? null;
   const ownsOmero = !options.omeroPool && Boolean(options.omeroDatabaseUrl);
   const omero = options.omeroPool ?? (options.omeroDatabaseUrl ? createPool(options.omeroDatabaseUrl, { name: 'workflows', readOnly: true, max: 3 }) : null);
-  const launch = new RunLauncher({ pool, omero, catalogue, launcher: createLauncher(options, pool), limits: options.launchLimits ?? launchLimitsFromEnv() });
+  const launch = new RunLauncher({ pool, omero, catalogue, launcher, limits: options.launchLimits ?? launchLimitsFromEnv() });
   return {
     name: 'workflows',
     resolvers: workflowResolvers({ tailer, catalogue, cluster, watcher, maxQueue: settings.maxQueue, launch, catalogueEditing: editing }),
-    createSources: (caller) => ({
-      events: new WorkflowEventSource(pool, caller ? groupScope(caller) : null),
+    createSources: (_caller, access) => ({
+      events: new WorkflowEventSource(pool, access),
+      statistics: new WorkflowStatisticsSource(pool, access),
       slurm: cluster ? new SlurmJobSource(cluster) : null,
     }),
-    start: () => tailer.start(),
+    start: async () => {
+      await tailer.start();
+      summary.start();
+    },
     ready: async () => void (await pool.query('SELECT 1 FROM workflowtracker_events LIMIT 1')),
     close: async () => {
       editing?.watch.close();
       await launch.close();
       await tailer.stop();
+      await summary.stop();
       await watcher?.stop();
       await cluster?.close();
       if (ownsPool) await pool.end();

@@ -1,3 +1,4 @@
+import { BoundedMap } from '../common/bounded-map';
 import { codedError } from '../common/errors';
 
 /**
@@ -101,9 +102,11 @@ export class Channel<T> implements AsyncIterableIterator<T> {
  * runs, dropping the least recently used (docs/limits.md).
  */
 export class RunEventCache<E extends { id: number }> {
-  private readonly runs = new Map<string, Map<number, E>>();
+  private readonly runs: BoundedMap<string, Map<number, E>>;
 
-  constructor(private readonly max: number) {}
+  constructor(max: number) {
+    this.runs = new BoundedMap(max);
+  }
 
   has(runId: string): boolean {
     return this.runs.has(runId);
@@ -111,19 +114,13 @@ export class RunEventCache<E extends { id: number }> {
 
   load(runId: string, events: readonly E[]): void {
     this.runs.set(runId, new Map(events.map((e) => [e.id, e])));
-    while (this.runs.size > this.max) this.runs.delete(this.runs.keys().next().value!);
   }
 
   add(runId: string, event: E): void {
-    const events = this.runs.get(runId);
-    if (!events) return;
-    events.set(event.id, event);
-    // most recently used last
-    this.runs.delete(runId);
-    this.runs.set(runId, events);
+    this.runs.get(runId)?.set(event.id, event);
   }
 
   events(runId: string): E[] {
-    return [...(this.runs.get(runId)?.values() ?? [])];
+    return [...(this.runs.peek(runId)?.values() ?? [])];
   }
 }

@@ -180,8 +180,13 @@ function redactValue(value: unknown, secrets: readonly string[]): unknown {
  * though their strings are still redacted like any other.
  */
 const STATUS_EVENTS = new Set([
-  'Task.StatusUpdated', 'Task.ProgressUpdated', 'Task.JobIdAdded', 'Task.TaskStarted',
-  'WorkflowRun.TaskAdded', 'WorkflowRun.WorkflowStarted', 'WorkflowRun.WorkflowCompleted',
+  'Task.StatusUpdated',
+  'Task.ProgressUpdated',
+  'Task.JobIdAdded',
+  'Task.TaskStarted',
+  'WorkflowRun.TaskAdded',
+  'WorkflowRun.WorkflowStarted',
+  'WorkflowRun.WorkflowCompleted',
 ]);
 /** Their topics, for SQL that reads only the events a run's secrets can come from. */
 export const STATUS_EVENT_TOPICS = [...STATUS_EVENTS].map((type) => `${TOPIC_PREFIX}${type}`);

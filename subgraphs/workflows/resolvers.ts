@@ -1,34 +1,52 @@
 import { GraphQLError } from 'graphql';
-import { canSeeGroupData, groupScope, liveScope, requireIdentity } from '../common/access';
+import { requireIdentity } from '../common/access';
 import { decodeIdCursor, encodeCursor } from '../common/cursor';
 import { badInput, codedError } from '../common/errors';
 import { uuidId } from '../common/ids';
 import type { LogTailer } from '../common/eventlog';
-import type { Caller, Identity } from '../common/identity';
+import type { Identity } from '../common/identity';
 import { logger } from '../common/logger';
-import { connection, pageArgs, pageOfList, type PageArgs } from '../common/pagination';
+import { connection, keyedConnection, pageArgs, pageOfList, type PageArgs } from '../common/pagination';
 import { scalarResolvers } from '../common/scalars';
 import type { SubgraphContext } from '../common/server';
 import type { CatalogueWorkflow, WorkflowCatalogue } from './catalogue/catalogue';
 import { decodeDate, decodeUuid, eventType, plainJson, type StoredEvent } from './events';
-import { inputImageIds, inputReferences, isFinished, secondsBetween, slurmStateOf, statusEnum, unfinishedJobs, workflowJobOf, workflowTaskOf, type SlurmJob, type Task, type WorkflowRun } from './fold';
-import { workflowStatistics, type WorkflowStatisticsArgs, type WorkflowStatisticsBucket } from './source/statistics';
-import { liveFields, mayReadEvent, workflowRunUpdates, type ApiEvent, type RunUpdate } from './updates';
+import {
+  inputImageIds,
+  inputReferences,
+  isFinished,
+  secondsBetween,
+  slurmStateOf,
+  statusEnum,
+  unfinishedJobs,
+  workflowJobOf,
+  workflowTaskOf,
+  type SlurmJob,
+  type Task,
+  type WorkflowRun,
+} from './fold';
+import type { WorkflowStatisticsArgs, WorkflowStatisticsBucket } from './source/statistics';
+import { liveFields, workflowRunUpdates, type ApiEvent, type RunUpdate } from './updates';
 import { redactParams, redactResult } from './redact';
 import { UNSUBMITTED_JOB_ID, unsubmittedJob } from './unsubmitted';
 import { MAX_JOB_ID } from './slurm/commands';
 import type { SlurmCluster, SlurmWatcher } from './slurm/types';
 import type { LiveEvent, WorkflowEventSource, WorkflowRunFilter } from './source/events';
 import type { SlurmJobSource } from './source/slurm';
+import type { WorkflowStatisticsSource } from './source/statistics-source';
 import { MAX_LOG_LINES } from './slurm/commands';
 import type { LaunchResult, RunLauncher, RunWorkflowArgs } from './launch/run-workflow';
 import { catalogueAdminResolvers, type CatalogueEditing } from './catalogue/admin-resolvers';
+import type { Resolvers } from './generated/resolver-types';
 
 /** Data_Type values that name an OMERO object (the WorkflowInputObject union). */
 const INPUT_OBJECT_TYPES = new Set(['Image', 'Dataset', 'Plate', 'Project', 'Screen']);
+const isInputObjectType = (dataType: string): dataType is 'Image' | 'Dataset' | 'Plate' | 'Project' | 'Screen' => INPUT_OBJECT_TYPES.has(dataType);
 
+/** Per request: every read goes through a source built with the caller's access (no unscoped read here). */
 export interface WorkflowSources {
   events: WorkflowEventSource;
+  statistics: WorkflowStatisticsSource;
   /** null when no Slurm cluster is configured */
   slurm: SlurmJobSource | null;
 }
@@ -51,21 +69,23 @@ export interface WorkflowDeps {
 export const EVENT_CURSOR = 'WorkflowEvent';
 
 function slurmUnavailable(detail = 'No Slurm cluster is configured (SLURM_HOST).'): GraphQLError {
-  return new GraphQLError(detail, { extensions: { code: 'SLURM_UNAVAILABLE' } });
+  return codedError('SLURM_UNAVAILABLE', detail);
 }
 
-function visible(caller: Caller, run: WorkflowRun | null): WorkflowRun | null {
-  if (!run || !caller) return null;
-  return canSeeGroupData(groupScope(caller), { groupId: run.groupId, userId: run.userId }) ? run : null;
+/** A run through the caller's source: null when missing or hidden. */
+function loadRun(ctx: Ctx, id: string, fresh = false): Promise<WorkflowRun | null> {
+  return ctx.sources.events.run(id, fresh);
 }
 
-async function loadRun(ctx: Ctx, id: string, fresh = false): Promise<WorkflowRun | null> {
-  const runId = decodeUuid(id);
-  if (!runId) return null;
-  if (fresh) ctx.sources.events.runs.clear(runId);
-  return visible(ctx.caller, await ctx.sources.events.runs.load(runId));
+/**
+ * The run of something the caller has just been shown (its task, job or event): the schema
+ * promises it non-null, so a run hidden meanwhile (a group left) is a coded error.
+ */
+async function seenRun(ctx: Ctx, id: string, fresh = false): Promise<WorkflowRun> {
+  const run = await loadRun(ctx, id, fresh);
+  if (!run) throw codedError('NOT_FOUND', 'The workflow run is not visible to you any more.');
+  return run;
 }
-
 
 /**
  * The event's fields as plain JSON; the state was redacted where it was read (source/events.ts),
@@ -85,7 +105,7 @@ function mayCancel(identity: Identity, run: WorkflowRun): boolean {
   return identity.groups.some((g) => g.leader && g.id === run.groupId);
 }
 
-export function workflowResolvers(deps: WorkflowDeps) {
+export function workflowResolvers(deps: WorkflowDeps): Resolvers {
   const { tailer, catalogue } = deps;
   const catalogueAdmin = catalogueAdminResolvers(deps.catalogueEditing, () => readCatalogue(catalogue));
 
@@ -97,16 +117,11 @@ export function workflowResolvers(deps: WorkflowDeps) {
         return loadRun(ctx, uuidId(args.id, 'id'));
       },
       workflowRuns: async (_: unknown, args: PageArgs & { filter?: WorkflowRunFilter | null }, ctx: Ctx) => {
-        const scope = groupScope(requireIdentity(ctx.caller));
         const page = pageArgs('WorkflowRun', args);
-        const keys = await ctx.sources.events.page(scope, args.filter, page);
-        const runs = await Promise.all(keys.map((k) => ctx.sources.events.runs.load(k.run_id)));
-        const rows = keys.map((k, i) => ({ key: Number(k.event_id), run: runs[i] })).filter((r) => r.run);
-        const conn = connection('WorkflowRun', page, rows, (r) => r.key, () => ctx.sources.events.count(scope, args.filter));
-        return { ...conn, edges: conn.edges.map((e) => ({ cursor: e.cursor, node: e.node.run })), nodes: conn.nodes.map((n) => n.run) };
+        const rows = await ctx.sources.events.page(args.filter, page);
+        return keyedConnection('WorkflowRun', page, rows, () => ctx.sources.events.count(args.filter));
       },
-      workflowStatistics: (_: unknown, args: WorkflowStatisticsArgs, ctx: Ctx) =>
-        workflowStatistics(ctx.sources.events.pool, groupScope(requireIdentity(ctx.caller)), args),
+      workflowStatistics: (_: unknown, args: WorkflowStatisticsArgs, ctx: Ctx) => ctx.sources.statistics.statistics(args),
       slurmJob: (_: unknown, args: { id: string }, ctx: Ctx) => {
         requireIdentity(ctx.caller);
         return resolveJob(ctx, slurmJobId(args.id));
@@ -115,9 +130,13 @@ export function workflowResolvers(deps: WorkflowDeps) {
         requireIdentity(ctx.caller);
         const page = pageArgs('Workflow', args);
         const all = await readCatalogue(catalogue);
-        const rows = pageOfList(all.map((w, i) => ({ key: i + 1, w })), page, (r) => r.key, 'ASC');
-        const conn = connection('Workflow', page, rows, (r) => r.key, all.length);
-        return { ...conn, edges: conn.edges.map((e) => ({ cursor: e.cursor, node: e.node.w })), nodes: conn.nodes.map((n) => n.w) };
+        const rows = pageOfList(
+          all.map((node, i) => ({ key: i + 1, node })),
+          page,
+          (r) => r.key,
+          'ASC',
+        );
+        return keyedConnection('Workflow', page, rows, all.length);
       },
       workflow: async (_: unknown, args: { name: string }, ctx: Ctx) => {
         requireIdentity(ctx.caller);
@@ -139,7 +158,9 @@ export function workflowResolvers(deps: WorkflowDeps) {
         if (!mayCancel(identity, run)) throw codedError('FORBIDDEN', 'Only the run’s owner, the leader of its group or an administrator may cancel it.');
         const cluster = deps.cluster;
         if (!cluster) throw slurmUnavailable();
-        const candidates = unfinishedJobs(run).map((j) => j.jobId).filter((id) => Number.isSafeInteger(id) && id > 0);
+        const candidates = unfinishedJobs(run)
+          .map((j) => j.jobId)
+          .filter((id) => Number.isSafeInteger(id) && id > 0);
         if (candidates.length === 0) return { run, cancelledJobIds: [] };
         try {
           // The events may lag behind the cluster: cancel only what Slurm still has queued or running.
@@ -163,8 +184,7 @@ export function workflowResolvers(deps: WorkflowDeps) {
           const after = args.after ? decodeIdCursor(EVENT_CURSOR, args.after) : null;
           const runId = args.runId ? decodeUuid(args.runId) : null;
           if (args.runId && !runId) throw badInput('runId must be a UUID.', 'runId');
-          const scope = liveScope(ctx);
-          return tailer.subscribe(after, (e) => e.run_id !== null && (!runId || e.run_id === runId) && mayReadEvent(scope(), e));
+          return tailer.subscribe(after, (e) => (!runId || e.run_id === runId) && ctx.sources.events.mayReadEvent(e));
         },
         resolve: (event: LiveEvent) => event,
       },
@@ -172,8 +192,7 @@ export function workflowResolvers(deps: WorkflowDeps) {
         subscribe: (_: unknown, args: { filter?: WorkflowRunFilter | null; after?: string | null }, ctx: Ctx) => {
           requireIdentity(ctx.caller);
           const after = args.after ? decodeIdCursor(EVENT_CURSOR, args.after) : null;
-          const access = { events: ctx.sources.events, loadRun: (id: string, fresh?: boolean) => loadRun(ctx, id, fresh), visible: (run: WorkflowRun | null) => visible(ctx.caller, run) };
-          return workflowRunUpdates({ tailer, watcher: deps.watcher, maxQueue: deps.maxQueue }, access, liveScope(ctx), args.filter ?? {}, after);
+          return workflowRunUpdates({ tailer, watcher: deps.watcher, maxQueue: deps.maxQueue }, ctx.sources.events, args.filter ?? {}, after);
         },
         resolve: (update: RunUpdate) => update,
       },
@@ -190,12 +209,13 @@ export function workflowResolvers(deps: WorkflowDeps) {
     },
     WorkflowRunEvent: {
       cursor: (e: ApiEvent) => encodeCursor(EVENT_CURSOR, e.id),
-      runId: (e: ApiEvent) => e.run_id,
+      // events reach the API with their run: live ones pass mayReadEvent, a run's history carries run.id
+      runId: (e: ApiEvent) => e.run_id!,
       taskId: (e: ApiEvent) => (eventType(e.topic).startsWith('Task.') ? e.originator_id : null),
       type: (e: ApiEvent) => eventType(e.topic),
       timestamp: (e: ApiEvent) => decodeDate(e.state.timestamp),
       data: (e: ApiEvent) => eventData(e),
-      run: (e: ApiEvent, _: unknown, ctx: Ctx) => loadRun(ctx, e.run_id!, true),
+      run: (e: ApiEvent, _: unknown, ctx: Ctx) => seenRun(ctx, e.run_id!, true),
     },
     WorkflowRun: {
       __resolveReference: (ref: { id: string }, ctx: Ctx) => loadRun(ctx, ref.id),
@@ -230,25 +250,26 @@ export function workflowResolvers(deps: WorkflowDeps) {
     },
     WorkflowInputReference: {
       // an entity reference the omero subgraph fills (and nulls when the caller may not see it)
-      object: (ref: { dataType: string; id: string }) => (INPUT_OBJECT_TYPES.has(ref.dataType) && /^\d{1,18}$/.test(ref.id) ? { __typename: ref.dataType, id: ref.id } : null),
+      object: (ref: { dataType: string; id: string }) =>
+        isInputObjectType(ref.dataType) && /^\d{1,18}$/.test(ref.id) ? { __typename: ref.dataType, id: ref.id } : null,
     },
     WorkflowInputObject: {
-      __resolveType: (value: { __typename: string }) => value.__typename,
+      __resolveType: (value) => value.__typename,
     },
     Task: {
-      __resolveReference: async (ref: { id: string }, ctx: Ctx) => {
-        const runId = await ctx.sources.events.runOfTask.load(ref.id);
-        const run = runId ? await loadRun(ctx, runId) : null;
-        return run?.tasks.find((t) => t.id === decodeUuid(ref.id)) ?? null;
-      },
-      run: (task: Task, _: unknown, ctx: Ctx) => loadRun(ctx, task.runId),
+      __resolveReference: (ref: { id: string }, ctx: Ctx) => ctx.sources.events.task(ref.id),
+      run: (task: Task, _: unknown, ctx: Ctx) => seenRun(ctx, task.runId),
       slurmJobs: (task: Task) => task.jobs,
     },
     SlurmJob: {
       __resolveReference: (ref: { id: string }, ctx: Ctx) => (/^\d{1,10}$/.test(ref.id) ? resolveJob(ctx, Number(ref.id)) : null),
       id: (job: SlurmJob) => String(job.jobId),
-      task: async (job: SlurmJob, _: unknown, ctx: Ctx) => (await loadRun(ctx, job.runId))?.tasks.find((t) => t.id === job.taskId) ?? null,
-      run: (job: SlurmJob, _: unknown, ctx: Ctx) => loadRun(ctx, job.runId),
+      task: async (job: SlurmJob, _: unknown, ctx: Ctx) => {
+        const task = (await seenRun(ctx, job.runId)).tasks.find((t) => t.id === job.taskId);
+        if (!task) throw codedError('NOT_FOUND', 'The task of this Slurm job is not in its run.');
+        return task;
+      },
+      run: (job: SlurmJob, _: unknown, ctx: Ctx) => seenRun(ctx, job.runId),
       live: async (job: SlurmJob, _: unknown, ctx: Ctx) => {
         if (!ctx.sources.slurm || !(await unfinished(ctx, job))) return null;
         const state = await ctx.sources.slurm.states.load(job.jobId);
@@ -275,12 +296,13 @@ export function workflowResolvers(deps: WorkflowDeps) {
         const all = Number.isSafeInteger(id) ? await ctx.sources.events.consumers.load(id) : [];
         const keys = pageOfList(all, page, (k) => k.key, 'DESC');
         const runs = await Promise.all(keys.map((k) => loadRun(ctx, k.runId)));
-        const rows = keys.map((k, i) => ({ key: k.key, run: runs[i] })).filter((r) => r.run);
-        const conn = connection('WorkflowRun', page, rows, (r) => r.key, all.length);
-        return { ...conn, edges: conn.edges.map((e) => ({ cursor: e.cursor, node: e.node.run })), nodes: conn.nodes.map((n) => n.run) };
+        const rows = keys.flatMap((k, i) => (runs[i] ? [{ key: k.key, node: runs[i] }] : []));
+        return keyedConnection('WorkflowRun', page, rows, all.length);
       },
     },
     Workflow: {
+      __resolveReference: async (ref: { id: string }, ctx: Ctx) =>
+        ctx.caller ? ((await readCatalogue(catalogue)).find((w) => w.name === ref.id.toLowerCase()) ?? null) : null,
       id: (w: CatalogueWorkflow) => w.name,
       title: (w: CatalogueWorkflow) => w.descriptor?.name ?? null,
       description: (w: CatalogueWorkflow) => w.descriptor?.description ?? null,
@@ -311,12 +333,10 @@ function slurmJobId(value: string): number {
 
 async function resolveJob(ctx: Ctx, jobId: number): Promise<SlurmJob | null> {
   if (jobId === UNSUBMITTED_JOB_ID) {
-    const owner = await ctx.sources.events.unsubmittedJobOwner();
-    const run = owner ? await loadRun(ctx, owner.runId) : null;
-    return run ? unsubmittedJob(run, owner!.taskId, await ctx.sources.events.unsubmittedJobUpdates()) : null;
+    const owner = await ctx.sources.events.unsubmittedJobRun();
+    return owner ? unsubmittedJob(owner.run, owner.taskId, await ctx.sources.events.unsubmittedJobUpdates()) : null;
   }
-  const runId = await ctx.sources.events.runOfJob.load(jobId);
-  const run = runId ? await loadRun(ctx, runId) : null;
+  const run = await ctx.sources.events.runOfSlurmJob(jobId);
   return run?.tasks.flatMap((t) => t.jobs).find((j) => j.jobId === jobId) ?? null;
 }
 
@@ -325,6 +345,6 @@ async function readCatalogue(catalogue: WorkflowCatalogue): Promise<CatalogueWor
     return await catalogue.list();
   } catch (err) {
     logger.warn({ err }, 'workflow catalogue unreadable');
-    throw new GraphQLError('The workflow catalogue (slurm-config.ini) could not be read; see the service log.', { extensions: { code: 'CATALOGUE_UNAVAILABLE' } });
+    throw codedError('CATALOGUE_UNAVAILABLE', 'The workflow catalogue (slurm-config.ini) could not be read; see the service log.');
   }
 }

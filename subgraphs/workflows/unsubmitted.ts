@@ -25,7 +25,8 @@ export function unsubmittedJob(run: WorkflowRun, taskId: string, updates: readon
   if (!task || !task.slurmJobIds.includes(UNSUBMITTED_JOB_ID)) return null;
   const job: SlurmJob = { jobId: UNSUBMITTED_JOB_ID, taskId, runId: run.id, state: null, progress: null, submittedAt: null, startedAt: null, endedAt: null };
   const first = run.events.find(
-    (e: StoredEvent) => (decodeUuid(e.originator_id) ?? e.originator_id) === taskId && eventType(e.topic) === 'Task.JobIdAdded' && Number(e.state.job_id) === UNSUBMITTED_JOB_ID,
+    (e: StoredEvent) =>
+      (decodeUuid(e.originator_id) ?? e.originator_id) === taskId && eventType(e.topic) === 'Task.JobIdAdded' && Number(e.state.job_id) === UNSUBMITTED_JOB_ID,
   );
   job.submittedAt = first ? decodeDate(first.state.timestamp) : null;
   for (const update of updates) {

@@ -1,4 +1,3 @@
-import { canSeeGroupData, type GroupScope } from '../common/access';
 import type { LogTailer } from '../common/eventlog';
 import { logger } from '../common/logger';
 import { decodeDate, eventType, type StoredEvent } from './events';
@@ -27,7 +26,14 @@ const NOTHING_READY = Promise.resolve(NOTHING_READY_VALUE);
 export type ApiEvent = StoredEvent & { run_id: string | null };
 
 export function liveFields(state: SlurmJobState) {
-  return { state: state.state, exitCode: state.exitCode, submittedAt: state.submittedAt, startedAt: state.startedAt, endedAt: state.endedAt, source: state.source };
+  return {
+    state: state.state,
+    exitCode: state.exitCode,
+    submittedAt: state.submittedAt,
+    startedAt: state.startedAt,
+    endedAt: state.endedAt,
+    source: state.source,
+  };
 }
 
 export interface RunUpdate {
@@ -38,7 +44,10 @@ export interface RunUpdate {
   run: WorkflowRun;
 }
 
-export function matchesStatic(filter: WorkflowRunFilter, run: { id: string | null; userId: number | null; groupId: number | null; createdAt: Date | null }): boolean {
+export function matchesStatic(
+  filter: WorkflowRunFilter,
+  run: { id: string | null; userId: number | null; groupId: number | null; createdAt: Date | null },
+): boolean {
   // ids as UUIDs: workflowRunUpdates normalises them with filterRunIds before the stream starts
   if (filter.ids != null && !filter.ids.includes(run.id ?? '')) return false;
   if (filter.userId != null && String(run.userId) !== String(filter.userId)) return false;
@@ -64,24 +73,20 @@ export interface UpdateOptions {
   maxQueue: number;
 }
 
-/** How the stream reads runs as the subscriber (their request's sources and visibility). */
-export interface RunAccess {
-  events: WorkflowEventSource;
-  loadRun(id: string, fresh?: boolean): Promise<WorkflowRun | null>;
-  visible(run: WorkflowRun | null): WorkflowRun | null;
-}
-
-/** Whether a caller of this scope (null: none any more) may read a stored event's run. */
-export function mayReadEvent(scope: GroupScope | null, e: LiveEvent): boolean {
-  return scope !== null && canSeeGroupData(scope, { groupId: e.run_group, userId: e.run_user });
-}
-
-/** `scope` is read at each event: the caller's identity may be renewed with a changed scope while the stream is open. */
-export function workflowRunUpdates(options: UpdateOptions, access: RunAccess, scope: () => GroupScope | null, given: WorkflowRunFilter, after: number | null): AsyncIterableIterator<RunUpdate> {
+/**
+ * `events` is the subscriber's own source: it reads their access at each event (the caller's
+ * identity may be renewed with a changed scope while the stream is open).
+ */
+export function workflowRunUpdates(
+  options: UpdateOptions,
+  events: WorkflowEventSource,
+  given: WorkflowRunFilter,
+  after: number | null,
+): AsyncIterableIterator<RunUpdate> {
   const filter: WorkflowRunFilter = { ...given, ids: filterRunIds(given) };
   const out = new Channel<RunUpdate>(options.maxQueue);
   const stored = options.tailer.subscribe(after, (e) => {
-    if (e.run_id === null || !mayReadEvent(scope(), e)) return false;
+    if (!events.mayReadEvent(e)) return false;
     return matchesStatic(filter, { id: e.run_id, userId: e.run_user, groupId: e.run_group, createdAt: e.run_created ? decodeDate(e.run_created) : null });
   });
   out.whenClosed(() => void stored.return?.());
@@ -92,26 +97,27 @@ export function workflowRunUpdates(options: UpdateOptions, access: RunAccess, sc
   });
   const watch = (job: SlurmJob) => {
     if (!options.watcher || watched.has(job.jobId) || out.closed) return;
-    watched.set(job.jobId, options.watcher.watch([job.jobId], (change) => {
-      void (async () => {
-        const run = await access.loadRun(job.runId, true);
-        if (!run || out.closed) return;
-        const current = run.tasks.flatMap((t) => t.jobs).find((j) => j.jobId === job.jobId) ?? job;
-        if (matchesStatus(filter, run)) out.push({ source: 'SLURM', event: null, job: current, slurmState: liveFields(change.current), run });
-        if (change.current.source === 'sacct' || isFinished(run)) {
-          watched.get(job.jobId)?.();
-          watched.delete(job.jobId);
-        }
-      })().catch((err) => logger.warn({ err, jobId: job.jobId }, 'workflowRunUpdated: Slurm change not delivered'));
-    }));
+    watched.set(
+      job.jobId,
+      options.watcher.watch([job.jobId], (change) => {
+        void (async () => {
+          const run = await events.run(job.runId, true);
+          if (!run || out.closed) return;
+          const current = run.tasks.flatMap((t) => t.jobs).find((j) => j.jobId === job.jobId) ?? job;
+          if (matchesStatus(filter, run)) out.push({ source: 'SLURM', event: null, job: current, slurmState: liveFields(change.current), run });
+          if (change.current.source === 'sacct' || isFinished(run)) {
+            watched.get(job.jobId)?.();
+            watched.delete(job.jobId);
+          }
+        })().catch((err) => logger.warn({ err, jobId: job.jobId }, 'workflowRunUpdated: Slurm change not delivered'));
+      }),
+    );
   };
   // Slurm changes: the unfinished jobs of matching runs now, and of every JobIdAdded seen later.
   if (options.watcher) {
     void (async () => {
-      const now = scope();
-      const ids = now ? await access.events.unfinishedRunIds(now, MAX_WATCHED_RUNS) : [];
-      for (const loaded of await access.events.runs.loadMany(ids)) {
-        const run = loaded instanceof Error ? null : access.visible(loaded);
+      const ids = await events.unfinishedRunIds(MAX_WATCHED_RUNS);
+      for (const run of await events.freshRuns(ids)) {
         if (run && matchesStatic(filter, run)) for (const job of unfinishedJobs(run)) watch(job);
       }
     })().catch((err) => logger.warn({ err }, 'workflowRunUpdated: could not start watching Slurm jobs'));
@@ -136,11 +142,11 @@ export function workflowRunUpdates(options: UpdateOptions, access: RunAccess, sc
       const runIds = [...new Set(batch.map((e) => e.run_id!))];
       const missing = runIds.filter((id) => !cache.has(id));
       if (missing.length) {
-        access.events.runs.clearAll(); // a subscription lives long: never serve a stale fold
-        const folded = await access.events.runs.loadMany(missing);
+        // a subscription lives long: never serve a stale fold
+        const folded = await events.freshRuns(missing);
         missing.forEach((id, i) => {
           const run = folded[i];
-          if (run && !(run instanceof Error)) cache.load(id, run.events);
+          if (run) cache.load(id, run.events);
         });
       }
       for (const e of batch) cache.add(e.run_id!, e);
@@ -151,10 +157,17 @@ export function workflowRunUpdates(options: UpdateOptions, access: RunAccess, sc
         // (the forms were applied when each was read: with no secret known there is nothing to do)
         const secrets = [...new Set(events.flatMap((e) => e.secrets))];
         const held = secrets.length ? cache.events(id).map((e) => redactEvent(e, secrets)) : cache.events(id);
-        asOf.set(id, foldRunAsOf(id, held, events.map((e) => e.id)).snapshots);
+        asOf.set(
+          id,
+          foldRunAsOf(
+            id,
+            held,
+            events.map((e) => e.id),
+          ).snapshots,
+        );
       }
       for (const e of batch) {
-        const run = access.visible(asOf.get(e.run_id!)?.get(e.id) ?? null);
+        const run = events.visible(asOf.get(e.run_id!)?.get(e.id) ?? null);
         if (!run || !matchesStatus(filter, run)) continue;
         await out.room();
         out.push({ source: 'STORE', event: { ...e, run_id: e.run_id }, job: null, slurmState: null, run });

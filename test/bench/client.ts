@@ -32,19 +32,38 @@ export function directOperation(urls: Record<string, string>, token: string, ima
   return async () => {
     const a = await post(urls.omero, 'query($id: ID!) { image(id: $id) { name producedBy { id } } }', { id: imageId }, h);
     const runRef = a.image.producedBy;
-    const b = await post(urls.workflows, 'query($r: [_Any!]!) { _entities(representations: $r) { ... on WorkflowRun { id name status inputs { id } } } }', { r: [{ __typename: 'WorkflowRun', ...runRef }] }, h);
+    const b = await post(
+      urls.workflows,
+      'query($r: [_Any!]!) { _entities(representations: $r) { ... on WorkflowRun { id name status inputs { id } } } }',
+      { r: [{ __typename: 'WorkflowRun', ...runRef }] },
+      h,
+    );
     const inputs = b._entities[0].inputs as { id: string }[];
-    const c = await post(urls.omero, 'query($r: [_Any!]!) { _entities(representations: $r) { ... on Image { id name importOrder { uuid } datasets { id name } } } }', { r: inputs.map((i) => ({ __typename: 'Image', id: i.id })) }, h);
+    const c = await post(
+      urls.omero,
+      'query($r: [_Any!]!) { _entities(representations: $r) { ... on Image { id name importOrder { uuid } datasets { id name } } } }',
+      { r: inputs.map((i) => ({ __typename: 'Image', id: i.id })) },
+      h,
+    );
     const images = c._entities as { importOrder: { uuid: string } | null; datasets: { id: string }[] }[];
     const orders = images.map((i) => i.importOrder).filter(Boolean) as { uuid: string }[];
     const datasets = [...new Set(images.flatMap((i) => i.datasets.map((d) => d.id)))];
     await Promise.all([
-      post(urls.imports, 'query($r: [_Any!]!) { _entities(representations: $r) { ... on ImportOrder { uuid stage files } } }', { r: orders.map((o) => ({ __typename: 'ImportOrder', uuid: o.uuid })) }, h),
-      post(urls.forms, 'query($r: [_Any!]!) { _entities(representations: $r) { ... on Dataset { formSubmissions { changedAt version { timestamp } } } } }', { r: datasets.map((id) => ({ __typename: 'Dataset', id })) }, h),
+      post(
+        urls.imports,
+        'query($r: [_Any!]!) { _entities(representations: $r) { ... on ImportOrder { uuid stage files } } }',
+        { r: orders.map((o) => ({ __typename: 'ImportOrder', uuid: o.uuid })) },
+        h,
+      ),
+      post(
+        urls.forms,
+        'query($r: [_Any!]!) { _entities(representations: $r) { ... on Dataset { formSubmissions { changedAt version { timestamp } } } } }',
+        { r: datasets.map((id) => ({ __typename: 'Dataset', id })) },
+        h,
+      ),
     ]);
   };
 }
-
 
 parentPort?.on('message', async (job: ClientJob) => {
   const operation =

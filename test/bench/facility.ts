@@ -24,7 +24,11 @@ const USER_GROUP = 1;
 const GROUP_PERMISSIONS = [-40, -56];
 
 export async function addFacilityUsers(omero: pg.ClientBase, options: { users: number; groups: number }): Promise<FacilityUser[]> {
-  const groups = Array.from({ length: options.groups }, (_, g) => ({ id: GROUP_BASE + g, name: `facility-${g + 1}`, permissions: GROUP_PERMISSIONS[g % GROUP_PERMISSIONS.length] }));
+  const groups = Array.from({ length: options.groups }, (_, g) => ({
+    id: GROUP_BASE + g,
+    name: `facility-${g + 1}`,
+    permissions: GROUP_PERMISSIONS[g % GROUP_PERMISSIONS.length],
+  }));
   const users: FacilityUser[] = Array.from({ length: options.users }, (_, u) => ({
     userId: USER_BASE + u,
     userName: `user${String(u + 1).padStart(4, '0')}`,

@@ -26,7 +26,6 @@ import { loadRow, loadSettings, medianOfRounds, type LoadResult } from './load';
 import { GATEWAY_QUERY } from './queries';
 import { BENCH_SECRET as SECRET, startBenchWorld } from './setup';
 
-
 async function main(): Promise<void> {
   const { seconds, rounds, concurrency } = loadSettings();
 
@@ -36,7 +35,14 @@ async function main(): Promise<void> {
   const supergraphSdl = readSupergraph();
   const pools = [createPool(world.omeroUrl, { name: 'bench-on', readOnly: true }), createPool(world.omeroUrl, { name: 'bench-off', readOnly: true })];
   // protections on: every limit and APQ at their defaults, the rate limit high enough not to refuse the load
-  const on = await startGateway({ supergraphSdl, subgraphUrls, omeroPool: pools[0], secret: SECRET, port: 0, settings: { rateLimitPerSecond: 1_000_000, rateLimitBurst: 1_000_000, persistedOperations: 'apq' } });
+  const on = await startGateway({
+    supergraphSdl,
+    subgraphUrls,
+    omeroPool: pools[0],
+    secret: SECRET,
+    port: 0,
+    settings: { rateLimitPerSecond: 1_000_000, rateLimitBurst: 1_000_000, persistedOperations: 'apq' },
+  });
   const off = await startGateway({ supergraphSdl, subgraphUrls, omeroPool: pools[1], secret: SECRET, port: 0, protections: false });
 
   const session = DEMO_USERS.alice.sessionUuid;
@@ -66,7 +72,17 @@ async function main(): Promise<void> {
       worker.once('message', (m: { ok: boolean; result?: LoadResult; error?: string }) => (m.ok ? resolve(m.result!) : reject(new Error(m.error))));
       worker.postMessage(job);
     });
-  const base = { subgraphUrls, query: GATEWAY_QUERY, session, token, imageId, concurrency, durationMs: seconds * 1000, warmupMs: 1000, kind: 'gateway' as const };
+  const base = {
+    subgraphUrls,
+    query: GATEWAY_QUERY,
+    session,
+    token,
+    imageId,
+    concurrency,
+    durationMs: seconds * 1000,
+    warmupMs: 1000,
+    kind: 'gateway' as const,
+  };
   const variants: [string, ClientJob][] = [
     ['omero-graph gateway, protections on', { ...base, url: on.url }],
     ['omero-graph gateway, protections off', { ...base, url: off.url }],
@@ -84,7 +100,11 @@ async function main(): Promise<void> {
   const callsPerOperation = new Map<string, number>();
   for (const [name, job] of variants) {
     const before = await subgraphRequests();
-    const res = await fetch(job.url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${session}` }, body: JSON.stringify({ query: GATEWAY_QUERY, variables: { id: imageId } }) });
+    const res = await fetch(job.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${session}` },
+      body: JSON.stringify({ query: GATEWAY_QUERY, variables: { id: imageId } }),
+    });
     const body = (await res.json()) as { errors?: unknown };
     if (body.errors) throw new Error(`${name}: ${JSON.stringify(body.errors)}`);
     callsPerOperation.set(name, (await subgraphRequests()) - before);
@@ -99,9 +119,7 @@ async function main(): Promise<void> {
     `${'variant'.padEnd(34)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'ops/s'.padStart(8)} ${'errors'.padStart(6)} ${'subgraph calls/op'.padStart(18)}`,
   ];
   for (const [name, list] of results) {
-    lines.push(
-      loadRow(name, medianOfRounds(list), 34) + String(callsPerOperation.get(name)).padStart(19),
-    );
+    lines.push(loadRow(name, medianOfRounds(list), 34) + String(callsPerOperation.get(name)).padStart(19));
   }
   console.log(lines.join('\n'));
   await worker.terminate();

@@ -24,7 +24,12 @@ import { BENCH_SECRET, startBenchWorld } from './setup';
 
 const DEPTHS = [1, 5, 10, 20];
 
-async function post(url: string, query: string, variables: Record<string, unknown>, headers: Record<string, string> = { authorization: `Bearer ${DEMO_USERS.alice.sessionUuid}` }): Promise<any> {
+async function post(
+  url: string,
+  query: string,
+  variables: Record<string, unknown>,
+  headers: Record<string, string> = { authorization: `Bearer ${DEMO_USERS.alice.sessionUuid}` },
+): Promise<any> {
   const res = await fetch(url, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...headers },
@@ -46,20 +51,26 @@ async function perNode(url: string, root: number, depth: number): Promise<{ node
   let requests = 0;
   for (let hop = 1; hop <= depth && frontier.length; hop++) {
     const next: string[] = [];
-    await Promise.all(frontier.map(async (id) => {
-      requests++;
-      const [type, key] = [id.slice(0, id.indexOf(':')), id.slice(id.indexOf(':') + 1)];
-      const found: string[] = [];
-      if (type === 'Image') {
-        const d = await post(url, IMAGE, { id: key });
-        if (d.image?.producedBy) found.push(`WorkflowRun:${d.image.producedBy.id}`);
-        if (d.image?.importOrder) found.push(`ImportOrder:${d.image.importOrder.uuid}`);
-      } else if (type === 'WorkflowRun') {
-        const d = await post(url, RUN, { id: key });
-        for (const input of d.workflowRun?.inputs ?? []) if (input) found.push(`Image:${input.id}`);
-      }
-      for (const f of found) if (!seen.has(f)) { seen.add(f); next.push(f); }
-    }));
+    await Promise.all(
+      frontier.map(async (id) => {
+        requests++;
+        const [type, key] = [id.slice(0, id.indexOf(':')), id.slice(id.indexOf(':') + 1)];
+        const found: string[] = [];
+        if (type === 'Image') {
+          const d = await post(url, IMAGE, { id: key });
+          if (d.image?.producedBy) found.push(`WorkflowRun:${d.image.producedBy.id}`);
+          if (d.image?.importOrder) found.push(`ImportOrder:${d.image.importOrder.uuid}`);
+        } else if (type === 'WorkflowRun') {
+          const d = await post(url, RUN, { id: key });
+          for (const input of d.workflowRun?.inputs ?? []) if (input) found.push(`Image:${input.id}`);
+        }
+        for (const f of found)
+          if (!seen.has(f)) {
+            seen.add(f);
+            next.push(f);
+          }
+      }),
+    );
     frontier = next;
   }
   return { nodes: seen.size, requests };
@@ -108,9 +119,13 @@ async function main(): Promise<void> {
       const direct = await p50(iterations, () => post(subgraphUrl, LINEAGE, { of: `Image:${root}`, depth }, identity));
       const one = await p50(iterations, () => post(url, LINEAGE, { of: `Image:${root}`, depth }));
       let client = { nodes: 0, requests: 0 };
-      const many = await p50(Math.max(3, Math.floor(iterations / 4)), async () => { client = await perNode(url, root, depth); });
+      const many = await p50(Math.max(3, Math.floor(iterations / 4)), async () => {
+        client = await perNode(url, root, depth);
+      });
       const walkNodes = walked.nodes.filter((n) => n.type === 'Image' || n.type === 'WorkflowRun' || n.type === 'ImportOrder').length;
-      console.log(`${String(depth).padStart(5)} ${String(walkNodes).padStart(7)} ${String(source.statements).padStart(11)} ${direct.toFixed(1).padStart(13)} ${one.toFixed(1).padStart(12)} ${many.toFixed(1).padStart(13)} ${String(client.requests).padStart(9)} ${(many / one).toFixed(1).padStart(6)}×`);
+      console.log(
+        `${String(depth).padStart(5)} ${String(walkNodes).padStart(7)} ${String(source.statements).padStart(11)} ${direct.toFixed(1).padStart(13)} ${one.toFixed(1).padStart(12)} ${many.toFixed(1).padStart(13)} ${String(client.requests).padStart(9)} ${(many / one).toFixed(1).padStart(6)}×`,
+      );
       if (client.nodes !== walkNodes) console.log(`        (the client found ${client.nodes} nodes, the walk ${walkNodes})`);
     }
     await omeroPool.end();

@@ -1,28 +1,41 @@
 /**
- * npm run bench:live — live status through the gateway:
+ * npm run bench:live — live status through the gateway, side by side in one run:
  *   - commit → client latency (p50, p99, max) of import stage rows inserted by plain SQL, with
  *     BENCH_SUBSCRIBERS (default 1000) WebSocket subscribers of importOrderEvents, each its own
- *     connection, signed in as BENCH_IDENTITIES (default 200) OMERO users spread over
- *     BENCH_GROUPS (default 5) groups, as a facility's users are (test/bench/facility.ts); the rows
- *     are imported in turn by a member of each group, and every subscriber receives its group's;
- *   - server memory per idle subscriber (RSS and V8 heap of the process serving gateway and
- *     subgraphs; the subscribers run in a separate process).
+ *     connection, selecting an entity field another subgraph resolves (`order { user { firstName } }`:
+ *     imports → omero `_entities`), signed in as BENCH_IDENTITIES (default 200) OMERO users spread
+ *     over BENCH_GROUPS (default 5) groups, as a facility's users are (test/bench/facility.ts);
+ *     the rows are imported in turn by a member of each group, and every subscriber receives its
+ *     group's;
+ *   - scenarios: that facility with shared execution off (LIVE_SHARED=false: every subscriber
+ *     executed alone, the code before issue 17) and on, and the worst case for sharing, every
+ *     subscriber a user of their own (a scope of their own); BENCH_LARGE=1 adds
+ *     BENCH_LARGE_SUBSCRIBERS (default 10000) facility subscribers, shared on;
+ *   - for each: the time to open the subscriptions, every event delivered (and none of another
+ *     group), server memory (RSS and V8 heap of the process serving gateway and subgraphs; the
+ *     subscribers run in a separate process), and where the server's CPU time goes while the rows
+ *     stream (a CPU profile of a second round of rows, summarised per stage: test/bench/profile.ts).
  * BENCH_EVENTS rows (default 100) are inserted BENCH_EVENT_GAP_MS apart (default 20).
+ * BENCH_DIRECT=1: subscribe on the imports subgraph itself (no entity field), to see what the gateway adds.
  * The benchmark sets the gateway limits it needs itself (connections per identity, no rate limit),
  * so it runs with the defaults of the environment.
  */
 import { fork } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import pg from 'pg';
 import { DEMO } from '../../database/demo/index';
-import { intFromEnv } from '../../subgraphs/common/config';
+import { startStack } from '../../gateway/stack';
 import { SessionResolver } from '../../gateway/sessions';
+import { intFromEnv } from '../../subgraphs/common/config';
 import { signIdentity } from '../../subgraphs/common/identity';
-import { addFacilityUsers } from './facility';
-import { BENCH_SECRET, startBenchWorld } from './setup';
+import { addFacilityUsers, type FacilityUser } from './facility';
+import { formatProfile, startProfile } from './profile';
+import { BENCH_SECRET, startBenchDatabases } from './setup';
 
 const now = () => performance.timeOrigin + performance.now();
 const gc = () => (global as { gc?: () => void }).gc?.();
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function memory() {
   gc();
@@ -31,7 +44,161 @@ function memory() {
 }
 
 function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+}
+
+interface Scenario {
+  label: string;
+  subscribers: number;
+  /** the users they sign in as: the first `identities` of the facility */
+  identities: number;
+  shared: boolean;
+}
+
+interface Figures {
+  scenario: Scenario;
+  delivered: number;
+  expected: number;
+  leaked: number;
+  errors: number;
+  firstError: string | null;
+  p50: number;
+  p99: number;
+  max: number;
+  openMs: number;
+  rssBefore: number;
+  rssIdle: number;
+  rssPeak: number;
+  heapIdle: number;
+  profile: string[];
+}
+
+const direct = process.env.BENCH_DIRECT === '1';
+const QUERY = direct
+  ? 'subscription { importOrderEvents { cursor stageRaw order { id user { userName } } } }'
+  : 'subscription { importOrderEvents { cursor stageRaw order { id user { userName firstName } } } }';
+
+async function runScenario(
+  urls: { omeroUrl: string; biomeroUrl: string },
+  scenario: Scenario,
+  facility: { users: FacilityUser[]; orderOf: Map<string, string> },
+  rows: { events: number; gap: number },
+): Promise<Figures> {
+  const users = facility.users.slice(0, scenario.identities);
+  const perIdentity = Math.ceil(scenario.subscribers / users.length);
+  process.env.LIVE_SHARED = String(scenario.shared); // the subgraphs read it when they start
+  const stack = await startStack({
+    omeroDatabaseUrl: urls.omeroUrl,
+    biomeroDatabaseUrl: urls.biomeroUrl,
+    secret: BENCH_SECRET,
+    host: '127.0.0.1',
+    ports: { gateway: 0, omero: 0, imports: 0, workflows: 0, forms: 0, provenance: 0 },
+    // a busy machine signs in thousands of connections slowly: no connection_init timeout in the way
+    gateway: { wsMaxConnectionsPerIdentity: perIdentity, rateLimitPerSecond: 0, wsConnectionInitTimeoutMs: 120_000, liveShared: scenario.shared },
+  });
+  const omeroPool = new pg.Pool({ connectionString: urls.omeroUrl, max: 2 });
+  const child = fork(join(__dirname, 'live-client.js'), { stdio: 'inherit' });
+  const ask = <T>(msg: object) =>
+    new Promise<T>((resolve) => {
+      child.once('message', (m) => resolve(m as T));
+      child.send(msg);
+    });
+  try {
+    await sleep(1000);
+    const before = memory();
+    const resolver = new SessionResolver(omeroPool, { secret: BENCH_SECRET, cacheMs: 0, tokenTtlSeconds: 3600 });
+    const credentials = direct
+      ? await Promise.all(users.map(async (u) => ({ identity: signIdentity((await resolver.resolve(u.sessionUuid))!, BENCH_SECRET, 3600) })))
+      : users.map((u) => ({ session: u.sessionUuid }));
+    const url = direct ? stack.subgraphs.imports.url : stack.gateway.url;
+    const opened = now();
+    const opening = await ask<{ ready?: true; error?: string }>({ open: { url, credentials, count: scenario.subscribers, query: QUERY } });
+    if (opening.error) throw new Error(opening.error);
+    const openMs = now() - opened;
+    // subscriber i is users[i % identities]: who receives a row of each group
+    const groupOf = (subscriber: number) => users[subscriber % users.length].groupName;
+    const subscribersIn = new Map<string, number>();
+    for (let i = 0; i < scenario.subscribers; i++) subscribersIn.set(groupOf(i), (subscribersIn.get(groupOf(i)) ?? 0) + 1);
+    await sleep(Math.max(2000, scenario.subscribers / 2)); // subscriptions reach the subgraph and settle
+    const idle = memory();
+
+    const writer = new pg.Client(urls.biomeroUrl);
+    await writer.connect();
+    const committed = new Map<string, number>();
+    const importerOf = new Map<string, FacilityUser>();
+    let expected = 0;
+    let peak = idle.rss;
+    /** rows by a member of each group in turn; `tag` tells the rounds apart */
+    const writeRows = async (tag: string, count: number, measure: boolean) => {
+      for (let i = 0; i < count; i++) {
+        const stage = `Bench ${tag} ${i}`;
+        const importer = users[i % users.length]; // round the facility: each group in turn
+        await writer.query(
+          `INSERT INTO imports (group_name, user_name, destination_id, destination_type, stage, uuid, "timestamp", files, file_names)
+           VALUES ($4, $5, $1, 'Dataset', $2, $3, now(), '[]', '[]')`,
+          [String(DEMO.datasets.bobLive), stage, facility.orderOf.get(importer.groupName), importer.groupName, importer.userName],
+        );
+        if (measure) {
+          committed.set(stage, now()); // autocommit: the INSERT has committed when it returns
+          importerOf.set(stage, importer);
+          expected += subscribersIn.get(importer.groupName) ?? 0;
+        }
+        peak = Math.max(peak, process.memoryUsage().rss);
+        await sleep(rows.gap);
+      }
+    };
+    await writeRows('measured', rows.events, true);
+    // every event delivered? waits for late ones (counted in the latency) up to 30 s
+    type Report = { receipts: [number, string, number][]; errors: number; firstError: string | null };
+    let report: Report;
+    let ours: Report['receipts'];
+    const deadline = Date.now() + 30_000;
+    do {
+      await sleep(1000);
+      report = await ask<Report>({ report: true });
+      ours = report.receipts.filter(([, stage]) => committed.has(stage));
+    } while (ours.length < expected && Date.now() < deadline);
+    const { errors, firstError } = report;
+    // the access rule, checked on the way: nobody receives another group's rows
+    const leaked = ours.filter(([subscriber, stage]) => groupOf(subscriber) !== importerOf.get(stage)!.groupName).length;
+    const latencies = ours.map(([, stage, at]) => at - committed.get(stage)!).sort((a, b) => a - b);
+
+    // a second round under the profiler: where the server's time goes per event
+    const profileEvents = Math.max(10, Math.floor(rows.events / 2));
+    const stop = await startProfile();
+    await writeRows('profiled', profileEvents, false);
+    await sleep(1000);
+    const profile = formatProfile(await stop(), profileEvents);
+    await writer.end();
+    return {
+      scenario,
+      delivered: latencies.length,
+      expected,
+      leaked,
+      errors,
+      firstError,
+      p50: percentile(latencies, 50),
+      p99: percentile(latencies, 99),
+      max: latencies[latencies.length - 1] ?? NaN,
+      openMs,
+      rssBefore: before.rss,
+      rssIdle: idle.rss,
+      rssPeak: peak,
+      heapIdle: idle.heap,
+      profile,
+    };
+  } finally {
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.send({ close: true });
+    await exited;
+    await omeroPool.end();
+    // a subgraph connection still opening when the stack stops rejects its dispose: reported, not fatal
+    await stack
+      .stop()
+      .catch((err: unknown) =>
+        console.warn(`stopping the stack: ${err instanceof Error ? err.message : JSON.stringify((err as { reason?: string })?.reason ?? err)}`),
+      );
+  }
 }
 
 async function main(): Promise<void> {
@@ -40,81 +207,68 @@ async function main(): Promise<void> {
   const gap = intFromEnv(process.env, 'BENCH_EVENT_GAP_MS', 20);
   const identities = Math.max(1, Math.min(subscribers, intFromEnv(process.env, 'BENCH_IDENTITIES', 200)));
   const groups = Math.max(1, Math.min(identities, intFromEnv(process.env, 'BENCH_GROUPS', 5)));
-  const perIdentity = Math.ceil(subscribers / identities);
-  const world = await startBenchWorld({ gateway: { wsMaxConnectionsPerIdentity: perIdentity, rateLimitPerSecond: 0 } });
-  const seeder = new pg.Client(world.omeroUrl);
-  await seeder.connect();
-  const users = await addFacilityUsers(seeder, { users: identities, groups });
-  await seeder.end();
-  const child = fork(join(__dirname, 'live-client.js'), { stdio: 'inherit' });
-  const ask = <T>(msg: object) => new Promise<T>((resolve) => {
-    child.once('message', (m) => resolve(m as T));
-    child.send(msg);
-  });
-
-  await new Promise((r) => setTimeout(r, 1000));
-  const before = memory();
-  const opened = now();
-  // BENCH_DIRECT=1: subscribe to the imports subgraph itself, to see what the gateway adds
-  const direct = process.env.BENCH_DIRECT === '1';
-  const resolver = new SessionResolver(world.omeroPool, { secret: BENCH_SECRET, cacheMs: 0, tokenTtlSeconds: 3600 });
-  const credentials = direct
-    ? await Promise.all(users.map(async (u) => ({ identity: signIdentity((await resolver.resolve(u.sessionUuid))!, BENCH_SECRET, 3600) })))
-    : users.map((u) => ({ session: u.sessionUuid }));
-  const url = direct ? world.stack.subgraphs.imports.url : world.stack.gateway.url;
-  const opening = await ask<{ ready?: true; error?: string }>({ open: { url, credentials, count: subscribers } });
-  if (opening.error) throw new Error(opening.error);
-  const openMs = now() - opened;
-  // subscriber i is users[i % identities]: who receives a row of each group
-  const groupOf = (subscriber: number) => users[subscriber % users.length].groupName;
-  const subscribersIn = new Map<string, number>();
-  for (let i = 0; i < subscribers; i++) subscribersIn.set(groupOf(i), (subscribersIn.get(groupOf(i)) ?? 0) + 1);
-  await new Promise((r) => setTimeout(r, 2000)); // subscriptions reach the subgraph and settle
-  const idle = memory();
-
-  const writer = new pg.Client(world.biomeroUrl);
-  await writer.connect();
-  const committed = new Map<string, number>();
-  let expected = 0;
-  for (let i = 0; i < events; i++) {
-    const stage = `Bench ${i}`;
-    const importer = users[i % users.length]; // round the facility: each group in turn
-    await writer.query(
-      `INSERT INTO imports (group_name, user_name, destination_id, destination_type, stage, uuid, "timestamp", files, file_names)
-       VALUES ($4, $5, $1, 'Dataset', $2, $3, now(), '[]', '[]')`,
-      [String(DEMO.datasets.bobLive), stage, DEMO.importOrders.pending, importer.groupName, importer.userName],
-    );
-    committed.set(stage, now()); // autocommit: the INSERT has committed when it returns
-    expected += subscribersIn.get(importer.groupName) ?? 0;
-    await new Promise((r) => setTimeout(r, gap));
+  const large = process.env.BENCH_LARGE === '1' ? intFromEnv(process.env, 'BENCH_LARGE_SUBSCRIBERS', 10_000) : 0;
+  const scenarios: Scenario[] = [
+    { label: 'facility, shared execution off (before)', subscribers, identities, shared: false },
+    { label: 'facility, shared execution on', subscribers, identities, shared: true },
+    { label: 'every subscriber its own scope, shared on', subscribers, identities: subscribers, shared: true },
+    ...(large ? [{ label: `${large} subscribers, facility, shared on`, subscribers: large, identities, shared: true }] : []),
+  ];
+  const urls = await startBenchDatabases('live');
+  const figures: Figures[] = [];
+  try {
+    const seeder = new pg.Client(urls.omeroUrl);
+    await seeder.connect();
+    const users = await addFacilityUsers(seeder, { users: Math.max(...scenarios.map((s) => s.identities)), groups });
+    await seeder.end();
+    // one import order per group, so that each row's order is its group's (visible to its members)
+    const orderOf = new Map([...new Set(users.map((u) => u.groupName))].map((g) => [g, randomUUID()]));
+    for (const scenario of scenarios) {
+      const result = await runScenario(urls, scenario, { users, orderOf }, { events, gap });
+      figures.push(result);
+      printScenario(result, events, gap, groups);
+    }
+  } finally {
+    await urls.drop();
   }
-  await writer.end();
-  await new Promise((r) => setTimeout(r, 2000));
-  const { receipts } = await ask<{ receipts: [number, string, number][] }>({ report: true });
-  const importerOf = (stage: string) => users[Number(stage.slice('Bench '.length)) % users.length];
-  const ours = receipts.filter(([, stage]) => committed.has(stage));
-  // the access rule, checked on the way: nobody receives another group's rows
-  const leaked = ours.filter(([subscriber, stage]) => groupOf(subscriber) !== importerOf(stage).groupName).length;
-  const latencies = ours.map(([, stage, at]) => at - committed.get(stage)!).sort((a, b) => a - b);
-
-  const mb = (bytes: number) => (bytes / 1024 / 1024).toFixed(1);
+  const [off, on] = figures;
+  const ratio = (a: number, b: number) => (a / b).toFixed(1);
   console.log(
     [
-      `live status: ${subscribers} graphql-ws subscribers ${direct ? 'directly on the imports subgraph' : 'through the gateway'} as ${identities} users in ${groups} groups (${perIdentity} connections per user), ${events} rows ${gap} ms apart`,
-      `delivered ${latencies.length} of ${expected} (subscriber × row of their group); rows of another group received: ${leaked}`,
-      `commit → client latency ms: p50 ${percentile(latencies, 50).toFixed(2)}  p99 ${percentile(latencies, 99).toFixed(2)}  max ${latencies[latencies.length - 1].toFixed(2)}`,
-      `opening ${subscribers} subscriptions took ${openMs.toFixed(0)} ms`,
-      `server memory: RSS ${mb(before.rss)} → ${mb(idle.rss)} MiB, heap ${mb(before.heap)} → ${mb(idle.heap)} MiB`,
-      `per idle subscriber: RSS ${((idle.rss - before.rss) / subscribers / 1024).toFixed(1)} KiB, heap ${((idle.heap - before.heap) / subscribers / 1024).toFixed(1)} KiB`,
+      '',
+      `summary (${subscribers} subscribers${direct ? ', directly on the imports subgraph' : ' through the gateway'}; targets: p50 ≤ 15 ms, p99 ≤ 100 ms, open ≤ 1 s; 10,000: p99 ≤ 250 ms, RSS ≤ 1 GiB)`,
+      `  ${'scenario'.padEnd(46)} ${'p50'.padStart(8)} ${'p99'.padStart(8)} ${'open'.padStart(8)} ${'delivered'.padStart(18)} ${'RSS peak'.padStart(10)}`,
+      ...figures.map(
+        (f) =>
+          `  ${f.scenario.label.padEnd(46)} ${f.p50.toFixed(1).padStart(5)} ms ${f.p99.toFixed(1).padStart(5)} ms ${f.openMs.toFixed(0).padStart(5)} ms ${`${f.delivered}/${f.expected}`.padStart(18)} ${(f.rssPeak / 1024 / 1024).toFixed(0).padStart(6)} MiB`,
+      ),
+      `  before/after (shared off ÷ on): p50 ×${ratio(off.p50, on.p50)}, p99 ×${ratio(off.p99, on.p99)}, open ×${ratio(off.openMs, on.openMs)}`,
     ].join('\n'),
   );
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.send({ close: true });
-  await exited;
-  await world.stop();
 }
 
-main().catch((err) => {
-  console.error(err);
-  process.exit(1);
-});
+function printScenario(f: Figures, events: number, gap: number, groups: number): void {
+  const mb = (bytes: number) => (bytes / 1024 / 1024).toFixed(1);
+  const { scenario } = f;
+  console.log(
+    [
+      '',
+      `live status — ${scenario.label}: ${scenario.subscribers} graphql-ws subscribers ${direct ? 'directly on the imports subgraph' : 'through the gateway'} as ${scenario.identities} users in ${groups} groups (${Math.ceil(scenario.subscribers / scenario.identities)} connections per user), ${events} rows ${gap} ms apart`,
+      `  delivered ${f.delivered} of ${f.expected} (subscriber × row of their group, within 30 s of the last row); rows of another group received: ${f.leaked}; results with errors: ${f.errors}${f.firstError ? ` (first: ${f.firstError})` : ''}`,
+      `  commit → client latency ms: p50 ${f.p50.toFixed(2)}  p99 ${f.p99.toFixed(2)}  max ${f.max.toFixed(2)}`,
+      `  opening ${scenario.subscribers} subscriptions took ${f.openMs.toFixed(0)} ms`,
+      `  server memory: RSS ${mb(f.rssBefore)} → ${mb(f.rssIdle)} MiB idle, ${mb(f.rssPeak)} MiB peak; heap ${mb(f.heapIdle)} MiB idle; per idle subscriber: RSS ${((f.rssIdle - f.rssBefore) / scenario.subscribers / 1024).toFixed(1)} KiB`,
+      `  server CPU while rows stream (profiled second round), by stage:`,
+      ...f.profile,
+    ].join('\n'),
+  );
+}
+
+main().then(
+  // a subgraph still finishing a request against the dropped databases must not keep the run open
+  () => process.exit(0),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

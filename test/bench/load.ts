@@ -43,7 +43,14 @@ export async function load(operation: () => Promise<void>, opts: { concurrency: 
   const { latencies, errors } = await run(opts.durationMs, true);
   const elapsed = (performance.now() - started) / 1000;
   latencies.sort((a, b) => a - b);
-  return { operations: latencies.length, perSecond: latencies.length / elapsed, p50: percentile(latencies, 50), p90: percentile(latencies, 90), p99: percentile(latencies, 99), errors };
+  return {
+    operations: latencies.length,
+    perSecond: latencies.length / elapsed,
+    p50: percentile(latencies, 50),
+    p90: percentile(latencies, 90),
+    p99: percentile(latencies, 99),
+    errors,
+  };
 }
 
 export function median(values: number[]): number {

@@ -27,7 +27,6 @@ import { runOmeroPageBench } from './omero-page';
 
 const SECRET = BENCH_SECRET;
 
-
 async function main(): Promise<void> {
   const { seconds, rounds, concurrency } = loadSettings();
 

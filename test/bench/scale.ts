@@ -28,7 +28,12 @@ export function scaleImage(options: ScaleOptions, r: number, i = 0): number {
 }
 
 /** Writes the world unless it is there already; returns whether it wrote. */
-export async function generateScaleWorld(omero: pg.ClientBase, biomero: pg.ClientBase, options: ScaleOptions, log: (line: string) => void = () => undefined): Promise<boolean> {
+export async function generateScaleWorld(
+  omero: pg.ClientBase,
+  biomero: pg.ClientBase,
+  options: ScaleOptions,
+  log: (line: string) => void = () => undefined,
+): Promise<boolean> {
   const images = options.runs * options.imagesPerRun;
   const last = SCALE_IMAGE_BASE + images - 1;
   const present = await omero.query('SELECT 1 FROM image WHERE id = $1', [last]);
@@ -40,25 +45,53 @@ export async function generateScaleWorld(omero: pg.ClientBase, biomero: pg.Clien
     log(`  ${what}: ${((Date.now() - t) / 1000).toFixed(1)} s`);
   };
   const p = [SCALE_IMAGE_BASE, images, options.imagesPerRun];
-  await step('event', omero, `INSERT INTO event (id, permissions, time, experimenter, experimentergroup, session, type)
-    VALUES (950, -52, '2026-01-01 00:00:00', 2, 3, 2, 4) ON CONFLICT DO NOTHING`);
+  await step(
+    'event',
+    omero,
+    `INSERT INTO event (id, permissions, time, experimenter, experimentergroup, session, type)
+    VALUES (950, -52, '2026-01-01 00:00:00', 2, 3, 2, 4) ON CONFLICT DO NOTHING`,
+  );
   // one transaction-free batch per table: the row counts make these the slow part
-  await step(`${images} images`, omero, `INSERT INTO image (id, permissions, version, name, archived, partial, series, owner_id, group_id, creation_id, update_id)
-    SELECT $1::bigint + g, -120, 0, 'scale_' || g || '.tif', false, false, 0, 2, 3, 950, 950 FROM generate_series(0, $2::bigint - 1) g`, p.slice(0, 2));
-  await step(`${images} annotations`, omero, `INSERT INTO annotation (discriminator, id, ns, permissions, version, owner_id, group_id, creation_id, update_id)
-    SELECT '/map/', $1::bigint + g, 'biomero/workflow', -120, 0, 2, 3, 950, 950 FROM generate_series(0, $2::bigint - 1) g`, p.slice(0, 2));
-  await step(`${images} key-value pairs`, omero, `INSERT INTO annotation_mapvalue (annotation_id, index, name, value)
-    SELECT $1::bigint + g, 0, 'Workflow_ID', ${scaleRunId(`(g / $3::bigint)`)} FROM generate_series(0, $2::bigint - 1) g`, p);
-  await step(`${images} image links`, omero, `INSERT INTO imageannotationlink (id, permissions, version, parent, child, owner_id, group_id, creation_id, update_id)
-    SELECT $1::bigint + g, -120, 0, $1::bigint + g, $1::bigint + g, 2, 3, 950, 950 FROM generate_series(0, $2::bigint - 1) g`, p.slice(0, 2));
+  await step(
+    `${images} images`,
+    omero,
+    `INSERT INTO image (id, permissions, version, name, archived, partial, series, owner_id, group_id, creation_id, update_id)
+    SELECT $1::bigint + g, -120, 0, 'scale_' || g || '.tif', false, false, 0, 2, 3, 950, 950 FROM generate_series(0, $2::bigint - 1) g`,
+    p.slice(0, 2),
+  );
+  await step(
+    `${images} annotations`,
+    omero,
+    `INSERT INTO annotation (discriminator, id, ns, permissions, version, owner_id, group_id, creation_id, update_id)
+    SELECT '/map/', $1::bigint + g, 'biomero/workflow', -120, 0, 2, 3, 950, 950 FROM generate_series(0, $2::bigint - 1) g`,
+    p.slice(0, 2),
+  );
+  await step(
+    `${images} key-value pairs`,
+    omero,
+    `INSERT INTO annotation_mapvalue (annotation_id, index, name, value)
+    SELECT $1::bigint + g, 0, 'Workflow_ID', ${scaleRunId(`(g / $3::bigint)`)} FROM generate_series(0, $2::bigint - 1) g`,
+    p,
+  );
+  await step(
+    `${images} image links`,
+    omero,
+    `INSERT INTO imageannotationlink (id, permissions, version, parent, child, owner_id, group_id, creation_id, update_id)
+    SELECT $1::bigint + g, -120, 0, $1::bigint + g, $1::bigint + g, 2, 3, 950, 950 FROM generate_series(0, $2::bigint - 1) g`,
+    p.slice(0, 2),
+  );
   await step('analyze omero', omero, 'ANALYZE');
 
   const hex = (expr: string) => `jsonb_build_object('_type_', 'uuid_hex', '_data_', replace(${expr}, '-', ''))`;
-  const time = (offsetSeconds: string) => `jsonb_build_object('_type_', 'datetime_iso', '_data_', to_char(('2026-01-01'::timestamptz + r * interval '1 minute' + ${offsetSeconds} * interval '1 second') AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"'))`;
+  const time = (offsetSeconds: string) =>
+    `jsonb_build_object('_type_', 'datetime_iso', '_data_', to_char(('2026-01-01'::timestamptz + r * interval '1 minute' + ${offsetSeconds} * interval '1 second') AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"'))`;
   const run = scaleRunId('r');
   const task = `md5('scale-task-' || r)::uuid::text`;
   const inputs = `CASE WHEN r = 0 THEN jsonb_build_array(1, 2) ELSE jsonb_build_array($1::bigint + (r - 1) * $3::bigint, $1::bigint + (r - 1) * $3::bigint + 1, $1::bigint + (r - 1) * $3::bigint + 2) END`;
-  await step(`${options.runs * 4} workflow events`, biomero, `INSERT INTO workflowtracker_events (originator_id, originator_version, topic, state)
+  await step(
+    `${options.runs * 4} workflow events`,
+    biomero,
+    `INSERT INTO workflowtracker_events (originator_id, originator_version, topic, state)
     SELECT e.originator_id::uuid, e.version, 'biomero.eventsourcing:' || e.type, convert_to(e.state::text, 'UTF8')
       FROM generate_series(0, $2::bigint - 1) r
      CROSS JOIN LATERAL (VALUES
@@ -67,7 +100,9 @@ export async function generateScaleWorld(omero: pg.ClientBase, biomero: pg.Clien
        (3, ${run}, 1, 'WorkflowRun.TaskAdded', jsonb_build_object('timestamp', ${time('1')}, 'task_id', ${hex(task)})),
        (4, ${run}, 2, 'WorkflowRun.WorkflowCompleted', jsonb_build_object('timestamp', ${time('30')}))
      ) AS e(n, originator_id, version, type, state)
-     ORDER BY r, e.n`, [SCALE_IMAGE_BASE, options.runs, options.imagesPerRun]);
+     ORDER BY r, e.n`,
+    [SCALE_IMAGE_BASE, options.runs, options.imagesPerRun],
+  );
   await step('analyze biomero', biomero, 'ANALYZE');
   log(`  scale world written in ${((Date.now() - started) / 1000).toFixed(0)} s`);
   return true;

@@ -29,18 +29,20 @@ export interface StatisticsWorldOptions {
 export const queueSeconds = (r: number) => (r * 7) % 600;
 export const runSeconds = (r: number) => ((r * 13) % 3600) + 60;
 
-export async function generateStatisticsRuns(biomero: pg.ClientBase, o: StatisticsWorldOptions): Promise<void> {
+export async function generateStatisticsRuns(biomero: pg.Pool | pg.ClientBase, o: StatisticsWorldOptions): Promise<void> {
   const id = (what: string, r = 'r') => `md5($6 || '-${what}-' || ${r})::uuid`;
   const hex = (uuid: string) => `jsonb_build_object('_type_', 'uuid_hex', '_data_', replace(${uuid}::text, '-', ''))`;
   const run = id('run');
   const task = (k: number) => id(`task${k}`);
   // seconds after creation; q = queue wait, d = run time of the workflow job
-  const at = (offset: string) => `jsonb_build_object('_type_', 'datetime_iso', '_data_', to_char(($2::timestamptz + (r * $3::float8 + ${offset}) * interval '1 second') AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"'))`;
+  const at = (offset: string) =>
+    `jsonb_build_object('_type_', 'datetime_iso', '_data_', to_char(($2::timestamptz + (r * $3::float8 + ${offset}) * interval '1 second') AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"'))`;
   const state = (offset: string, fields: string) => `jsonb_build_object('timestamp', ${at(offset)}${fields ? `, ${fields}` : ''})`;
   const created = (k: number, name: string, version: string, offset: string) =>
     `(${task(k)}, 0, 'Task.TaskCreated', ${state(offset, `'originator_topic', 'biomero.eventsourcing:Task', 'workflow_id', ${hex(run)}, 'task_name', ${name}, 'task_version', ${version}, 'input_data', 'generated', 'params', jsonb_build_object('IDs', jsonb_build_array(1), 'Data_Type', 'Image')`)}, true)`;
   const added = (k: number, offset: string) => `(${run}, ${k + 1}, 'WorkflowRun.TaskAdded', ${state(offset, `'task_id', ${hex(task(k))}`)}, true)`;
-  const ev = (origin: string, version: number, type: string, offset: string, fields = '', keep = 'true') => `(${origin}, ${version}, '${type}', ${state(offset, fields)}, ${keep})`;
+  const ev = (origin: string, version: number, type: string, offset: string, fields = '', keep = 'true') =>
+    `(${origin}, ${version}, '${type}', ${state(offset, fields)}, ${keep})`;
   const finished = `(r % 10 NOT IN (1, 2))`;
   const failed = `(r % 10 = 0)`;
   const jobRan = `(r % 10 <> 2)`;

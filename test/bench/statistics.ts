@@ -1,14 +1,23 @@
 /**
  * npm run bench:statistics — workflowStatistics over a year of generated runs (statistics-world.ts,
- * set-based like scale.ts: 100,000 runs, ≈ 460,000 tasks, ≈ 2.3 M events by default), measured:
+ * set-based like scale.ts: 100,000 runs, ≈ 440,000 tasks, ≈ 2.2 M events by default), measured
+ * side by side in one run:
  *
- *   subgraph   a year of daily buckets by workflow × status, at the workflows subgraph: p50, p99
- *   gateway    the same answer computed by a client paging every run through the gateway
- *              (workflowRuns, 100 a page, with the fields the buckets need), timed over
- *              BENCH_PAGES pages and extrapolated to all runs (BENCH_PAGES=0: every page)
+ *   first build  the run summary (source/run-summary.ts) folded from nothing, as a new deployment
+ *                or a fold version change does it
+ *   subgraph     a year of daily buckets by workflow × status, at the workflows subgraph over HTTP
+ *                (signed identity, as the gateway calls it): p50, p90, p99, summary caught up
+ *   new runs     the first request after BENCH_NEW_RUNS runs were committed (folded in the request)
+ *   event store  the same answer without the summary (the path without our migration), in-process
+ *   gateway      the same answer computed by a client paging every run through the gateway
+ *                (workflowRuns, 100 a page, with the fields the buckets need), timed over
+ *                BENCH_PAGES pages and extrapolated to all runs (BENCH_PAGES=0: every page)
  *
- * Environment: BENCH_DATABASE_URL (default: an embedded server), BENCH_RUNS (default 100000),
- * BENCH_ROUNDS (statistics requests, default 20), BENCH_PAGES (default 20).
+ * Environment (or `--runs=N` style flags, which win): BENCH_DATABASE_URL (default: an embedded
+ * server), BENCH_RUNS (--runs, default 100000: a smaller world runs in minutes), BENCH_ROUNDS
+ * (--rounds, statistics requests, default 20), BENCH_PAGES (--pages, default 20),
+ * BENCH_EVENT_STORE_ROUNDS (--event-store-rounds, default 1; 0 skips the slow baseline),
+ * BENCH_NEW_RUNS (--new-runs, default 100).
  */
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -19,8 +28,11 @@ import { projectRoot } from '../../database/paths';
 import { prepareDatabases } from '../../database/setup';
 import { intFromEnv } from '../../subgraphs/common/config';
 import { startStack } from '../../gateway/stack';
+import { groupScope } from '../../subgraphs/common/access';
+import { RunSummary } from '../../subgraphs/workflows/source/run-summary';
+import { workflowStatistics, workflowStatisticsFromEvents } from '../../subgraphs/workflows/source/statistics';
 import { gql as viaGateway } from '../support/stack';
-import { gql as direct, SECRET } from '../subgraphs/workflows/support';
+import { gql as direct, identityOf, SECRET } from '../subgraphs/workflows/support';
 import { generatedTasks, generateStatisticsRuns } from './statistics-world';
 
 const percentile = (values: number[], p: number) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor((p / 100) * values.length))];
@@ -33,12 +45,26 @@ const STATS = `query($r: TimeRange!) { workflowStatistics(range: $r, groupBy: [P
 const PAGE = `query($a: String) { workflowRuns(first: 100, after: $a) { pageInfo { hasNextPage endCursor }
   nodes { id status createdAt finishedAt tasks { name version slurmJobs { submittedAt startedAt endedAt } } } } }`;
 
+/** `--runs=N` → BENCH_RUNS=N, and so on: flags win over the environment. */
+function settings(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  for (const arg of process.argv.slice(2)) {
+    const m = /^--([a-z-]+)=(\d+)$/.exec(arg);
+    if (!m) throw new Error(`unknown argument ${arg} (flags: --runs=N --rounds=N --pages=N --event-store-rounds=N --new-runs=N)`);
+    env[`BENCH_${m[1].toUpperCase().replace(/-/g, '_')}`] = m[2];
+  }
+  return env;
+}
+
 async function main(): Promise<void> {
   process.env.LIVE_POLL_MS ??= '600000';
-  const runs = intFromEnv(process.env, 'BENCH_RUNS', 100_000);
-  const rounds = intFromEnv(process.env, 'BENCH_ROUNDS', 20);
-  const pages = intFromEnv(process.env, 'BENCH_PAGES', 20);
-  let serverUrl = process.env.BENCH_DATABASE_URL;
+  const env = settings();
+  const runs = intFromEnv(env, 'BENCH_RUNS', 100_000);
+  const rounds = intFromEnv(env, 'BENCH_ROUNDS', 20);
+  const pages = intFromEnv(env, 'BENCH_PAGES', 20);
+  const eventStoreRounds = intFromEnv(env, 'BENCH_EVENT_STORE_ROUNDS', 1);
+  const newRuns = intFromEnv(env, 'BENCH_NEW_RUNS', 100);
+  let serverUrl = env.BENCH_DATABASE_URL;
   mkdirSync(join(projectRoot(), '.data'), { recursive: true });
   let embedded: { stop(): Promise<void> } | null = null;
   let dataDir: string | null = null;
@@ -59,15 +85,42 @@ async function main(): Promise<void> {
     await seedDemoWorld(o, b);
     let t = Date.now();
     await generateStatisticsRuns(b, {
-      runs, from: new Date(YEAR.from), spacingSeconds: (365 * 86_400) / runs, tag: 'bench',
-      owners: [{ user: 2, group: 3 }, { user: 3, group: 5 }, { user: 3, group: 4 }, { user: 4, group: 3 }],
+      runs,
+      from: new Date(YEAR.from),
+      spacingSeconds: (365 * 86_400) / runs,
+      tag: 'bench',
+      owners: [
+        { user: 2, group: 3 },
+        { user: 3, group: 5 },
+        { user: 3, group: 4 },
+        { user: 4, group: 3 },
+      ],
     });
     await b.query('ANALYZE workflowtracker_events');
     const { rows } = await b.query<{ n: number }>('SELECT count(*)::int AS n FROM workflowtracker_events');
     lines.push(`world: ${runs} runs, ${generatedTasks(runs)} tasks, ${rows[0].n} events, generated in ${((Date.now() - t) / 1000).toFixed(0)} s`);
+
+    // the first build of the run summary, as a new deployment does it
+    const pool = new pg.Pool({ connectionString: urls.biomeroUrl, max: 4 });
+    try {
+      t = performance.now();
+      const built = await new RunSummary(pool).catchUp();
+      const ms = performance.now() - t;
+      lines.push(`run summary, first build: ${built.folded} runs (${rows[0].n} events) folded in ${fmt(ms)} = ${Math.round(rows[0].n / (ms / 1000))} events/s`);
+    } finally {
+      await pool.end();
+    }
+    await b.query('ANALYZE omero_graph_workflow_run_summary');
     await Promise.all([o.end(), b.end()]);
 
-    stack = await startStack({ omeroDatabaseUrl: urls.omeroUrl, biomeroDatabaseUrl: urls.biomeroUrl, secret: SECRET, host: '127.0.0.1', ports: { gateway: 0, omero: 0, imports: 0, workflows: 0, forms: 0, provenance: 0 }, sessionCacheMs: 60_000 });
+    stack = await startStack({
+      omeroDatabaseUrl: urls.omeroUrl,
+      biomeroDatabaseUrl: urls.biomeroUrl,
+      secret: SECRET,
+      host: '127.0.0.1',
+      ports: { gateway: 0, omero: 0, imports: 0, workflows: 0, forms: 0, provenance: 0 },
+      sessionCacheMs: 60_000,
+    });
 
     // the subgraph, as the gateway calls it (signed identity), admin erin: every run counts
     const times: number[] = [];
@@ -80,7 +133,75 @@ async function main(): Promise<void> {
       buckets = res.data.workflowStatistics.length;
     }
     const p50 = percentile(times, 50);
-    lines.push(`workflowStatistics, a year by day × workflow × status (${buckets} buckets), at the subgraph: p50 ${fmt(p50)}  p99 ${fmt(percentile(times, 99))}  (${rounds} requests)`);
+    lines.push(
+      `workflowStatistics, a year by day × workflow × status (${buckets} buckets), at the subgraph: p50 ${fmt(p50)}  p90 ${fmt(percentile(times, 90))}  p99 ${fmt(percentile(times, 99))}  (${rounds} requests, target p50 ≤ 100 ms: ${p50 <= 100 ? 'met' : 'NOT met'})`,
+    );
+
+    // the same in-process: the SQL and the buckets, without HTTP and GraphQL execution
+    {
+      const pool = new pg.Pool({ connectionString: urls.biomeroUrl, max: 2 });
+      const inProcess: number[] = [];
+      try {
+        for (let i = 0; i < rounds; i++) {
+          t = performance.now();
+          await workflowStatistics(pool, groupScope(identityOf('erin')), {
+            range: { from: new Date(YEAR.from), to: new Date(YEAR.to) },
+            groupBy: ['PERIOD', 'WORKFLOW', 'STATUS'],
+            period: 'DAY',
+          });
+          inProcess.push(performance.now() - t);
+        }
+      } finally {
+        await pool.end();
+      }
+      lines.push(`the same in-process (statement + buckets, no HTTP/GraphQL): p50 ${fmt(percentile(inProcess, 50))}  p90 ${fmt(percentile(inProcess, 90))}`);
+    }
+
+    // runs committed since: the next request folds them itself (and starts a catch-up)
+    if (newRuns > 0) {
+      const writer = new pg.Client(urls.biomeroUrl);
+      await writer.connect();
+      try {
+        await generateStatisticsRuns(writer, {
+          runs: newRuns,
+          from: new Date('2026-12-01T00:00:00Z'),
+          spacingSeconds: 600,
+          owners: [{ user: 2, group: 3 }],
+          tag: 'bench-new',
+        });
+      } finally {
+        await writer.end();
+      }
+      t = performance.now();
+      const res = await direct(stack.subgraphs.workflows.url, STATS, 'erin', { r: YEAR });
+      if (res.errors) throw new Error(JSON.stringify(res.errors));
+      const first = performance.now() - t;
+      t = performance.now();
+      await direct(stack.subgraphs.workflows.url, STATS, 'erin', { r: YEAR });
+      lines.push(`after ${newRuns} new runs were committed: the next request ${fmt(first)} (folds them), the one after ${fmt(performance.now() - t)}`);
+    }
+
+    // the same answer without the summary: the event store path (no migration), in-process
+    const storeTimes: number[] = [];
+    if (eventStoreRounds > 0) {
+      const pool = new pg.Pool({ connectionString: urls.biomeroUrl, max: 2 });
+      try {
+        for (let i = 0; i < eventStoreRounds; i++) {
+          t = performance.now();
+          await workflowStatisticsFromEvents(pool, groupScope(identityOf('erin')), {
+            range: { from: new Date(YEAR.from), to: new Date(YEAR.to) },
+            groupBy: ['PERIOD', 'WORKFLOW', 'STATUS'],
+            period: 'DAY',
+          });
+          storeTimes.push(performance.now() - t);
+        }
+      } finally {
+        await pool.end();
+      }
+      lines.push(
+        `the same from the event store (without the summary, as before): p50 ${fmt(percentile(storeTimes, 50))}  (${eventStoreRounds} requests, in-process)`,
+      );
+    }
 
     // the same answer by paging every run through the gateway
     const session = DEMO_USERS.erin.sessionUuid;
@@ -97,10 +218,17 @@ async function main(): Promise<void> {
       after = res.data.workflowRuns.pageInfo.endCursor;
     }
     const paged = performance.now() - t;
-    const visible = fetched < runs ? (await direct(stack.subgraphs.workflows.url, '{ workflowRuns(first: 1) { totalCount } }', 'erin')).data.workflowRuns.totalCount : fetched;
+    const visible =
+      fetched < runs
+        ? (await direct(stack.subgraphs.workflows.url, '{ workflowRuns(first: 1) { totalCount } }', 'erin')).data.workflowRuns.totalCount
+        : fetched;
     const all = paged * (visible / fetched);
-    lines.push(`paging every run through the gateway (100 a page: the gateway's cost limit): ${fetched} runs in ${fmt(paged)}${fetched < visible ? `, ${visible} runs extrapolated: ${fmt(all)}` : ''}`);
-    lines.push(`ratio paging / workflowStatistics p50: ${(all / p50).toFixed(0)} ×`);
+    lines.push(
+      `paging every run through the gateway (100 a page: the gateway's cost limit): ${fetched} runs in ${fmt(paged)}${fetched < visible ? `, ${visible} runs extrapolated: ${fmt(all)}` : ''}`,
+    );
+    lines.push(
+      `ratio paging / workflowStatistics p50: ${(all / p50).toFixed(0)} ×${storeTimes.length ? `;  event store / summary p50: ${(percentile(storeTimes, 50) / p50).toFixed(0)} ×` : ''}`,
+    );
   } finally {
     await stack?.stop();
     const admin = new pg.Client(server);

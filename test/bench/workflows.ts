@@ -40,9 +40,11 @@ function longRun(n: number): { id: string; events: NewEvent[] } {
   const events = newRunEvents(run);
   events.push({ originatorId: run.taskId, version: 1, type: 'Task.JobIdAdded', fields: { job_id: 90000 } });
   for (let v = 2; events.length < n; v++) {
-    events.push(v % 10 === 2
-      ? { originatorId: run.taskId, version: v, type: 'Task.StatusUpdated', fields: { status: 'RUNNING' } }
-      : { originatorId: run.taskId, version: v, type: 'Task.ProgressUpdated', fields: { progress: `${v % 100}%` } });
+    events.push(
+      v % 10 === 2
+        ? { originatorId: run.taskId, version: v, type: 'Task.StatusUpdated', fields: { status: 'RUNNING' } }
+        : { originatorId: run.taskId, version: v, type: 'Task.ProgressUpdated', fields: { progress: `${v % 100}%` } },
+    );
   }
   return { id: run.id, events };
 }
@@ -90,9 +92,20 @@ async function main(): Promise<void> {
       const taskId = t === 0 ? run.taskId : randomUUID();
       if (t > 0) {
         events.push(...newRunEvents({ ...run, taskId }).slice(1, 2));
-        events.push({ originatorId: run.id, version: runVersion++, type: 'WorkflowRun.TaskAdded', fields: { task_id: { _type_: 'uuid_hex', _data_: taskId.replace(/-/g, '') } } });
+        events.push({
+          originatorId: run.id,
+          version: runVersion++,
+          type: 'WorkflowRun.TaskAdded',
+          fields: { task_id: { _type_: 'uuid_hex', _data_: taskId.replace(/-/g, '') } },
+        });
       }
-      for (let v = 1; v <= 9; v++) events.push({ originatorId: taskId, version: v, type: v === 1 ? 'Task.JobIdAdded' : 'Task.StatusUpdated', fields: v === 1 ? { job_id: 50000 + r * 4 + t } : { status: v < 9 ? 'RUNNING' : 'COMPLETED' } });
+      for (let v = 1; v <= 9; v++)
+        events.push({
+          originatorId: taskId,
+          version: v,
+          type: v === 1 ? 'Task.JobIdAdded' : 'Task.StatusUpdated',
+          fields: v === 1 ? { job_id: 50000 + r * 4 + t } : { status: v < 9 ? 'RUNNING' : 'COMPLETED' },
+        });
     }
     if (r % 3 === 0) events.push({ originatorId: run.id, version: runVersion++, type: 'WorkflowRun.WorkflowCompleted' });
     await appendEvents(writer, events);
@@ -112,8 +125,11 @@ async function main(): Promise<void> {
   const lines: string[] = [];
   try {
     // fold of 200 events, in memory
-    const { rows } = await writer.query(`SELECT id::int, originator_id::text, originator_version::int, topic, convert_from(state, 'UTF8')::jsonb AS state
-      FROM workflowtracker_events WHERE originator_id = ANY($1::uuid[]) ORDER BY id`, [[...new Set(long.events.map((e) => e.originatorId))]]);
+    const { rows } = await writer.query(
+      `SELECT id::int, originator_id::text, originator_version::int, topic, convert_from(state, 'UTF8')::jsonb AS state
+      FROM workflowtracker_events WHERE originator_id = ANY($1::uuid[]) ORDER BY id`,
+      [[...new Set(long.events.map((e) => e.originatorId))]],
+    );
     const foldTimes: number[] = [];
     for (let i = 0; i < 500; i++) {
       const t = performance.now();
@@ -133,9 +149,15 @@ async function main(): Promise<void> {
         counts.push(statements - before);
         if (res.errors) throw new Error(JSON.stringify(res.errors));
       }
-      lines.push(`${label.padEnd(52)} p50 ${fmt(percentile(times, 50))}  p99 ${fmt(percentile(times, 99))}  statements ${Math.min(...counts)}-${Math.max(...counts)}`);
+      lines.push(
+        `${label.padEnd(52)} p50 ${fmt(percentile(times, 50))}  p99 ${fmt(percentile(times, 99))}  statements ${Math.min(...counts)}-${Math.max(...counts)}`,
+      );
     };
-    await timed(`workflowRun(id) of the ${rows.length}-event run, all fields`, `query($id: ID!) { workflowRun(id: $id) { id status progress tasks { name status statusHistory { status } slurmJobs { jobId state } } events(first: 200) { nodes { cursor type } } } }`, { id: long.id });
+    await timed(
+      `workflowRun(id) of the ${rows.length}-event run, all fields`,
+      `query($id: ID!) { workflowRun(id: $id) { id status progress tasks { name status statusHistory { status } slurmJobs { jobId state } } events(first: 200) { nodes { cursor type } } } }`,
+      { id: long.id },
+    );
     const PAGE = `query($f: WorkflowRunFilter) { workflowRuns(first: 100, filter: $f) { totalCount nodes { id status progress createdAt tasks { name status slurmJobs { jobId state } } } } }`;
     await timed('page of 100 runs with tasks and jobs', PAGE);
     await timed('page of 100 runs, filter statuses: [DONE]', PAGE, { f: { statuses: ['DONE'] } });
@@ -151,21 +173,26 @@ async function main(): Promise<void> {
       const client = wsClient(service.url, 'alice');
       const arrived: number[] = [];
       let waiting: (() => void) | null = null;
-      const dispose = client.subscribe({ query: sub, variables: { r: long.id } }, {
-        next: () => {
-          arrived.push(performance.now());
-          waiting?.();
+      const dispose = client.subscribe(
+        { query: sub, variables: { r: long.id } },
+        {
+          next: () => {
+            arrived.push(performance.now());
+            waiting?.();
+          },
+          error: (e) => console.error(e),
+          complete: () => undefined,
         },
-        error: (e) => console.error(e),
-        complete: () => undefined,
-      });
+      );
       await new Promise((r) => setTimeout(r, 500));
       const latencies: number[] = [];
       for (let i = 0; i < samples; i++) {
         const got = new Promise<void>((resolve) => (waiting = resolve));
         const t = performance.now();
-        await writer.query(`INSERT INTO workflowtracker_events (originator_id, originator_version, topic, state) VALUES ($1, $2, 'biomero.eventsourcing:Task.ProgressUpdated', $3)`,
-          [taskId, version++, encodeState({ progress: `${i % 100}%` }, new Date())]);
+        await writer.query(
+          `INSERT INTO workflowtracker_events (originator_id, originator_version, topic, state) VALUES ($1, $2, 'biomero.eventsourcing:Task.ProgressUpdated', $3)`,
+          [taskId, version++, encodeState({ progress: `${i % 100}%` }, new Date())],
+        );
         await got;
         latencies.push(arrived[arrived.length - 1] - t);
         await new Promise((r) => setTimeout(r, 5));

@@ -19,8 +19,10 @@ const bob = DEMO_USERS.bob.sessionUuid;
 
 let stack: TestStack;
 const sockets: Client[] = [];
+const FIXTURES = join(__dirname, '..', 'fixtures', 'workflows');
+
 beforeAll(async () => {
-  stack = await startTestStack();
+  stack = await startTestStack({ workflows: { catalogue: { configFile: join(FIXTURES, 'slurm-config.ini'), descriptorsDir: join(FIXTURES, 'descriptors') } } });
 });
 afterAll(async () => {
   await Promise.all(sockets.map((s) => s.dispose()));
@@ -30,7 +32,12 @@ afterAll(async () => {
 /** An Apollo client for one user: queries over HTTP, subscriptions over graphql-ws. */
 function apollo(session: string): ApolloClient {
   const http = new HttpLink({ uri: stack.gateway.url, headers: { authorization: `Bearer ${session}` } });
-  const socket = createClient({ url: stack.gateway.url.replace(/^http/, 'ws'), webSocketImpl: WebSocket, retryAttempts: 0, connectionParams: { authorization: `Bearer ${session}` } });
+  const socket = createClient({
+    url: stack.gateway.url.replace(/^http/, 'ws'),
+    webSocketImpl: WebSocket,
+    retryAttempts: 0,
+    connectionParams: { authorization: `Bearer ${session}` },
+  });
   sockets.push(socket);
   const link = ApolloLink.split(
     ({ query }) => query.definitions.some((d) => d.kind === 'OperationDefinition' && d.operation === 'subscription'),
@@ -59,7 +66,27 @@ const LINEAGE = gql`
   query Lineage($of: ID!, $direction: LineageDirection) {
     lineage(of: $of, direction: $direction, depth: 10) {
       root
-      nodes { nodeId kind hop redacted entity { __typename ... on Image { id name } ... on WorkflowRun { id status } ... on ImportOrder { id stage } } }
+      nodes {
+        nodeId
+        kind
+        hop
+        redacted
+        entity {
+          __typename
+          ... on Image {
+            id
+            name
+          }
+          ... on WorkflowRun {
+            id
+            status
+          }
+          ... on ImportOrder {
+            id
+            stage
+          }
+        }
+      }
     }
   }
 `;
@@ -93,24 +120,50 @@ describe('a live import event', () => {
   it('updates the cached order it names, with no refetch', async () => {
     const client = apollo(alice);
     const uuid = DEMO.importOrders.started;
-    const ORDER = gql`query Order($uuid: ID!) { importOrder(uuid: $uuid) { id uuid stage stageRaw } }`;
+    const ORDER = gql`
+      query Order($uuid: ID!) {
+        importOrder(uuid: $uuid) {
+          id
+          uuid
+          stage
+          stageRaw
+        }
+      }
+    `;
     const first = await client.query<{ importOrder: { id: string; stage: string } }>({ query: ORDER, variables: { uuid } });
     expect(first.data!.importOrder).toMatchObject({ id: uuid, stage: 'STARTED' });
 
     const events: unknown[] = [];
     const subscription = client
-      .subscribe({ query: gql`subscription Updates($uuid: ID!) { importOrderUpdated(uuid: $uuid) { cursor stage order { id stage stageRaw } } }`, variables: { uuid } })
+      .subscribe({
+        query: gql`
+          subscription Updates($uuid: ID!) {
+            importOrderUpdated(uuid: $uuid) {
+              cursor
+              stage
+              order {
+                id
+                stage
+                stageRaw
+              }
+            }
+          }
+        `,
+        variables: { uuid },
+      })
       .subscribe({ next: (e) => events.push(e) });
     try {
       await new Promise((r) => setTimeout(r, 500)); // let the subscription reach the subgraph
       const db = new pg.Client(stack.dbs.biomeroUrl);
       await db.connect();
-      await db.query(
-        `INSERT INTO imports (group_name, user_name, destination_id, destination_type, stage, uuid, "timestamp", files, file_names)
+      await db
+        .query(
+          `INSERT INTO imports (group_name, user_name, destination_id, destination_type, stage, uuid, "timestamp", files, file_names)
          SELECT group_name, user_name, destination_id, destination_type, 'Import Completed', uuid, now(), files, file_names
            FROM imports WHERE uuid = $1 ORDER BY id DESC LIMIT 1`,
-        [uuid],
-      ).finally(() => db.end());
+          [uuid],
+        )
+        .finally(() => db.end());
       const cached = await until(() => {
         const data = client.readQuery<{ importOrder: { stage: string; stageRaw: string } }>({ query: ORDER, variables: { uuid } });
         return data?.importOrder.stage === 'COMPLETED' ? data : undefined;
@@ -124,40 +177,228 @@ describe('a live import event', () => {
 });
 
 describe('node(id:)', () => {
-  const NODE = gql`query Node($id: ID!) { node(id: $id) { __typename id ... on Image { name } ... on ImportOrder { uuid stage } ... on Dataset { name } ... on SourceFile { path name } } }`;
+  const NODE = gql`
+    query Node($id: ID!) {
+      node(id: $id) {
+        __typename
+        id
+        ... on Image {
+          name
+        }
+        ... on ImportOrder {
+          uuid
+          stage
+        }
+        ... on Dataset {
+          name
+        }
+        ... on SourceFile {
+          path
+          name
+        }
+      }
+    }
+  `;
 
   it('refetches what the cache holds under the same global id', async () => {
     const client = apollo(alice);
-    const images = await client.query<{ images: { nodes: { __typename: string; id: string; name: string }[] } }>({ query: gql`{ images(first: 2) { nodes { id name } } }` });
+    const images = await client.query<{ images: { nodes: { __typename: string; id: string; name: string }[] } }>({
+      query: gql`
+        {
+          images(first: 2) {
+            nodes {
+              id
+              name
+            }
+          }
+        }
+      `,
+    });
     const image = images.data!.images.nodes[0];
     const globalId = client.cache.identify(image)!;
     expect(globalId).toBe(`Image:${image.id}`);
-    const fresh = await client.query<{ node: { __typename: string; id: string; name: string } }>({ query: NODE, variables: { id: globalId }, fetchPolicy: 'network-only' });
+    const fresh = await client.query<{ node: { __typename: string; id: string; name: string } }>({
+      query: NODE,
+      variables: { id: globalId },
+      fetchPolicy: 'network-only',
+    });
     expect(fresh.data!.node).toEqual({ __typename: 'Image', id: image.id, name: image.name });
     expect(client.cache.identify(fresh.data!.node)).toBe(globalId);
   });
 
   it('resolves every kind of global id the lineage uses, across subgraphs', async () => {
     const client = apollo(alice);
-    const ask = async (id: string) => (await client.query<{ node: Record<string, unknown> | null }>({ query: NODE, variables: { id }, fetchPolicy: 'network-only' })).data!.node;
-    expect(await ask(`ImportOrder:${DEMO.importOrders.completed}`)).toMatchObject({ __typename: 'ImportOrder', id: DEMO.importOrders.completed, uuid: DEMO.importOrders.completed, stage: 'COMPLETED' });
-    expect(await ask(`Dataset:${DEMO.datasets.aliceRaw}`)).toMatchObject({ __typename: 'Dataset', id: String(DEMO.datasets.aliceRaw), name: 'Raw acquisitions' });
+    const ask = async (id: string) =>
+      (await client.query<{ node: Record<string, unknown> | null }>({ query: NODE, variables: { id }, fetchPolicy: 'network-only' })).data!.node;
+    expect(await ask(`ImportOrder:${DEMO.importOrders.completed}`)).toMatchObject({
+      __typename: 'ImportOrder',
+      id: DEMO.importOrders.completed,
+      uuid: DEMO.importOrders.completed,
+      stage: 'COMPLETED',
+    });
+    expect(await ask(`Dataset:${DEMO.datasets.aliceRaw}`)).toMatchObject({
+      __typename: 'Dataset',
+      id: String(DEMO.datasets.aliceRaw),
+      name: 'Raw acquisitions',
+    });
     const file = '/data/lab-private/alice/exp2/experiment2.lif';
     expect(await ask(`SourceFile:${file}`)).toEqual({ __typename: 'SourceFile', id: file, path: file, name: 'experiment2.lif' });
-    const run = (await client.query<{ node: Record<string, unknown> | null }>({ query: gql`query($id: ID!) { node(id: $id) { id ... on WorkflowRun { status } } }`, variables: { id: `WorkflowRun:${LINEAGE_DEMO.runs.measurement.id}` } })).data!.node;
+    const run = (
+      await client.query<{ node: Record<string, unknown> | null }>({
+        query: gql`
+          query ($id: ID!) {
+            node(id: $id) {
+              id
+              ... on WorkflowRun {
+                status
+              }
+            }
+          }
+        `,
+        variables: { id: `WorkflowRun:${LINEAGE_DEMO.runs.measurement.id}` },
+      })
+    ).data!.node;
     expect(run).toMatchObject({ __typename: 'WorkflowRun', id: LINEAGE_DEMO.runs.measurement.id, status: 'DONE' });
-    const tasks = await client.query<{ workflowRun: { tasks: { id: string; name: string }[] } }>({ query: gql`query($id: ID!) { workflowRun(id: $id) { id tasks { id name } } }`, variables: { id: LINEAGE_DEMO.runs.measurement.id } });
+    const tasks = await client.query<{ workflowRun: { tasks: { id: string; name: string }[] } }>({
+      query: gql`
+        query ($id: ID!) {
+          workflowRun(id: $id) {
+            id
+            tasks {
+              id
+              name
+            }
+          }
+        }
+      `,
+      variables: { id: LINEAGE_DEMO.runs.measurement.id },
+    });
     const task = tasks.data!.workflowRun.tasks[0];
-    const TASK = gql`query($id: ID!) { node(id: $id) { id ... on Task { name } } }`;
-    expect((await client.query<{ node: unknown }>({ query: TASK, variables: { id: `Task:${task.id}` } })).data!.node).toEqual({ __typename: 'Task', id: task.id, name: task.name });
+    const TASK = gql`
+      query ($id: ID!) {
+        node(id: $id) {
+          id
+          ... on Task {
+            name
+          }
+        }
+      }
+    `;
+    expect((await client.query<{ node: unknown }>({ query: TASK, variables: { id: `Task:${task.id}` } })).data!.node).toEqual({
+      __typename: 'Task',
+      id: task.id,
+      name: task.name,
+    });
     // bob may not see alice's private run, nor its tasks
     expect((await apollo(bob).query<{ node: unknown }>({ query: TASK, variables: { id: `Task:${task.id}` } })).data!.node).toBeNull();
+  });
+
+  it('forms, form versions and submissions, catalogue workflows and Slurm jobs: refetched under their cache ids, filled by their subgraphs', async () => {
+    const client = apollo(alice);
+    const SP = DEMO.forms.sampleprep;
+    const history = await client.query<{ form: { id: string; title: string; latestVersion: { id: string; timestamp: string } } }>({
+      query: gql`
+        query ($id: ID!) {
+          form(id: $id) {
+            id
+            title
+            latestVersion {
+              id
+              timestamp
+            }
+          }
+        }
+      `,
+      variables: { id: SP.id },
+    });
+    const form = history.data!.form;
+    const FORMS = gql`
+      query ($id: ID!) {
+        node(id: $id) {
+          id
+          ... on Form {
+            title
+          }
+          ... on FormVersion {
+            formId
+            timestamp
+          }
+          ... on FormSubmission {
+            formId
+            changedAt
+          }
+          ... on Workflow {
+            name
+          }
+          ... on SlurmJob {
+            jobId
+            run {
+              id
+            }
+          }
+        }
+      }
+    `;
+    const ask = async (id: string, as = client) =>
+      (await as.query<{ node: Record<string, unknown> | null }>({ query: FORMS, variables: { id }, fetchPolicy: 'network-only' })).data!.node;
+    expect(await ask(client.cache.identify(form)!)).toEqual({ __typename: 'Form', id: SP.id, title: form.title });
+    const version = await ask(client.cache.identify(form.latestVersion)!);
+    expect(version).toEqual({ __typename: 'FormVersion', id: form.latestVersion.id, formId: SP.id, timestamp: form.latestVersion.timestamp });
+    const submissions = await client.query<{ formSubmissions: { nodes: { id: string; formId: string; changedAt: string }[] } }>({
+      query: gql`
+        query ($formId: ID) {
+          formSubmissions(first: 1, filter: { formId: $formId }) {
+            nodes {
+              id
+              formId
+              changedAt
+            }
+          }
+        }
+      `,
+      variables: { formId: SP.id },
+    });
+    const submission = submissions.data!.formSubmissions.nodes[0];
+    expect(await ask(client.cache.identify(submission)!)).toEqual({ __typename: 'FormSubmission', ...submission });
+    expect(await ask('Workflow:cellpose')).toEqual({ __typename: 'Workflow', id: 'cellpose', name: 'cellpose' });
+    const job = DEMO.workflows.cellpose.jobs.cellpose;
+    expect(await ask(`SlurmJob:${job}`)).toEqual({
+      __typename: 'SlurmJob',
+      id: String(job),
+      jobId: job,
+      run: { __typename: 'WorkflowRun', id: DEMO.workflows.cellpose.id },
+    });
+    // hidden and missing alike: bob may see neither alice's form nor her run's job
+    for (const id of [
+      `Form:${SP.id}`,
+      `FormVersion:${form.latestVersion.id}`,
+      `FormSubmission:${submission.id}`,
+      `SlurmJob:${job}`,
+      'Workflow:nope',
+      'Form:nope',
+    ]) {
+      expect(await ask(id, apollo(bob))).toBeNull();
+    }
   });
 
   it('is an interface of the entities wherever they appear, not only under node', async () => {
     const client = apollo(alice);
     const res = await client.query<{ images: { nodes: { __typename: string; id: string }[] }; importOrder: { id: string } }>({
-      query: gql`fragment Ref on Node { id } query($uuid: ID!) { images(first: 2) { nodes { ...Ref } } importOrder(uuid: $uuid) { ...Ref } }`,
+      query: gql`
+        fragment Ref on Node {
+          id
+        }
+        query ($uuid: ID!) {
+          images(first: 2) {
+            nodes {
+              ...Ref
+            }
+          }
+          importOrder(uuid: $uuid) {
+            ...Ref
+          }
+        }
+      `,
       variables: { uuid: DEMO.importOrders.completed },
       fetchPolicy: 'network-only',
     });
@@ -177,21 +418,45 @@ describe('node(id:)', () => {
     expect((await ask(`ImportOrder:${DEMO.importOrders.completed}`)).data).toEqual({ node: null }); // alice's private group
     for (const bad of ['Image:abc', 'Nope:1', '5', 'ImportOrder:x']) expect(errorCode((await ask(bad)).error)).toBe('BAD_USER_INPUT');
     const many = await client.query<{ nodes: ({ id: string } | null)[] }>({
-      query: gql`query($ids: [ID!]!) { nodes(ids: $ids) { id } }`, variables: { ids: ['Image:18', `Image:${DEMO.images.aliceRaw1}`, 'Image:18'] }, fetchPolicy: 'network-only',
+      query: gql`
+        query ($ids: [ID!]!) {
+          nodes(ids: $ids) {
+            id
+          }
+        }
+      `,
+      variables: { ids: ['Image:18', `Image:${DEMO.images.aliceRaw1}`, 'Image:18'] },
+      fetchPolicy: 'network-only',
     });
     expect(many.data!.nodes).toEqual([{ __typename: 'Image', id: '18' }, null, { __typename: 'Image', id: '18' }]);
   });
 });
 
 describe('backward pagination', () => {
-  type Page = { pageInfo: { hasNextPage: boolean; hasPreviousPage: boolean; startCursor: string | null; endCursor: string | null }; edges: { cursor: string }[]; nodes: Record<string, string>[] };
+  type Page = {
+    pageInfo: { hasNextPage: boolean; hasPreviousPage: boolean; startCursor: string | null; endCursor: string | null };
+    edges: { cursor: string }[];
+    nodes: Record<string, string>[];
+  };
   const PAGE = 'pageInfo { hasNextPage hasPreviousPage startCursor endCursor } edges { cursor } nodes';
 
   // each list: a field, the node field naming a row, and a query with first/after/last/before
   const lists: [string, string, string][] = [
-    ['images', 'id', `query($first: Int, $after: String, $last: Int, $before: String) { images(first: $first, after: $after, last: $last, before: $before) { ${PAGE} { id } } }`],
-    ['importOrders', 'uuid', `query($first: Int, $after: String, $last: Int, $before: String) { importOrders(first: $first, after: $after, last: $last, before: $before) { ${PAGE} { uuid } } }`],
-    ['workflowRuns', 'id', `query($first: Int, $after: String, $last: Int, $before: String) { workflowRuns(first: $first, after: $after, last: $last, before: $before) { ${PAGE} { id } } }`],
+    [
+      'images',
+      'id',
+      `query($first: Int, $after: String, $last: Int, $before: String) { images(first: $first, after: $after, last: $last, before: $before) { ${PAGE} { id } } }`,
+    ],
+    [
+      'importOrders',
+      'uuid',
+      `query($first: Int, $after: String, $last: Int, $before: String) { importOrders(first: $first, after: $after, last: $last, before: $before) { ${PAGE} { uuid } } }`,
+    ],
+    [
+      'workflowRuns',
+      'id',
+      `query($first: Int, $after: String, $last: Int, $before: String) { workflowRuns(first: $first, after: $after, last: $last, before: $before) { ${PAGE} { id } } }`,
+    ],
   ];
 
   it.each(lists)('%s: the previous page of a page is the page before it, as a table shows it', async (field, key, text) => {
@@ -236,10 +501,12 @@ describe('backward pagination', () => {
     const two = await page({ first: 2, after: one.pageInfo.endCursor });
     const db = new pg.Client(stack.dbs.biomeroUrl);
     await db.connect();
-    await db.query(
-      `INSERT INTO imports (group_name, user_name, destination_id, destination_type, stage, uuid, "timestamp", files, file_names)
+    await db
+      .query(
+        `INSERT INTO imports (group_name, user_name, destination_id, destination_type, stage, uuid, "timestamp", files, file_names)
        VALUES ('lab-private', 'alice', '1', 'Dataset', 'Import Pending', '3f9c2a61-8b4e-4d7a-9c15-2e6b8d0a4fff', now(), '["/data/x.tif"]', '["x.tif"]')`,
-    ).finally(() => db.end());
+      )
+      .finally(() => db.end());
     const newest = await page({ first: 1 });
     expect(newest.nodes[0].uuid).toBe('3f9c2a61-8b4e-4d7a-9c15-2e6b8d0a4fff');
     expect((await page({ first: 2, after: one.pageInfo.endCursor })).nodes).toEqual(two.nodes);

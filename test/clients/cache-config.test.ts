@@ -32,7 +32,9 @@ describe('clients/cache-config.json', () => {
   });
 
   it('lists the possible types of every interface and union', () => {
-    expect(config.possibleTypes.Node).toEqual(expect.arrayContaining(['Image', 'Plate', 'Project', 'Dataset', 'ImportOrder', 'SourceFile', 'WorkflowRun', 'Experimenter']));
+    expect(config.possibleTypes.Node).toEqual(
+      expect.arrayContaining(['Image', 'Plate', 'Project', 'Dataset', 'ImportOrder', 'SourceFile', 'WorkflowRun', 'Experimenter']),
+    );
     expect(config.possibleTypes.LineageEntity).toEqual(['Experimenter', 'Image', 'ImportOrder', 'Plate', 'SourceFile', 'WorkflowRun']);
     expect(config.possibleTypes.Shape).toContain('Polygon');
   });

@@ -37,7 +37,8 @@ describe('notify triggers', () => {
     const { rows } = await writer.query(
       `INSERT INTO imports (group_name, user_name, destination_id, destination_type, stage, uuid, "timestamp", files, file_names)
        VALUES ('lab-private', 'alice', '1', 'Dataset', 'Import Pending', $1, now(), '["/data/x.tif"]', '[]') RETURNING id`,
-      ['9d0e8a7b-6c5d-4e3f-8a1b-2c3d4e5f6a7b']);
+      ['9d0e8a7b-6c5d-4e3f-8a1b-2c3d4e5f6a7b'],
+    );
     expect((await received).payload).toBe(String(rows[0].id));
   });
 
@@ -47,7 +48,8 @@ describe('notify triggers', () => {
     const { rows } = await writer.query(
       `INSERT INTO workflowtracker_events (originator_id, originator_version, topic, state)
        VALUES ('7e57e57e-0000-4000-8000-000000000001', 0, 'biomero.eventsourcing:Task.StatusUpdated', convert_to($1, 'UTF8')) RETURNING id`,
-      [state]);
+      [state],
+    );
     expect((await received).payload).toBe(String(rows[0].id));
   });
 

@@ -88,17 +88,32 @@ describe('OMERO DDL matches the OMERO 5.4 columns fixture', () => {
   });
 
   test('the fixture lists the tables we expect to read', () => {
-    expect(expected.map((t) => t.name)).toEqual(expect.arrayContaining([
-      'session', 'experimenter', 'experimentergroup', 'groupexperimentermap', 'event', 'project', 'dataset',
-      'image', 'annotation', 'annotation_mapvalue', 'imageannotationlink', 'pixels', 'channel', 'shape',
-    ]));
+    expect(expected.map((t) => t.name)).toEqual(
+      expect.arrayContaining([
+        'session',
+        'experimenter',
+        'experimentergroup',
+        'groupexperimentermap',
+        'event',
+        'project',
+        'dataset',
+        'image',
+        'annotation',
+        'annotation_mapvalue',
+        'imageannotationlink',
+        'pixels',
+        'channel',
+        'shape',
+      ]),
+    );
     for (const t of expected) expect(t.columns.length).toBeGreaterThan(0);
   });
 
   test.each(expected.map((t) => [t.name, t] as const))('%s: columns, types, nullability, defaults', async (_name, table) => {
     const actual = await columnsOf(client, table.name);
-    expect(actual.map((c) => ({ name: c.name, type: c.type, notNull: c.notNull, default: c.default })))
-      .toEqual(table.columns.map((c) => ({ name: c.name, type: c.type, notNull: c.notNull, default: c.default })));
+    expect(actual.map((c) => ({ name: c.name, type: c.type, notNull: c.notNull, default: c.default }))).toEqual(
+      table.columns.map((c) => ({ name: c.name, type: c.type, notNull: c.notNull, default: c.default })),
+    );
   });
 
   test.each(expected.map((t) => [t.name, t] as const))('%s: unique keys and FKs to tables we create', async (_name, table) => {
@@ -171,12 +186,19 @@ describe('OMERO DDL: the tables omero-schema.md does not list', () => {
 
   const LINK_SHAPE = ['id', 'permissions', 'version', 'child', 'creation_id', 'external_id', 'group_id', 'owner_id', 'update_id', 'parent'];
   test.each([
-    ['projectannotationlink', 'project'], ['datasetannotationlink', 'dataset'], ['screenannotationlink', 'screen'],
-    ['plateannotationlink', 'plate'], ['plateacquisitionannotationlink', 'plateacquisition'], ['wellannotationlink', 'well'],
-    ['roiannotationlink', 'roi'], ['experimenterannotationlink', 'experimenter'],
-    ['experimentergroupannotationlink', 'experimentergroup'], ['filesetannotationlink', 'fileset'],
-    ['originalfileannotationlink', 'originalfile'], ['screenplatelink', 'screen'],
-  ])('%s has imageannotationlink\'s shape, parent → %s', async (table, parent) => {
+    ['projectannotationlink', 'project'],
+    ['datasetannotationlink', 'dataset'],
+    ['screenannotationlink', 'screen'],
+    ['plateannotationlink', 'plate'],
+    ['plateacquisitionannotationlink', 'plateacquisition'],
+    ['wellannotationlink', 'well'],
+    ['roiannotationlink', 'roi'],
+    ['experimenterannotationlink', 'experimenter'],
+    ['experimentergroupannotationlink', 'experimentergroup'],
+    ['filesetannotationlink', 'fileset'],
+    ['originalfileannotationlink', 'originalfile'],
+    ['screenplatelink', 'screen'],
+  ])("%s has imageannotationlink's shape, parent → %s", async (table, parent) => {
     const cols = await columnsOf(client, table);
     const reference = await columnsOf(client, 'imageannotationlink');
     expect(cols.map((c) => c.name)).toEqual(LINK_SHAPE);
@@ -184,34 +206,65 @@ describe('OMERO DDL: the tables omero-schema.md does not list', () => {
     const { rows } = await client.query(
       `SELECT f.relname FROM pg_constraint con JOIN pg_class c ON c.oid = con.conrelid JOIN pg_class f ON f.oid = con.confrelid
         JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = con.conkey[1]
-       WHERE con.contype = 'f' AND c.relname = $1 AND a.attname = 'parent'`, [table]);
+       WHERE con.contype = 'f' AND c.relname = $1 AND a.attname = 'parent'`,
+      [table],
+    );
     expect(rows.map((r) => r.relname)).toEqual([parent]);
   });
 
   test('plateacquisition columns (OMERO5.4__0 schema.sql)', async () => {
     const cols = await columnsOf(client, 'plateacquisition');
     expect(cols.map((c) => `${c.name} ${c.type}${c.notNull ? ' NOT NULL' : ''}`)).toEqual([
-      'id bigint NOT NULL', 'description text', 'permissions bigint NOT NULL', 'endtime timestamp without time zone',
-      'maximumfieldcount integer', 'name text', 'starttime timestamp without time zone', 'version integer',
-      'creation_id bigint NOT NULL', 'external_id bigint', 'group_id bigint NOT NULL', 'owner_id bigint NOT NULL',
-      'update_id bigint NOT NULL', 'plate bigint NOT NULL',
+      'id bigint NOT NULL',
+      'description text',
+      'permissions bigint NOT NULL',
+      'endtime timestamp without time zone',
+      'maximumfieldcount integer',
+      'name text',
+      'starttime timestamp without time zone',
+      'version integer',
+      'creation_id bigint NOT NULL',
+      'external_id bigint',
+      'group_id bigint NOT NULL',
+      'owner_id bigint NOT NULL',
+      'update_id bigint NOT NULL',
+      'plate bigint NOT NULL',
     ]);
   });
 
   test('bootstrap rows of a fresh OMERO database', async () => {
     const q = async (sql: string) => (await client.query(sql)).rows;
-    expect(await q('SELECT id, omename FROM experimenter ORDER BY id')).toEqual([{ id: '0', omename: 'root' }, { id: '1', omename: 'guest' }]);
+    expect(await q('SELECT id, omename FROM experimenter ORDER BY id')).toEqual([
+      { id: '0', omename: 'root' },
+      { id: '1', omename: 'guest' },
+    ]);
     expect(await q('SELECT id, name, permissions FROM experimentergroup ORDER BY id')).toEqual([
-      { id: '0', name: 'system', permissions: '-120' }, { id: '1', name: 'user', permissions: '-52' }, { id: '2', name: 'guest', permissions: '-120' },
+      { id: '0', name: 'system', permissions: '-120' },
+      { id: '1', name: 'user', permissions: '-52' },
+      { id: '2', name: 'guest', permissions: '-120' },
     ]);
     expect(await q('SELECT parent, child, child_index, owner FROM groupexperimentermap ORDER BY id')).toEqual([
-      { parent: '0', child: '0', child_index: 0, owner: true }, { parent: '1', child: '0', child_index: 1, owner: false },
+      { parent: '0', child: '0', child_index: 0, owner: true },
+      { parent: '1', child: '0', child_index: 1, owner: false },
       { parent: '2', child: '1', child_index: 0, owner: false },
     ]);
-    expect(await q('SELECT id, uuid FROM session ORDER BY id')).toEqual([{ id: '0', uuid: '0' }, { id: '1', uuid: '1111' }]);
+    expect(await q('SELECT id, uuid FROM session ORDER BY id')).toEqual([
+      { id: '0', uuid: '0' },
+      { id: '1', uuid: '1111' },
+    ]);
     expect(await q('SELECT id, type, experimenter, "session" FROM event')).toEqual([{ id: '0', type: '0', experimenter: '0', session: '0' }]);
-    expect((await q('SELECT value FROM eventtype ORDER BY id')).map((r) => r.value)).toEqual(
-      ['Bootstrap', 'Import', 'Internal', 'Shoola', 'User', 'Task', 'Test', 'Processing', 'FullText', 'Sessions']);
+    expect((await q('SELECT value FROM eventtype ORDER BY id')).map((r) => r.value)).toEqual([
+      'Bootstrap',
+      'Import',
+      'Internal',
+      'Shoola',
+      'User',
+      'Task',
+      'Test',
+      'Processing',
+      'FullText',
+      'Sessions',
+    ]);
     expect(await q("SELECT id FROM pixelstype WHERE value = 'uint16'")).toEqual([{ id: '6' }]);
     expect(await q("SELECT id FROM dimensionorder WHERE value = 'XYZCT'")).toEqual([{ id: '1' }]);
     expect(await q('SELECT id, down IS NOT NULL AS down FROM node')).toEqual([{ id: '0', down: true }]);
@@ -236,7 +289,10 @@ describe('OMERO DDL: the tables omero-schema.md does not list', () => {
     await client.query('BEGIN');
     try {
       await client.query(`INSERT INTO image (id, permissions, name, creation_id, group_id, owner_id, update_id) VALUES (1, -52, 'I1', 0, 1, 0, 0)`);
-      await fails(`INSERT INTO image (id, permissions, name, series, creation_id, group_id, owner_id, update_id) VALUES (2, -52, 'I2', -1, 0, 1, 0, 0)`, /nonnegative_int/);
+      await fails(
+        `INSERT INTO image (id, permissions, name, series, creation_id, group_id, owner_id, update_id) VALUES (2, -52, 'I2', -1, 0, 1, 0, 0)`,
+        /nonnegative_int/,
+      );
       const pixels = `INSERT INTO pixels (id, permissions, sha1, sizec, sizet, sizex, sizey, sizez, creation_id, group_id, owner_id, update_id, dimensionorder, image, pixelstype, image_index`;
       await fails(`${pixels}) VALUES (1, -52, 'x', 1, 1, 0, 1, 1, 0, 1, 0, 0, 1, 1, 6, 0)`, /positive_int/);
       await fails(`${pixels}, physicalsizex) VALUES (1, -52, 'x', 1, 1, 1, 1, 1, 0, 1, 0, 0, 1, 1, 6, 0, 0.5)`, /physicalsizex_unitpair/);

@@ -21,17 +21,32 @@ describe('prepareDatabases', () => {
     expect(first).toEqual({ omeroUrl: databaseUrl(testServerUrl(), names.omero), biomeroUrl: databaseUrl(testServerUrl(), names.biomero) });
 
     const snapshot = async () => ({
-      omero: await withClient(first.omeroUrl, async (c) => (await c.query(
-        `SELECT count(*)::int AS tables, (SELECT count(*)::int FROM experimenter) AS experimenters,
+      omero: await withClient(
+        first.omeroUrl,
+        async (c) =>
+          (
+            await c.query(
+              `SELECT count(*)::int AS tables, (SELECT count(*)::int FROM experimenter) AS experimenters,
                 (SELECT last_value FROM seq_experimenter) AS seq
-           FROM pg_class WHERE relkind = 'r' AND relnamespace = 'public'::regnamespace`)).rows[0]),
-      biomero: await withClient(first.biomeroUrl, async (c) => (await c.query(
-        `SELECT count(*)::int AS tables, (SELECT count(*)::int FROM pg_trigger WHERE NOT tgisinternal) AS triggers
-           FROM pg_class WHERE relkind = 'r' AND relnamespace = 'public'::regnamespace`)).rows[0]),
+           FROM pg_class WHERE relkind = 'r' AND relnamespace = 'public'::regnamespace`,
+            )
+          ).rows[0],
+      ),
+      biomero: await withClient(
+        first.biomeroUrl,
+        async (c) =>
+          (
+            await c.query(
+              `SELECT count(*)::int AS tables, (SELECT count(*)::int FROM pg_trigger WHERE NOT tgisinternal) AS triggers
+           FROM pg_class WHERE relkind = 'r' AND relnamespace = 'public'::regnamespace`,
+            )
+          ).rows[0],
+      ),
     });
     const before = await snapshot();
     expect(before.omero.experimenters).toBe(2);
-    expect(before.biomero).toEqual({ tables: 15, triggers: 2 });
+    // BIOMERO's 15 tables and our 3 of the workflow statistics' run summary (database/run-summary.sql)
+    expect(before.biomero).toEqual({ tables: 18, triggers: 2 });
 
     const second = await prepareDatabases(testServerUrl(), names);
     expect(second).toEqual(first);
@@ -44,7 +59,8 @@ describe('prepareDatabases', () => {
   });
 
   test('databaseUrl swaps only the database name', () => {
-    expect(databaseUrl('postgres://u:p%40ss@127.0.0.1:5433/postgres?sslmode=disable', 'omero'))
-      .toBe('postgres://u:p%40ss@127.0.0.1:5433/omero?sslmode=disable');
+    expect(databaseUrl('postgres://u:p%40ss@127.0.0.1:5433/postgres?sslmode=disable', 'omero')).toBe(
+      'postgres://u:p%40ss@127.0.0.1:5433/omero?sslmode=disable',
+    );
   });
 });

@@ -8,7 +8,11 @@ const root = findProjectRoot(__dirname);
 
 /** Runs `npm run compose` the way a developer does, in a copy of the project's schema files. */
 function runCompose(dir: string, args: string[]) {
-  return spawnSync(process.execPath, ['--no-warnings', join(root, 'gateway', 'compose.ts'), ...args], { cwd: dir, encoding: 'utf8', env: { ...process.env, NODE_PATH: join(root, 'node_modules') } });
+  return spawnSync(process.execPath, ['--no-warnings', join(root, 'gateway', 'compose.ts'), ...args], {
+    cwd: dir,
+    encoding: 'utf8',
+    env: { ...process.env, NODE_PATH: join(root, 'node_modules') },
+  });
 }
 
 function copyProject(): string {
@@ -26,7 +30,13 @@ describe('supergraph composition', () => {
 
   it('keeps the composed routing URLs of supergraph.yaml and every subgraph', () => {
     const { supergraphSdl } = compose(root);
-    for (const [name, port] of [['omero', 4001], ['imports', 4002], ['workflows', 4003], ['forms', 4004], ['provenance', 4005]] as const) {
+    for (const [name, port] of [
+      ['omero', 4001],
+      ['imports', 4002],
+      ['workflows', 4003],
+      ['forms', 4004],
+      ['provenance', 4005],
+    ] as const) {
       expect(supergraphSdl).toContain(`@join__graph(name: "${name}", url: "http://localhost:${port}/graphql")`);
     }
   });
@@ -59,7 +69,13 @@ describe('supergraph composition', () => {
     it('exits non-zero and writes nothing when composition fails', () => {
       const sdlPath = join(dir, 'schema', 'imports.graphql');
       // a field type that conflicts with the omero subgraph's definition
-      writeFileSync(sdlPath, readFileSync(sdlPath, 'utf8').replace('type Dataset @key(fields: "id", resolvable: false) {\n', 'type Dataset @key(fields: "id", resolvable: false) {\n  name: Int\n'));
+      writeFileSync(
+        sdlPath,
+        readFileSync(sdlPath, 'utf8').replace(
+          'type Dataset @key(fields: "id", resolvable: false) {\n',
+          'type Dataset @key(fields: "id", resolvable: false) {\n  name: Int\n',
+        ),
+      );
       const before = readFileSync(join(dir, 'schema', 'supergraph.graphql'), 'utf8');
       for (const args of [['--check'], []]) {
         const result = runCompose(dir, args);

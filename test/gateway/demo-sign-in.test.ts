@@ -40,8 +40,12 @@ it('login with a demo password opens a real session whose key then works', async
   expect((await gql(url, '{ me { userName } }', { session: key })).data.me.userName).toBe('bob');
 });
 
-it('refuses a wrong password and an unknown user alike, with OMERO.web\'s words', async () => {
-  for (const [u, p] of [['bob', 'wrong'], ['mallory', 'bob-demo-password'], ['bob', '']]) {
+it("refuses a wrong password and an unknown user alike, with OMERO.web's words", async () => {
+  for (const [u, p] of [
+    ['bob', 'wrong'],
+    ['mallory', 'bob-demo-password'],
+    ['bob', ''],
+  ]) {
     const res = await gql(url, LOGIN, { variables: { u, p } });
     expect(code(res)).toBe('LOGIN_FAILED');
     expect(res.errors![0].message).toBe('Connection not available, please check your user name and password.');

@@ -54,7 +54,6 @@ function take<T>(client: Client, query: string, count: number, timeoutMs = 5000)
         error: (err) => {
           clearTimeout(timer);
           reject(err); // a CloseEvent carries the close code
-
         },
         complete: () => undefined,
       },
@@ -85,10 +84,19 @@ describe('one query across the four domain subgraphs', () => {
     expect(res.errors).toBeUndefined();
     const run = res.data.image.producedBy;
     expect(run).toMatchObject({ id: DEMO.workflows.cellpose.id, name: 'Slurm Workflow', status: 'DONE', user: { userName: 'alice' } });
-    expect(run.tasks.find((t: { name: string }) => t.name === 'cellpose')).toMatchObject({ version: 'v1.4.0', slurmJobIds: [DEMO.workflows.cellpose.jobs.cellpose] });
+    expect(run.tasks.find((t: { name: string }) => t.name === 'cellpose')).toMatchObject({
+      version: 'v1.4.0',
+      slurmJobIds: [DEMO.workflows.cellpose.jobs.cellpose],
+    });
     expect(run.inputs.map((i: { id: string }) => Number(i.id))).toEqual([...DEMO.workflows.cellpose.inputImages]);
     const input = run.inputs[0];
-    expect(input.importOrder).toMatchObject({ uuid: DEMO.importOrders.completed, stage: 'COMPLETED', stageRaw: 'Import Completed', group: { name: 'lab-private' }, user: { userName: 'alice' } });
+    expect(input.importOrder).toMatchObject({
+      uuid: DEMO.importOrders.completed,
+      stage: 'COMPLETED',
+      stageRaw: 'Import Completed',
+      group: { name: 'lab-private' },
+      user: { userName: 'alice' },
+    });
     expect(input.importOrder.files.length).toBeGreaterThan(0);
     const raw = input.datasets.find((d: { name: string }) => d.name === 'Raw acquisitions');
     expect(raw.formSubmissions.map((s: { changedAt: string }) => s.changedAt)).toEqual([...DEMO.forms.sampleprep.submissions]);
@@ -136,7 +144,9 @@ describe('lists', () => {
     // an admin sees every run: every aggregate with a WorkflowInitiated event
     const db = new pg.Client(stack.dbs.biomeroUrl);
     await db.connect();
-    const runs = await db.query(`SELECT count(DISTINCT originator_id)::int AS n FROM workflowtracker_events WHERE topic LIKE '%WorkflowRun.WorkflowInitiated'`).finally(() => db.end());
+    const runs = await db
+      .query(`SELECT count(DISTINCT originator_id)::int AS n FROM workflowtracker_events WHERE topic LIKE '%WorkflowRun.WorkflowInitiated'`)
+      .finally(() => db.end());
     expect(asErin.workflowRuns.totalCount).toBe(runs.rows[0].n);
     expect(asErin.importOrders.totalCount).toBe(Object.keys(DEMO.importOrders).length);
   });
@@ -152,7 +162,11 @@ describe('live status through the gateway', () => {
       // resume after the newest row: the insert below is delivered however long the subscription takes to reach the subgraph
       const newest = Number((await db.query('SELECT max(id) AS id FROM imports')).rows[0].id);
       const after = Buffer.from(`ImportStage:${newest}`).toString('base64url');
-      const events = take<any>(client, `subscription { importOrderUpdated(uuid: "${uuid}", after: "${after}") { cursor uuid stage stageRaw order { stage user { firstName } destination { ... on Dataset { name } } } } }`, 1);
+      const events = take<any>(
+        client,
+        `subscription { importOrderUpdated(uuid: "${uuid}", after: "${after}") { cursor uuid stage stageRaw order { stage user { firstName } destination { ... on Dataset { name } } } } }`,
+        1,
+      );
       await new Promise((r) => setTimeout(r, 300)); // the latency below is measured from an insert made once the subscription is up
       const insertedAt = Date.now();
       // What BIOMERO.importer writes: a new stage row for the order, no id, timestamp set by the writer.
@@ -165,21 +179,30 @@ describe('live status through the gateway', () => {
       await db.end();
       const [event] = await events;
       expect(Date.now() - insertedAt).toBeLessThan(1000);
-      expect(event.importOrderUpdated).toMatchObject({ uuid, stage: 'COMPLETED', stageRaw: 'Import Completed', order: { stage: 'COMPLETED', user: { firstName: 'Alice' }, destination: { name: 'Raw acquisitions' } } });
+      expect(event.importOrderUpdated).toMatchObject({
+        uuid,
+        stage: 'COMPLETED',
+        stageRaw: 'Import Completed',
+        order: { stage: 'COMPLETED', user: { firstName: 'Alice' }, destination: { name: 'Raw acquisitions' } },
+      });
     } finally {
       await client.dispose();
     }
   });
 
   it('replays history after a cursor over SSE, without repeating the cursor event', async () => {
-    const history = await gql(stack.gateway.url, `{ importOrder(uuid: "${DEMO.importOrders.preprocessed}") { history { cursor stageRaw } } }`, { session: alice });
+    const history = await gql(stack.gateway.url, `{ importOrder(uuid: "${DEMO.importOrders.preprocessed}") { history { cursor stageRaw } } }`, {
+      session: alice,
+    });
     const [first, ...rest] = history.data.importOrder.history;
     const controller = new AbortController();
     const res = await fetch(stack.gateway.url, {
       method: 'POST',
       signal: controller.signal,
       headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: `Bearer ${alice}` },
-      body: JSON.stringify({ query: `subscription { importOrderUpdated(uuid: "${DEMO.importOrders.preprocessed}", after: "${first.cursor}") { cursor stageRaw } }` }),
+      body: JSON.stringify({
+        query: `subscription { importOrderUpdated(uuid: "${DEMO.importOrders.preprocessed}", after: "${first.cursor}") { cursor stageRaw } }`,
+      }),
     });
     const reader = res.body!.getReader();
     let text = '';
@@ -214,7 +237,11 @@ describe('access', () => {
   });
 
   it('hides another private group’s import orders and workflow runs too', async () => {
-    const res = await gql(stack.gateway.url, `{ importOrder(uuid: "${DEMO.importOrders.completed}") { uuid } workflowRun(id: "${DEMO.workflows.cellpose.id}") { id } }`, { session: bob });
+    const res = await gql(
+      stack.gateway.url,
+      `{ importOrder(uuid: "${DEMO.importOrders.completed}") { uuid } workflowRun(id: "${DEMO.workflows.cellpose.id}") { id } }`,
+      { session: bob },
+    );
     expect(res.data).toEqual({ importOrder: null, workflowRun: null });
   });
 
@@ -243,7 +270,10 @@ describe('subgraphs reached directly', () => {
     expect(plain.errors?.[0].extensions?.code).toBe('UNAUTHENTICATED');
     expect(plain.data).toBeUndefined();
     const entities = await gql(omero, `{ _entities(representations: [{__typename: "Image", id: "1"}]) { ... on Image { name } } }`, {
-      headers: { 'x-omero-graph-identity': 'v1.eyJleHAiOjk5OTk5OTk5OTksImNhbGxlciI6eyJ1c2VySWQiOjAsInVzZXJOYW1lIjoicm9vdCIsImlzQWRtaW4iOnRydWUsImdyb3VwcyI6W119fQ.forged' },
+      headers: {
+        'x-omero-graph-identity':
+          'v1.eyJleHAiOjk5OTk5OTk5OTksImNhbGxlciI6eyJ1c2VySWQiOjAsInVzZXJOYW1lIjoicm9vdCIsImlzQWRtaW4iOnRydWUsImdyb3VwcyI6W119fQ.forged',
+      },
     });
     expect(entities.status).toBe(401);
     expect(entities.data).toBeUndefined();

@@ -17,7 +17,9 @@ afterAll(async () => {
 
 describe('one request, through federation', () => {
   it('from a measurement: the run, its parameters and jobs, its inputs, their runs, import orders, files and the forms on their datasets', async () => {
-    const res = await gql(stack.gateway.url, `query($id: ID!) {
+    const res = await gql(
+      stack.gateway.url,
+      `query($id: ID!) {
       image(id: $id) {
         name
         producedBy {
@@ -35,25 +37,40 @@ describe('one request, through federation', () => {
           }
         }
       }
-    }`, { session: alice, variables: { id: String(LINEAGE_DEMO.images.measurements) } });
+    }`,
+      { session: alice, variables: { id: String(LINEAGE_DEMO.images.measurements) } },
+    );
     expect(res.errors).toBeUndefined();
     const image = res.data.image;
     expect(image.name).toBe('nuclei_measurements.tif');
-    expect(image.producedBy).toMatchObject({ id: R.measurement.id, status: 'DONE', tasks: [{ name: 'cellprofiler_measure', version: 'v4.2.6', params: { IDs: [16, 5], Data_Type: 'Image' } }] });
+    expect(image.producedBy).toMatchObject({
+      id: R.measurement.id,
+      status: 'DONE',
+      tasks: [{ name: 'cellprofiler_measure', version: 'v4.2.6', params: { IDs: [16, 5], Data_Type: 'Image' } }],
+    });
     const labels = image.producedBy.inputs.find((i: { id: string }) => i.id === '16');
     expect(labels.producedBy.id).toBe(R.stardist.id);
     expect(labels.datasets[0].name).toBe('Segmentations');
     const raw3 = labels.producedBy.inputs.find((i: { id: string }) => i.id === String(DEMO.images.aliceRaw3));
     expect(raw3.importOrder).toMatchObject({
-      uuid: DEMO.importOrders.preprocessed, stage: 'COMPLETED', files: ['/data/lab-private/alice/exp2/experiment2.lif'],
-      user: { userName: 'alice' }, preprocessing: { container: 'cellularimagingcf/convertleica-docker:v1.3.1', tag: 'v1.3.1' },
+      uuid: DEMO.importOrders.preprocessed,
+      stage: 'COMPLETED',
+      files: ['/data/lab-private/alice/exp2/experiment2.lif'],
+      user: { userName: 'alice' },
+      preprocessing: { container: 'cellularimagingcf/convertleica-docker:v1.3.1', tag: 'v1.3.1' },
     });
   });
 });
 
-describe('a run\'s inputs as OMERO entities', () => {
-  it('dataset inputs resolve to Datasets the caller may see, and to nothing beyond the run\'s own parameters otherwise', async () => {
-    const run = { id: '0c7e5a3b-1f2d-4e6a-8b9c-7d1e2f3a4bcc', taskId: '1a2b3c4d-5e6f-4a1b-9c2d-3e4f5a6b7ccc', user: 2, group: 5, params: { IDs: [DEMO.datasets.aliceRaw, DEMO.datasets.bobLive], Data_Type: 'Dataset' } };
+describe("a run's inputs as OMERO entities", () => {
+  it("dataset inputs resolve to Datasets the caller may see, and to nothing beyond the run's own parameters otherwise", async () => {
+    const run = {
+      id: '0c7e5a3b-1f2d-4e6a-8b9c-7d1e2f3a4bcc',
+      taskId: '1a2b3c4d-5e6f-4a1b-9c2d-3e4f5a6b7ccc',
+      user: 2,
+      group: 5,
+      params: { IDs: [DEMO.datasets.aliceRaw, DEMO.datasets.bobLive], Data_Type: 'Dataset' },
+    };
     const db = new pg.Client(stack.dbs.biomeroUrl);
     await db.connect();
     try {
@@ -80,28 +97,35 @@ describe('a run\'s inputs as OMERO entities', () => {
 });
 
 describe('lineage(of:) through the gateway', () => {
-  it('nodes carry their owners\' entities', async () => {
-    const res = await gql(stack.gateway.url, `{
+  it("nodes carry their owners' entities", async () => {
+    const res = await gql(
+      stack.gateway.url,
+      `{
       lineage(of: "Image:${LINEAGE_DEMO.images.measurements}", depth: 7) {
         truncated redactedCount
         nodes { id: nodeId kind hop entity { __typename
           ... on Image { name } ... on WorkflowRun { status } ... on ImportOrder { stage }
           ... on Experimenter { userName } ... on SourceFile { name } } }
       }
-    }`, { session: alice });
+    }`,
+      { session: alice },
+    );
     expect(res.errors).toBeUndefined();
     const byId = new Map(res.data.lineage.nodes.map((n: { id: string }) => [n.id, n]));
     expect(byId.get('Image:17')).toMatchObject({ hop: 0, entity: { __typename: 'Image', name: 'nuclei_measurements.tif' } });
     expect(byId.get(`WorkflowRun:${R.measurement.id}`)).toMatchObject({ kind: 'ACTIVITY', entity: { __typename: 'WorkflowRun', status: 'DONE' } });
     expect(byId.get(`ImportOrder:${DEMO.importOrders.preprocessed}`)).toMatchObject({ entity: { __typename: 'ImportOrder', stage: 'COMPLETED' } });
     expect(byId.get('Experimenter:2')).toMatchObject({ kind: 'AGENT', entity: { __typename: 'Experimenter', userName: 'alice' } });
-    expect(byId.get('SourceFile:/data/lab-private/alice/exp2/experiment2.lif')).toMatchObject({ entity: { __typename: 'SourceFile', name: 'experiment2.lif' } });
+    expect(byId.get('SourceFile:/data/lab-private/alice/exp2/experiment2.lif')).toMatchObject({
+      entity: { __typename: 'SourceFile', name: 'experiment2.lif' },
+    });
     expect(res.data.lineage).toMatchObject({ truncated: false, redactedCount: 0 });
   });
 });
 
 describe('downloads', () => {
-  const download = (path: string, session?: string) => fetch(new URL(path, stack.gateway.url), { headers: session ? { authorization: `Bearer ${session}` } : {} });
+  const download = (path: string, session?: string) =>
+    fetch(new URL(path, stack.gateway.url), { headers: session ? { authorization: `Bearer ${session}` } : {} });
 
   it('/lineage/<id>.prov.json is the PROV-JSON of the lineage', async () => {
     const res = await download(`/lineage/${encodeURIComponent('Image:17')}.prov.json?depth=3`, alice);

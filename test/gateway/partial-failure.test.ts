@@ -28,7 +28,16 @@ let blackHole: Server;
 
 function start(entry: string, env: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {
   const child = spawn(process.execPath, ['-r', join(root, 'test/support/register-ts.cjs'), join(root, entry)], {
-    env: { ...process.env, JEST_WORKER_ID: '', LOG_LEVEL: 'info', IDENTITY_SECRET: TEST_SECRET, HOST: '127.0.0.1', OMERO_DATABASE_URL: dbs.omeroUrl, BIOMERO_DATABASE_URL: dbs.biomeroUrl, ...env },
+    env: {
+      ...process.env,
+      JEST_WORKER_ID: '',
+      LOG_LEVEL: 'info',
+      IDENTITY_SECRET: TEST_SECRET,
+      HOST: '127.0.0.1',
+      OMERO_DATABASE_URL: dbs.omeroUrl,
+      BIOMERO_DATABASE_URL: dbs.biomeroUrl,
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.push(child);
@@ -70,7 +79,14 @@ const alice = DEMO_USERS.alice.sessionUuid;
 it('a killed subgraph costs only its fields under load, /readyz names it, and the gateway recovers by itself when it returns', async () => {
   const services = await Promise.all(SUBGRAPH_NAMES.map((name) => start(`subgraphs/${name}/main.ts`, { [`${name.toUpperCase()}_PORT`]: '0' })));
   const urls = Object.fromEntries(SUBGRAPH_NAMES.map((name, i) => [name, services[i].url]));
-  const gateway = await startGateway({ supergraphSdl: readSupergraph(), subgraphUrls: urls, omeroPool: pool, secret: TEST_SECRET, port: 0, settings: { rateLimitPerSecond: 0, subgraphTimeoutMs: 2000 } });
+  const gateway = await startGateway({
+    supergraphSdl: readSupergraph(),
+    subgraphUrls: urls,
+    omeroPool: pool,
+    secret: TEST_SECRET,
+    port: 0,
+    settings: { rateLimitPerSecond: 0, subgraphTimeoutMs: 2000 },
+  });
   gateways.push(gateway);
   const readyz = gateway.url.replace(/graphql$/, 'readyz');
   expect((await fetch(readyz)).status).toBe(200);
@@ -81,7 +97,12 @@ it('a killed subgraph costs only its fields under load, /readyz names it, and th
   const worker = async () => {
     while (running) {
       const res = await gql(gateway.url, QUERY, { session: alice });
-      outcomes.push({ at: Date.now(), status: res.status, name: (res.data as { image?: { name?: unknown } } | undefined)?.image?.name, errors: (res.errors ?? []) as Outcome['errors'] });
+      outcomes.push({
+        at: Date.now(),
+        status: res.status,
+        name: (res.data as { image?: { name?: unknown } } | undefined)?.image?.name,
+        errors: (res.errors ?? []) as Outcome['errors'],
+      });
     }
   };
   const load = Promise.all(Array.from({ length: 4 }, worker));
@@ -113,7 +134,10 @@ it('a killed subgraph costs only its fields under load, /readyz names it, and th
   expect(outcomes.filter((o) => o.status >= 500 || o.name !== 'img_001.tif')).toEqual([]);
   const during = outcomes.filter((o) => o.at > killedAt + 200 && o.at < restartedAt);
   expect(during.length).toBeGreaterThan(0);
-  for (const o of during) expect(o.errors).toEqual([expect.objectContaining({ message: 'The forms service is unavailable.', extensions: { code: 'SERVICE_UNAVAILABLE', serviceName: 'forms' } })]);
+  for (const o of during)
+    expect(o.errors).toEqual([
+      expect.objectContaining({ message: 'The forms service is unavailable.', extensions: { code: 'SERVICE_UNAVAILABLE', serviceName: 'forms' } }),
+    ]);
   expect(outcomes.slice(-3).every((o) => o.errors.length === 0)).toBe(true);
   expect((await fetch(readyz)).status).toBe(200);
 }, 90_000);
@@ -124,7 +148,14 @@ it('a subgraph slower than SUBGRAPH_TIMEOUT_MS costs only its fields, answered i
   // The timeout must only ever catch the hole: warm the omero process first (its first request
   // compiles code), and give it a timeout a loaded machine cannot reach on a warm query.
   const timeoutMs = 2000;
-  const gateway = await startGateway({ supergraphSdl: readSupergraph(), subgraphUrls: { omero: services[0].url, forms: hole }, omeroPool: pool, secret: TEST_SECRET, port: 0, settings: { rateLimitPerSecond: 0, subgraphTimeoutMs: timeoutMs } });
+  const gateway = await startGateway({
+    supergraphSdl: readSupergraph(),
+    subgraphUrls: { omero: services[0].url, forms: hole },
+    omeroPool: pool,
+    secret: TEST_SECRET,
+    port: 0,
+    settings: { rateLimitPerSecond: 0, subgraphTimeoutMs: timeoutMs },
+  });
   gateways.push(gateway);
   await gql(gateway.url, `{ image(id: "${DEMO.images.aliceRaw1}") { name datasets { name } } }`, { session: alice });
   const started = Date.now();
@@ -134,16 +165,26 @@ it('a subgraph slower than SUBGRAPH_TIMEOUT_MS costs only its fields, answered i
   expect(Date.now() - started).toBeLessThan(timeoutMs + 15_000);
   expect(res.status).toBe(200);
   expect((res.data as { image: { name: string } }).image.name).toBe('img_001.tif');
-  expect(res.errors).toEqual([expect.objectContaining({ message: 'The forms service did not answer in time.', extensions: { code: 'SERVICE_UNAVAILABLE', serviceName: 'forms' } })]);
+  expect(res.errors).toEqual([
+    expect.objectContaining({ message: 'The forms service did not answer in time.', extensions: { code: 'SERVICE_UNAVAILABLE', serviceName: 'forms' } }),
+  ]);
 }, 60_000);
 
 it('the subgraph timeout never ends a long-lived subscription', async () => {
   const stack = await startTestStack({ gateway: { subgraphTimeoutMs: 200 } });
-  const client = createClient({ url: stack.gateway.url.replace(/^http/, 'ws'), webSocketImpl: WebSocket, retryAttempts: 0, connectionParams: { authorization: `Bearer ${alice}` } });
+  const client = createClient({
+    url: stack.gateway.url.replace(/^http/, 'ws'),
+    webSocketImpl: WebSocket,
+    retryAttempts: 0,
+    connectionParams: { authorization: `Bearer ${alice}` },
+  });
   try {
     const uuid = DEMO.importOrders.started;
     const event = new Promise<unknown>((resolve, reject) => {
-      client.subscribe({ query: `subscription { importOrderUpdated(uuid: "${uuid}") { stageRaw order { stage } } }` }, { next: (v) => (v.errors ? reject(new Error(JSON.stringify(v.errors))) : resolve(v.data)), error: reject, complete: () => reject(new Error('ended')) });
+      client.subscribe(
+        { query: `subscription { importOrderUpdated(uuid: "${uuid}") { stageRaw order { stage } } }` },
+        { next: (v) => (v.errors ? reject(new Error(JSON.stringify(v.errors))) : resolve(v.data)), error: reject, complete: () => reject(new Error('ended')) },
+      );
     });
     await new Promise((r) => setTimeout(r, 1000)); // five timeouts long
     const db = new pg.Client(stack.dbs.biomeroUrl);

@@ -57,13 +57,19 @@ it('runs every subgraph and the gateway as separate processes, and stops each on
   const omero = services[0].url;
   expect((await fetch(omero.replace(/graphql$/, 'healthz'))).status).toBe(200);
   expect((await gql(omero, '{ image(id: "1") { name } }')).status).toBe(401);
-  const signed = signIdentity({ userId: DEMO_USERS.alice.id, userName: 'alice', isAdmin: false, groups: [{ id: 3, name: 'lab-private', perm: 'rw----', leader: false }] }, SECRET, 60);
+  const signed = signIdentity(
+    { userId: DEMO_USERS.alice.id, userName: 'alice', isAdmin: false, groups: [{ id: 3, name: 'lab-private', perm: 'rw----', leader: false }] },
+    SECRET,
+    60,
+  );
   const direct = await gql(omero, `{ image(id: "${DEMO.images.aliceRaw1}") { name } }`, { headers: { 'x-omero-graph-identity': signed } });
   expect(direct.data).toEqual({ image: { name: expect.any(String) } });
 
   // the gateway alone, pointed at them
   const gateway = await start('gateway/main.ts', { ...env, ...urls, GATEWAY_PORT: '0' });
-  const res = await gql(gateway.url, `{ image(id: "${DEMO.images.aliceSeg1}") { producedBy { status inputs { importOrder { stage } } } } }`, { session: DEMO_USERS.alice.sessionUuid });
+  const res = await gql(gateway.url, `{ image(id: "${DEMO.images.aliceSeg1}") { producedBy { status inputs { importOrder { stage } } } } }`, {
+    session: DEMO_USERS.alice.sessionUuid,
+  });
   expect(res.errors).toBeUndefined();
   expect(res.data.image.producedBy).toEqual({ status: 'DONE', inputs: [{ importOrder: { stage: 'COMPLETED' } }, { importOrder: { stage: 'COMPLETED' } }] });
 

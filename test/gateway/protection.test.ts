@@ -9,7 +9,10 @@ const alice = DEMO_USERS.alice.sessionUuid;
 let stack: TestStack;
 beforeAll(async () => {
   // the fuzz test sends 10,000 requests as one user: no rate limit here (test/gateway/users.test.ts has it)
-  stack = await startTestStack({ limits: { maxDepth: 6, maxAliases: 5, maxTokens: 400, maxCost: 10_000, defaultListSize: 10 }, gateway: { rateLimitPerSecond: 0 } });
+  stack = await startTestStack({
+    limits: { maxDepth: 6, maxAliases: 5, maxTokens: 400, maxCost: 10_000, defaultListSize: 10 },
+    gateway: { rateLimitPerSecond: 0 },
+  });
 });
 afterAll(async () => {
   await stack?.stop();
@@ -21,11 +24,19 @@ describe('operation limits (each before any subgraph is called)', () => {
   it('depth', async () => {
     const ok = await gql(stack.gateway.url, `{ image(id: "${DEMO.images.aliceRaw1}") { datasets { projects { owner { userName } } } } }`, { session: alice });
     expect(ok.errors).toBeUndefined();
-    const deep = await gql(stack.gateway.url, `{ image(id: "1") { datasets { projects { datasets(first: 1) { nodes { images(first: 1) { nodes { name } } } } } } } }`, { session: alice });
+    const deep = await gql(
+      stack.gateway.url,
+      `{ image(id: "1") { datasets { projects { datasets(first: 1) { nodes { images(first: 1) { nodes { name } } } } } } } }`,
+      { session: alice },
+    );
     expect(code(deep)).toBe('DEPTH_LIMIT_EXCEEDED');
     expect(deep.data ?? null).toBeNull();
     // depth through fragments counts too
-    const viaFragment = await gql(stack.gateway.url, `fragment F on Dataset { projects { datasets(first: 1) { nodes { images(first: 1) { nodes { name } } } } } } { image(id: "1") { datasets { ...F } } }`, { session: alice });
+    const viaFragment = await gql(
+      stack.gateway.url,
+      `fragment F on Dataset { projects { datasets(first: 1) { nodes { images(first: 1) { nodes { name } } } } } } { image(id: "1") { datasets { ...F } } }`,
+      { session: alice },
+    );
     expect(code(viaFragment)).toBe('DEPTH_LIMIT_EXCEEDED');
   });
 
@@ -56,12 +67,19 @@ describe('operation limits (each before any subgraph is called)', () => {
   });
 
   it('does not charge a long-lived subscription again for every event', async () => {
-    const client = createClient({ url: stack.gateway.url.replace(/^http/, 'ws'), webSocketImpl: WebSocket, retryAttempts: 0, connectionParams: { authorization: `Bearer ${alice}` } });
+    const client = createClient({
+      url: stack.gateway.url.replace(/^http/, 'ws'),
+      webSocketImpl: WebSocket,
+      retryAttempts: 0,
+      connectionParams: { authorization: `Bearer ${alice}` },
+    });
     const EVENTS = 40;
     const received: unknown[] = [];
     const done = new Promise<void>((resolve, reject) => {
       const dispose = client.subscribe(
-        { query: `subscription { importOrderUpdated(uuid: "${DEMO.importOrders.started}") { cursor order { importedObjects { __typename } destination { ... on Dataset { name } } } } }` },
+        {
+          query: `subscription { importOrderUpdated(uuid: "${DEMO.importOrders.started}") { cursor order { importedObjects { __typename } destination { ... on Dataset { name } } } } }`,
+        },
         {
           next: (v) => {
             if (v.errors) return reject(new Error(JSON.stringify(v.errors)));
@@ -80,8 +98,11 @@ describe('operation limits (each before any subgraph is called)', () => {
     const db = new pg.Client(stack.dbs.biomeroUrl);
     await db.connect();
     for (let i = 0; i < EVENTS; i++) {
-      await db.query(`INSERT INTO imports (group_name, user_name, destination_id, destination_type, stage, uuid, "timestamp", files, file_names)
-        SELECT group_name, user_name, destination_id, destination_type, 'Import Started', uuid, now(), files, file_names FROM imports WHERE uuid = $1 ORDER BY id DESC LIMIT 1`, [DEMO.importOrders.started]);
+      await db.query(
+        `INSERT INTO imports (group_name, user_name, destination_id, destination_type, stage, uuid, "timestamp", files, file_names)
+        SELECT group_name, user_name, destination_id, destination_type, 'Import Started', uuid, now(), files, file_names FROM imports WHERE uuid = $1 ORDER BY id DESC LIMIT 1`,
+        [DEMO.importOrders.started],
+      );
     }
     await db.end();
     await done;
@@ -92,7 +113,11 @@ describe('operation limits (each before any subgraph is called)', () => {
 
 describe('request size limits', () => {
   it('refuses bodies over 1 MiB, variables over 256 KiB and URLs over 16 KiB, with codes', async () => {
-    const big = await fetch(stack.gateway.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ __typename }', pad: 'x'.repeat(1_100_000) }) });
+    const big = await fetch(stack.gateway.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: '{ __typename }', pad: 'x'.repeat(1_100_000) }),
+    });
     expect(big.status).toBe(413);
     expect((await big.json()).errors[0].extensions.code).toBe('REQUEST_TOO_LARGE');
     const vars = await gql(stack.gateway.url, 'query($x: String) { __typename }', { variables: { x: 'y'.repeat(300_000) } });
@@ -108,7 +133,7 @@ describe('request size limits', () => {
 /** Deterministic generator, so a failure can be replayed. */
 function rng(seed: number) {
   let s = seed >>> 0;
-  return () => ((s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32);
+  return () => (s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32;
 }
 
 const SEEDS = [
@@ -121,7 +146,31 @@ const SEEDS = [
   `mutation($u: String!, $p: String!) { login(username: $u, password: $p) { sessionKey userName } }`,
   `mutation { logout }`,
 ];
-const JUNK = ['{', '}', '(', ')', '...', '$', '@', '"', '\\', ':', '!', '[', ']', '#', 'fragment', 'on', '__schema', '\u0000', '\uFFFF', 'ΩΩ', '1e999', '-', ' '];
+const JUNK = [
+  '{',
+  '}',
+  '(',
+  ')',
+  '...',
+  '$',
+  '@',
+  '"',
+  '\\',
+  ':',
+  '!',
+  '[',
+  ']',
+  '#',
+  'fragment',
+  'on',
+  '__schema',
+  '\u0000',
+  '\uFFFF',
+  'ΩΩ',
+  '1e999',
+  '-',
+  ' ',
+];
 
 function mutate(r: () => number, query: string): string {
   const chars = [...query];
@@ -189,11 +238,25 @@ function hostileBody(r: () => number, i: number): string {
 
 function hostileBodyClassic(r: () => number, i: number, pick: number): string {
   const seed = SEEDS[i % SEEDS.length];
-  const variables = [undefined, null, 'x', 42, [], { id: { $gt: 1 } }, { id: 'Image:1' }, { n: -1 }, { n: 1e9 }, { f: { stages: ['NOPE'] } }, { i: { group: '../../', destination: { type: 'DATASET', id: 'x' }, files: ['/etc/passwd'] } }, { id: 'x'.repeat(5000) }][Math.floor(r() * 12)];
+  const variables = [
+    undefined,
+    null,
+    'x',
+    42,
+    [],
+    { id: { $gt: 1 } },
+    { id: 'Image:1' },
+    { n: -1 },
+    { n: 1e9 },
+    { f: { stages: ['NOPE'] } },
+    { i: { group: '../../', destination: { type: 'DATASET', id: 'x' }, files: ['/etc/passwd'] } },
+    { id: 'x'.repeat(5000) },
+  ][Math.floor(r() * 12)];
   if (pick < 0.55) return JSON.stringify({ query: mutate(r, seed), variables });
   if (pick < 0.7) return JSON.stringify({ query: seed, variables, operationName: r() < 0.5 ? 'Nope' : 42 });
   if (pick < 0.8) return JSON.stringify({ query: '{'.repeat(1 + Math.floor(r() * 200)) + 'image(id: 1) { name }' + '}'.repeat(Math.floor(r() * 200)) });
-  if (pick < 0.85) return JSON.stringify({ query: `{ ${Array.from({ length: 1 + Math.floor(r() * 60) }, (_, k) => `a${k}: image(id: "${k}") { name }`).join(' ')} }` });
+  if (pick < 0.85)
+    return JSON.stringify({ query: `{ ${Array.from({ length: 1 + Math.floor(r() * 60) }, (_, k) => `a${k}: image(id: "${k}") { name }`).join(' ')} }` });
   if (pick < 0.9) return JSON.stringify([{ query: seed }, { query: seed }]);
   if (pick < 0.95) return mutate(r, JSON.stringify({ query: seed, variables }));
   return JSON.stringify({ query: r() < 0.5 ? 42 : null, extensions: { persistedQuery: { version: 1, sha256Hash: 'x' } } });
@@ -212,7 +275,12 @@ describe('hostile input', () => {
         const cookie = i % 5 === 0 ? hostileCookie(r) : undefined;
         const res = await fetch(stack.gateway.url, {
           method: 'POST',
-          headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json, application/json', ...(i % 3 ? { authorization: `Bearer ${alice}` } : {}), ...(cookie ? { cookie } : {}) },
+          headers: {
+            'content-type': 'application/json',
+            accept: 'application/graphql-response+json, application/json',
+            ...(i % 3 ? { authorization: `Bearer ${alice}` } : {}),
+            ...(cookie ? { cookie } : {}),
+          },
           body,
         });
         const text = await res.text();
@@ -227,7 +295,9 @@ describe('hostile input', () => {
           (res.status >= 500 && !(json?.errors ?? []).every((e) => e.extensions?.code === 'LOGIN_UNAVAILABLE')) ||
           !res.headers.get('x-request-id') ||
           !json ||
-          (json.errors ?? []).some((e) => !e.extensions?.code || e.extensions.code === 'INTERNAL_SERVER_ERROR' || /\bstack\b|at \w+ \(|SELECT |relation "/.test(e.message ?? ''));
+          (json.errors ?? []).some(
+            (e) => !e.extensions?.code || e.extensions.code === 'INTERNAL_SERVER_ERROR' || /\bstack\b|at \w+ \(|SELECT |relation "/.test(e.message ?? ''),
+          );
         if (bad && failures.length < 20) failures.push(`${res.status} ${body.slice(0, 200)} → ${text.slice(0, 300)}`);
       }
     };

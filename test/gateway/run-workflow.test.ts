@@ -17,7 +17,13 @@ let stack: TestStack;
 const alice = DEMO_USERS.alice.sessionUuid;
 
 function wsClient(session: string): Client {
-  return createClient({ url: stack.gateway.url.replace(/^http/, 'ws'), webSocketImpl: WebSocket, lazy: true, retryAttempts: 0, connectionParams: { authorization: `Bearer ${session}` } });
+  return createClient({
+    url: stack.gateway.url.replace(/^http/, 'ws'),
+    webSocketImpl: WebSocket,
+    lazy: true,
+    retryAttempts: 0,
+    connectionParams: { authorization: `Bearer ${session}` },
+  });
 }
 
 const RUN = `mutation { runWorkflow(workflow: "cellpose", inputs: ["1", "2"], parameters: {diameter: 25, output_suffix: "_cp"}, options: {newDatasetName: "Masks"}) {
@@ -51,18 +57,26 @@ describe('the demo runner', () => {
       );
       const types = updates.map((u) => u.event.type);
       expect(types[0]).toBe('WorkflowRun.WorkflowInitiated');
-      expect(types).toEqual(expect.arrayContaining(['Task.TaskCreated', 'Task.JobIdAdded', 'Task.StatusUpdated', 'Task.ProgressUpdated', 'WorkflowRun.WorkflowCompleted']));
+      expect(types).toEqual(
+        expect.arrayContaining(['Task.TaskCreated', 'Task.JobIdAdded', 'Task.StatusUpdated', 'Task.ProgressUpdated', 'WorkflowRun.WorkflowCompleted']),
+      );
       const statuses = updates.map((u) => u.run.status);
       expect(statuses).toEqual(expect.arrayContaining(['INITIALIZING', 'JOB_PENDING', 'JOB_RUNNING', 'DONE']));
       const done = updates.at(-1)!.run;
       expect(new Set(updates.map((u) => u.run.id))).toEqual(new Set([done.id]));
       expect(done).toMatchObject({ status: 'DONE', progress: 100, user: { id: '2' } });
       const task = done.tasks.find((t: { name: string }) => t.name === 'cellpose');
-      expect(task).toMatchObject({ status: 'COMPLETED', params: expect.objectContaining({ IDs: [1, 2], Data_Type: 'Image', diameter: 25, output_suffix: '_cp' }) });
+      expect(task).toMatchObject({
+        status: 'COMPLETED',
+        params: expect.objectContaining({ IDs: [1, 2], Data_Type: 'Image', diameter: 25, output_suffix: '_cp' }),
+      });
       expect(task.slurmJobIds).toHaveLength(1);
 
       // the launch id finds the same run
-      const found = await gql(stack.gateway.url, `query($id: ID!) { launchedWorkflowRun(launchId: $id) { id status } }`, { session: alice, variables: { id: result.launchId } });
+      const found = await gql(stack.gateway.url, `query($id: ID!) { launchedWorkflowRun(launchId: $id) { id status } }`, {
+        session: alice,
+        variables: { id: result.launchId },
+      });
       expect(found.data).toEqual({ launchedWorkflowRun: { id: done.id, status: 'DONE' } });
     } finally {
       await client.dispose();
@@ -70,7 +84,9 @@ describe('the demo runner', () => {
   });
 
   it('still checks the caller may read the inputs', async () => {
-    const res = await gql(stack.gateway.url, `mutation { runWorkflow(workflow: "cellpose", inputs: ["9"], parameters: {output_suffix: "_cp"}) { jobId } }`, { session: alice });
+    const res = await gql(stack.gateway.url, `mutation { runWorkflow(workflow: "cellpose", inputs: ["9"], parameters: {output_suffix: "_cp"}) { jobId } }`, {
+      session: alice,
+    });
     expect(res.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
   });
 
@@ -111,7 +127,9 @@ describe('through OMERO.web', () => {
 
   it('sends nothing for invalid parameters', async () => {
     const before = web.requests;
-    const res = await gql(stack.gateway.url, `mutation { runWorkflow(workflow: "cellpose", inputs: ["1"], parameters: {diameter: "big"}) { jobId } }`, { session: alice });
+    const res = await gql(stack.gateway.url, `mutation { runWorkflow(workflow: "cellpose", inputs: ["1"], parameters: {diameter: "big"}) { jobId } }`, {
+      session: alice,
+    });
     const ext = res.errors?.[0]?.extensions as unknown as { code: string; fields: { field: string }[] };
     expect(ext.code).toBe('BAD_USER_INPUT');
     expect(ext.fields.map((f) => f.field).sort()).toEqual(['parameters.diameter', 'parameters.output_suffix']);

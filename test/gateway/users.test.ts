@@ -28,7 +28,12 @@ const CACHE_MS = 200;
 const CHECK_MS = 200;
 
 /** A local OTLP/HTTP receiver: collects the JSON bodies it is sent. */
-const received: { resourceSpans: { resource: { attributes: { key: string; value: { stringValue?: string } }[] }; scopeSpans: { spans: { traceId: string; spanId: string; parentSpanId?: string; name: string }[] }[] }[] }[] = [];
+const received: {
+  resourceSpans: {
+    resource: { attributes: { key: string; value: { stringValue?: string } }[] };
+    scopeSpans: { spans: { traceId: string; spanId: string; parentSpanId?: string; name: string }[] }[];
+  }[];
+}[] = [];
 let receiver: Server;
 
 let dbs: TestDatabases;
@@ -107,7 +112,15 @@ async function sql(text: string, params: unknown[]): Promise<void> {
 }
 
 function wsClient(connectionParams: Record<string, unknown>, onClose?: (code: number) => void): Client {
-  return createClient({ url: url.replace(/^http/, 'ws'), webSocketImpl: WebSocket, retryAttempts: 0, lazy: false, onNonLazyError: () => undefined, connectionParams, on: { closed: (e) => onClose?.((e as { code: number }).code) } });
+  return createClient({
+    url: url.replace(/^http/, 'ws'),
+    webSocketImpl: WebSocket,
+    retryAttempts: 0,
+    lazy: false,
+    onNonLazyError: () => undefined,
+    connectionParams,
+    on: { closed: (e) => onClose?.((e as { code: number }).code) },
+  });
 }
 
 describe('sign-in through OMERO.web', () => {
@@ -125,7 +138,10 @@ describe('sign-in through OMERO.web', () => {
 
   it('answers a wrong password and a missing username with OMERO.web’s own messages', async () => {
     const wrong = await gql(url, LOGIN, { variables: { u: 'carol', p: 'nope' } });
-    expect(wrong.errors?.[0]).toMatchObject({ message: 'Connection not available, please check your user name and password.', extensions: { code: 'LOGIN_FAILED' } });
+    expect(wrong.errors?.[0]).toMatchObject({
+      message: 'Connection not available, please check your user name and password.',
+      extensions: { code: 'LOGIN_FAILED' },
+    });
     expect(wrong.data ?? null).toBeNull();
     const empty = await gql(url, LOGIN, { variables: { u: '', p: 'x' } });
     expect(empty.errors?.[0]).toMatchObject({ message: 'Username: This field is required.', extensions: { code: 'LOGIN_FAILED' } });
@@ -157,23 +173,38 @@ describe('sign-in through OMERO.web', () => {
   });
 
   it('login cannot be mixed with graph fields, and reports OMERO.web being down as LOGIN_UNAVAILABLE', async () => {
-    expect(code(await gql(url, 'mutation { login(username: "a", password: "b") { sessionKey } createImportOrder(input: {}) { uuid } }'))).toBe('BAD_USER_INPUT');
+    expect(code(await gql(url, 'mutation { login(username: "a", password: "b") { sessionKey } createImportOrder(input: {}) { uuid } }'))).toBe(
+      'BAD_USER_INPUT',
+    );
     const pool = createPool(dbs.omeroUrl, { name: 'test', readOnly: true });
     pools.push(pool);
-    const dead = await startGateway({ supergraphSdl: readSupergraph(), omeroPool: pool, secret: TEST_SECRET, port: 0, settings: { omeroWebUrl: 'http://127.0.0.1:9', omeroServerId: 1 } });
+    const dead = await startGateway({
+      supergraphSdl: readSupergraph(),
+      omeroPool: pool,
+      secret: TEST_SECRET,
+      port: 0,
+      settings: { omeroWebUrl: 'http://127.0.0.1:9', omeroServerId: 1 },
+    });
     extraGateways.push(dead);
     const res = await gql(dead.url, LOGIN, { variables: { u: 'carol', p: DEMO_PASSWORDS.carol } });
     expect(code(res)).toBe('LOGIN_UNAVAILABLE');
   });
 
   it('introspection shows login, logout and LoginResult beside the composed schema (GraphiQL knows them)', async () => {
-    const res = await gql(url, `{
+    const res = await gql(
+      url,
+      `{
       __schema { mutationType { name fields { name args { name } type { kind ofType { name } } } } }
       __type(name: "LoginResult") { fields { name } }
-    }`);
+    }`,
+    );
     expect(res.errors).toBeUndefined();
     const fields = new Map(res.data.__schema.mutationType.fields.map((f: { name: string }) => [f.name, f]));
-    expect(fields.get('login')).toEqual({ name: 'login', args: [{ name: 'username' }, { name: 'password' }], type: { kind: 'NON_NULL', ofType: { name: 'LoginResult' } } });
+    expect(fields.get('login')).toEqual({
+      name: 'login',
+      args: [{ name: 'username' }, { name: 'password' }],
+      type: { kind: 'NON_NULL', ofType: { name: 'LoginResult' } },
+    });
     expect(fields.has('logout')).toBe(true);
     expect(fields.has('createImportOrder')).toBe(true); // the composed mutations are still there
     expect(res.data.__type.fields.map((f: { name: string }) => f.name)).toEqual(expect.arrayContaining(['sessionKey', 'userId', 'userName']));
@@ -190,7 +221,10 @@ describe('session cookie', () => {
     expect(bad.status).toBe(401);
     expect(code(bad)).toBe('UNAUTHENTICATED');
     // the Authorization header wins over the cookie
-    const both = await gql(url, '{ me { userName } }', { session: DEMO_USERS.alice.sessionUuid, headers: { cookie: `omero_graph_session=${DEMO_USERS.dave.sessionUuid}` } });
+    const both = await gql(url, '{ me { userName } }', {
+      session: DEMO_USERS.alice.sessionUuid,
+      headers: { cookie: `omero_graph_session=${DEMO_USERS.dave.sessionUuid}` },
+    });
     expect(both.data).toEqual({ me: { userName: 'alice' } });
   });
 });
@@ -200,7 +234,11 @@ describe('rate limit per identity', () => {
     const erin = DEMO_USERS.erin.sessionUuid;
     const responses = await Promise.all(
       Array.from({ length: 45 }, () =>
-        fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${erin}` }, body: JSON.stringify({ query: '{ __typename }' }) }),
+        fetch(url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${erin}` },
+          body: JSON.stringify({ query: '{ __typename }' }),
+        }),
       ),
     );
     const limited = responses.filter((r) => r.status === 429);
@@ -254,13 +292,21 @@ describe('WebSocket limits', () => {
     let connecting = 0;
     // a client that would retry: 4401 is terminal for graphql-ws, so it must not come back
     const client = createClient({
-      url: url.replace(/^http/, 'ws'), webSocketImpl: WebSocket, retryAttempts: 3, retryWait: () => new Promise((r) => setTimeout(r, 50)), lazy: false, onNonLazyError: () => undefined,
+      url: url.replace(/^http/, 'ws'),
+      webSocketImpl: WebSocket,
+      retryAttempts: 3,
+      retryWait: () => new Promise((r) => setTimeout(r, 50)),
+      lazy: false,
+      onNonLazyError: () => undefined,
       connectionParams: { authorization: `Bearer ${key}` },
       on: { closed: (e) => (closedWith = (e as { code: number }).code), connecting: () => void connecting++ },
     });
     try {
       const ended = new Promise<unknown>((resolve) => {
-        client.subscribe({ query: `subscription { importOrderUpdated(uuid: "${DEMO.importOrders.started}") { cursor } }` }, { next: () => undefined, error: resolve, complete: () => resolve('complete') });
+        client.subscribe(
+          { query: `subscription { importOrderUpdated(uuid: "${DEMO.importOrders.started}") { cursor } }` },
+          { next: () => undefined, error: resolve, complete: () => resolve('complete') },
+        );
       });
       await new Promise((r) => setTimeout(r, 500));
       const closedAt = Date.now();
@@ -281,7 +327,11 @@ describe('automatic persisted queries', () => {
     const query = `query Apq { image(id: "${DEMO.images.aliceRaw1}") { name } }`;
     const hash = sha256(query);
     const post = (body: unknown) =>
-      fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${DEMO_USERS.alice.sessionUuid}` }, body: JSON.stringify(body) }).then((r) => r.json());
+      fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${DEMO_USERS.alice.sessionUuid}` },
+        body: JSON.stringify(body),
+      }).then((r) => r.json());
     const ext = { persistedQuery: { version: 1, sha256Hash: hash } };
     const miss = await post({ extensions: ext });
     expect(miss.errors[0]).toMatchObject({ message: 'PersistedQueryNotFound', extensions: { code: 'PERSISTED_QUERY_NOT_FOUND' } });
@@ -306,11 +356,22 @@ describe('trusted documents', () => {
     const pool = createPool(dbs.omeroUrl, { name: 'test', readOnly: true });
     pools.push(pool);
     const subgraphUrls = Object.fromEntries(Object.entries(stack.subgraphs).map(([n, s]) => [n, s.url]));
-    const trusted = await startGateway({ supergraphSdl: readSupergraph(), subgraphUrls, omeroPool: pool, secret: TEST_SECRET, port: 0, settings: { persistedOperations: 'trusted', trustedDocumentsFile: manifestFile } });
+    const trusted = await startGateway({
+      supergraphSdl: readSupergraph(),
+      subgraphUrls,
+      omeroPool: pool,
+      secret: TEST_SECRET,
+      port: 0,
+      settings: { persistedOperations: 'trusted', trustedDocumentsFile: manifestFile },
+    });
     extraGateways.push(trusted);
     const [hash, document] = Object.entries(manifest).find(([, d]) => d.startsWith('query ImageLineage'))!;
     const asAlice = { authorization: `Bearer ${DEMO_USERS.alice.sessionUuid}`, 'content-type': 'application/json' };
-    const byHash = await fetch(trusted.url, { method: 'POST', headers: asAlice, body: JSON.stringify({ extensions: { persistedQuery: { version: 1, sha256Hash: hash } }, variables: { id: DEMO.images.aliceSeg1 } }) }).then((r) => r.json());
+    const byHash = await fetch(trusted.url, {
+      method: 'POST',
+      headers: asAlice,
+      body: JSON.stringify({ extensions: { persistedQuery: { version: 1, sha256Hash: hash } }, variables: { id: DEMO.images.aliceSeg1 } }),
+    }).then((r) => r.json());
     expect(byHash.errors).toBeUndefined();
     expect(byHash.data.image.producedBy.status).toBe('DONE');
     const byText = await gql(trusted.url, document, { session: DEMO_USERS.alice.sessionUuid, variables: { id: DEMO.images.aliceSeg1 } });
@@ -321,21 +382,35 @@ describe('trusted documents', () => {
     expect(code(await gql(trusted.url, '{ __typename }', { headers: {} }))).toBe('PERSISTED_QUERY_REQUIRED');
     // introspection is an arbitrary operation too
     expect(code(await gql(trusted.url, '{ __schema { queryType { name } } }', { session: DEMO_USERS.alice.sessionUuid }))).toBe('PERSISTED_QUERY_REQUIRED');
-    const unknown = await fetch(trusted.url, { method: 'POST', headers: asAlice, body: JSON.stringify({ extensions: { persistedQuery: { version: 1, sha256Hash: sha256('{ __typename }') } } }) }).then((r) => r.json());
+    const unknown = await fetch(trusted.url, {
+      method: 'POST',
+      headers: asAlice,
+      body: JSON.stringify({ extensions: { persistedQuery: { version: 1, sha256Hash: sha256('{ __typename }') } } }),
+    }).then((r) => r.json());
     expect(unknown.errors[0].extensions.code).toBe('PERSISTED_QUERY_NOT_FOUND');
 
     // the same rule over graphql-ws: arbitrary operations refused, a trusted subscription runs
-    const client = createClient({ url: trusted.url.replace(/^http/, 'ws'), webSocketImpl: WebSocket, retryAttempts: 0, connectionParams: { authorization: `Bearer ${DEMO_USERS.alice.sessionUuid}` } });
+    const client = createClient({
+      url: trusted.url.replace(/^http/, 'ws'),
+      webSocketImpl: WebSocket,
+      retryAttempts: 0,
+      connectionParams: { authorization: `Bearer ${DEMO_USERS.alice.sessionUuid}` },
+    });
     try {
       const outcome = (query: string, variables?: Record<string, unknown>) =>
         new Promise<unknown>((resolve) => {
-          const dispose = client.subscribe({ query, variables }, { next: (v) => v.errors && resolve(v.errors), error: resolve, complete: () => resolve('complete') });
+          const dispose = client.subscribe(
+            { query, variables },
+            { next: (v) => v.errors && resolve(v.errors), error: resolve, complete: () => resolve('complete') },
+          );
           setTimeout(() => {
             dispose();
             resolve('open');
           }, 800);
         });
-      const refused = (await outcome(`subscription { importOrderUpdated(uuid: "${DEMO.importOrders.started}") { cursor } }`)) as { extensions?: { code?: string } }[];
+      const refused = (await outcome(`subscription { importOrderUpdated(uuid: "${DEMO.importOrders.started}") { cursor } }`)) as {
+        extensions?: { code?: string };
+      }[];
       expect(refused[0]?.extensions?.code).toBe('PERSISTED_QUERY_REQUIRED');
       const subscription = Object.values(manifest).find((d) => d.startsWith('subscription ImportOrderUpdates'))!;
       expect(await outcome(subscription, { uuid: DEMO.importOrders.started })).toBe('open');
@@ -349,7 +424,11 @@ describe('error masking and request ids', () => {
   it('every response carries a request id; an internal error reaches the client as INTERNAL_SERVER_ERROR with it, no stack, no SQL', async () => {
     const ok = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"query":"{ __typename }"}' });
     expect(ok.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
-    const mine = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-request-id': 'client-chosen-1' }, body: '{"query":"{ __typename }"}' });
+    const mine = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-request-id': 'client-chosen-1' },
+      body: '{"query":"{ __typename }"}',
+    });
     expect(mine.headers.get('x-request-id')).toBe('client-chosen-1');
     const refused = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ pad: 'x'.repeat(2_000_000) }) });
     expect(refused.headers.get('x-request-id')).toBeTruthy();
@@ -368,7 +447,11 @@ describe('error masking and request ids', () => {
     logger.level = 'error';
     let res: Response;
     try {
-      res = await fetch(broken.url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${DEMO_USERS.alice.sessionUuid}` }, body: '{"query":"{ me { userName } }"}' });
+      res = await fetch(broken.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${DEMO_USERS.alice.sessionUuid}` },
+        body: '{"query":"{ me { userName } }"}',
+      });
     } finally {
       target[pino.symbols.streamSym] = stream;
       logger.level = level;
@@ -377,18 +460,26 @@ describe('error masking and request ids', () => {
     expect(logged).toMatchObject({ msg: 'internal error', err: { message: expect.stringMatching(/pool/i), stack: expect.any(String) } });
     const text = await res.text();
     const body = JSON.parse(text);
-    expect(body.errors[0]).toMatchObject({ message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR', requestId: res.headers.get('x-request-id') } });
+    expect(body.errors[0]).toMatchObject({
+      message: 'Internal server error',
+      extensions: { code: 'INTERNAL_SERVER_ERROR', requestId: res.headers.get('x-request-id') },
+    });
     expect(text).not.toMatch(/pool|SELECT|stack|at \w+ \(/i);
   });
 });
 
 describe('metrics and traces', () => {
   it('serves Prometheus metrics: requests, errors by code, latency per operation and subgraph, live subscriptions, event lag', async () => {
-    await gql(url, `query Named { image(id: "${DEMO.images.aliceRaw1}") { name datasets { formSubmissions { message } } } }`, { session: DEMO_USERS.alice.sessionUuid });
+    await gql(url, `query Named { image(id: "${DEMO.images.aliceRaw1}") { name datasets { formSubmissions { message } } } }`, {
+      session: DEMO_USERS.alice.sessionUuid,
+    });
     await gql(url, '{ me { userName } }', { session: 'no-such-session' });
     const client = wsClient({ authorization: `Bearer ${DEMO_USERS.formmaster.sessionUuid}` });
     try {
-      client.subscribe({ query: `subscription { importOrderUpdated(uuid: "${DEMO.importOrders.started}") { cursor } }` }, { next: () => undefined, error: () => undefined, complete: () => undefined });
+      client.subscribe(
+        { query: `subscription { importOrderUpdated(uuid: "${DEMO.importOrders.started}") { cursor } }` },
+        { next: () => undefined, error: () => undefined, complete: () => undefined },
+      );
       await new Promise((r) => setTimeout(r, 500));
       const text = await (await fetch(url.replace(/graphql$/, 'metrics'))).text();
       expect(text).toMatch(/omero_graph_requests_total\{operation="Named",transport="http"\} 1/);
@@ -409,9 +500,14 @@ describe('metrics and traces', () => {
   it('continues the client’s trace: gateway span, subgraph client spans, and the subgraphs’ own spans, exported as OTLP JSON', async () => {
     const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
     const parent = '00f067aa0ba902b7';
-    await gql(url, `{ image(id: "${DEMO.images.aliceRaw1}") { name datasets { formSubmissions { message } } } }`, { session: DEMO_USERS.alice.sessionUuid, headers: { traceparent: `00-${traceId}-${parent}-01` } });
+    await gql(url, `{ image(id: "${DEMO.images.aliceRaw1}") { name datasets { formSubmissions { message } } } }`, {
+      session: DEMO_USERS.alice.sessionUuid,
+      headers: { traceparent: `00-${traceId}-${parent}-01` },
+    });
     await new Promise((r) => setTimeout(r, 1500)); // exporters flush every second
-    const spans = received.flatMap((b) => b.resourceSpans.flatMap((rs) => rs.scopeSpans.flatMap((s) => s.spans.map((span) => ({ ...span, service: rs.resource.attributes[0].value.stringValue })))));
+    const spans = received.flatMap((b) =>
+      b.resourceSpans.flatMap((rs) => rs.scopeSpans.flatMap((s) => s.spans.map((span) => ({ ...span, service: rs.resource.attributes[0].value.stringValue })))),
+    );
     const ours = spans.filter((s) => s.traceId === traceId);
     const root = ours.find((s) => s.service === 'omero-graph-gateway' && s.parentSpanId === parent);
     expect(root).toBeDefined();

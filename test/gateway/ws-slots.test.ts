@@ -90,7 +90,15 @@ it('a graphql-ws client refused for too many connections retries by itself and g
   const auth = { authorization: `Bearer ${DEMO_USERS.alice.sessionUuid}` };
   const query = `subscription { importOrderUpdated(uuid: "${DEMO.importOrders.started}") { cursor } }`;
   const open = (extra: Partial<Parameters<typeof createClient>[0]> = {}) => {
-    const client = createClient({ url: stack.gateway.url.replace(/^http/, 'ws'), webSocketImpl: WebSocket, retryAttempts: 0, lazy: false, onNonLazyError: () => undefined, connectionParams: auth, ...extra });
+    const client = createClient({
+      url: stack.gateway.url.replace(/^http/, 'ws'),
+      webSocketImpl: WebSocket,
+      retryAttempts: 0,
+      lazy: false,
+      onNonLazyError: () => undefined,
+      connectionParams: auth,
+      ...extra,
+    });
     client.subscribe({ query }, { next: () => undefined, error: () => undefined, complete: () => undefined });
     return client;
   };
@@ -100,7 +108,11 @@ it('a graphql-ws client refused for too many connections retries by itself and g
   const slotFreed = new Promise<void>((resolve) => (freeSlot = resolve));
   const closes: number[] = [];
   let connected = 0;
-  const late = open({ retryAttempts: 3, retryWait: () => slotFreed, on: { closed: (e) => closes.push((e as { code: number }).code), connected: () => void connected++ } });
+  const late = open({
+    retryAttempts: 3,
+    retryWait: () => slotFreed,
+    on: { closed: (e) => closes.push((e as { code: number }).code), connected: () => void connected++ },
+  });
   try {
     expect(await until(() => closes.length > 0, 10_000)).toBe(true);
     expect(closes[0]).toBe(1013);

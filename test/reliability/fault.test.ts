@@ -55,7 +55,16 @@ const startPostgres = async () => {
 /** A subgraph as its own process (its main.ts, as in production), on a fixed port so clients find it again. */
 function startSubgraph(name: StreamName, port: number): Promise<ChildProcess> {
   const child = spawn(process.execPath, ['-r', join(root, 'test/support/register-ts.cjs'), join(root, `subgraphs/${name}/main.ts`)], {
-    env: { ...process.env, JEST_WORKER_ID: '', LOG_LEVEL: 'info', IDENTITY_SECRET: SECRET, HOST: '127.0.0.1', BIOMERO_DATABASE_URL: biomeroUrl, [`${name.toUpperCase()}_PORT`]: String(port), LIVE_POLL_MS: '200' },
+    env: {
+      ...process.env,
+      JEST_WORKER_ID: '',
+      LOG_LEVEL: 'info',
+      IDENTITY_SECRET: SECRET,
+      HOST: '127.0.0.1',
+      BIOMERO_DATABASE_URL: biomeroUrl,
+      [`${name.toUpperCase()}_PORT`]: String(port),
+      LIVE_POLL_MS: '200',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.add(child);
@@ -107,7 +116,13 @@ class ResumingClient {
   private async run(): Promise<void> {
     const identity = signIdentity({ userId: 0, userName: 'root', isAdmin: true, groups: [] }, SECRET, 600);
     while (!this.stopped) {
-      const client = createClient({ url: this.url, webSocketImpl: WebSocket, retryAttempts: 0, lazy: true, connectionParams: { [IDENTITY_CONNECTION_PARAM]: identity } });
+      const client = createClient({
+        url: this.url,
+        webSocketImpl: WebSocket,
+        retryAttempts: 0,
+        lazy: true,
+        connectionParams: { [IDENTITY_CONNECTION_PARAM]: identity },
+      });
       this.dispose = async () => void (await client.dispose());
       await new Promise<void>((resolve) => {
         client.subscribe(
@@ -285,7 +300,8 @@ it('loses nothing and repeats nothing across subgraph kills and a PostgreSQL res
   }
 
   // every client ends with exactly the table's rows after its starting cursor, in order
-  const tableIds = async (table: string, after: number) => (await pool.query<{ id: number }>(`SELECT id::int AS id FROM ${table} WHERE id > $1 ORDER BY id`, [after])).rows.map((r) => r.id);
+  const tableIds = async (table: string, after: number) =>
+    (await pool.query<{ id: number }>(`SELECT id::int AS id FROM ${table} WHERE id > $1 ORDER BY id`, [after])).rows.map((r) => r.id);
   const expected = { imports: await tableIds('imports', start.imports), workflows: await tableIds('workflowtracker_events', start.workflows) };
   for (const name of ['imports', 'workflows'] as const) {
     const want = expected[name];
@@ -294,12 +310,24 @@ it('loses nothing and repeats nothing across subgraph kills and a PostgreSQL res
       const lost = want.filter((id) => !client.ids.includes(id));
       const duplicated = client.ids.length - new Set(client.ids).size;
       const outOfOrder = client.ids.filter((id, i) => i > 0 && id <= client.ids[i - 1]).length;
-      expect({ stream: name, lost, duplicated, outOfOrder, extra: client.ids.filter((id) => !want.includes(id)) }).toEqual({ stream: name, lost: [], duplicated: 0, outOfOrder: 0, extra: [] });
+      expect({ stream: name, lost, duplicated, outOfOrder, extra: client.ids.filter((id) => !want.includes(id)) }).toEqual({
+        stream: name,
+        lost: [],
+        duplicated: 0,
+        outOfOrder: 0,
+        extra: [],
+      });
     }
   }
   expect(all().every((c) => c.resumes >= 1)).toBe(true); // they did resume from their cursor
   // the figures for docs/reliability.md
-  console.log(JSON.stringify({ rows: { imports: expected.imports.length, workflows: expected.workflows.length }, recoveryMs: recovery, resumes: all().map((c) => c.resumes) }));
+  console.log(
+    JSON.stringify({
+      rows: { imports: expected.imports.length, workflows: expected.workflows.length },
+      recoveryMs: recovery,
+      resumes: all().map((c) => c.resumes),
+    }),
+  );
 
   for (const c of all()) await c.stop();
   await pool.end();

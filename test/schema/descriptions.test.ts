@@ -59,7 +59,8 @@ export function disagreeing(subgraphs: Record<string, string>): string[] {
       const members = 'fields' in def ? def.fields : 'values' in def ? def.values : undefined;
       for (const member of members ?? []) {
         note(`${def.name.value}.${member.name.value}`, subgraph, member.description);
-        for (const arg of 'arguments' in member ? (member.arguments ?? []) : []) note(`${def.name.value}.${member.name.value}(${arg.name.value})`, subgraph, arg.description);
+        for (const arg of 'arguments' in member ? (member.arguments ?? []) : [])
+          note(`${def.name.value}.${member.name.value}(${arg.name.value})`, subgraph, arg.description);
       }
     }
   }

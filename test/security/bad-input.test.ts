@@ -49,7 +49,11 @@ const NUL_MESSAGE = 'Strings must not contain the NUL character (U+0000).';
 
 /** POSTs a body as written (deep JSON cannot go through JSON.stringify). */
 async function postRaw(body: string, session = alice): Promise<{ status: number; body: any }> {
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json, application/json', authorization: `Bearer ${session}` }, body });
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json, application/json', authorization: `Bearer ${session}` },
+    body,
+  });
   const text = await res.text();
   return { status: res.status, body: text ? JSON.parse(text) : null };
 }
@@ -93,13 +97,43 @@ describe('a NUL character in any string is BAD_USER_INPUT, never a database erro
   const cases: Array<[string, string, Record<string, unknown> | undefined, string, Record<string, unknown> | undefined]> = [
     // name, query with NUL, its variables, the same query well formed, its variables
     ['a String variable', NAME, { n: 'IMG\u0000' }, NAME, { n: 'IMG' }],
-    ['an ID variable', 'query($u: ID!) { importOrder(uuid: $u) { uuid } }', { u: `${DEMO.importOrders.completed}\u0000` }, 'query($u: ID!) { importOrder(uuid: $u) { uuid } }', { u: DEMO.importOrders.completed }],
-    ['a lineage id', 'query($of: ID!) { lineage(of: $of, depth: 1) { root } }', { of: 'SourceFile:/data/a\u0000.tif' }, 'query($of: ID!) { lineage(of: $of, depth: 1) { root } }', { of: 'SourceFile:/data/a.tif' }],
+    [
+      'an ID variable',
+      'query($u: ID!) { importOrder(uuid: $u) { uuid } }',
+      { u: `${DEMO.importOrders.completed}\u0000` },
+      'query($u: ID!) { importOrder(uuid: $u) { uuid } }',
+      { u: DEMO.importOrders.completed },
+    ],
+    [
+      'a lineage id',
+      'query($of: ID!) { lineage(of: $of, depth: 1) { root } }',
+      { of: 'SourceFile:/data/a\u0000.tif' },
+      'query($of: ID!) { lineage(of: $of, depth: 1) { root } }',
+      { of: 'SourceFile:/data/a.tif' },
+    ],
     ['deep inside a JSON variable', JSON_DATA, { d: { a: [{ b: { c: ['ok', 'x\u0000y'] } }] } }, JSON_DATA, { d: { a: [{ b: { c: ['ok', 'xy'] } }] } }],
     ['a key of a JSON variable', JSON_DATA, { d: { 'k\u0000': 1 } }, JSON_DATA, { d: { k: 1 } }],
-    ['an inline string literal (escape)', '{ images(first: 5, filter: { nameContains: "IMG\\u0000" }) { totalCount } }', undefined, '{ images(first: 5, filter: { nameContains: "IMG" }) { totalCount } }', undefined],
-    ['an inline block string', '{ images(first: 5, filter: { nameContains: """IMG\u0000""" }) { totalCount } }', undefined, '{ images(first: 5, filter: { nameContains: """IMG""" }) { totalCount } }', undefined],
-    ['a literal inside a JSON literal', `{ validateFormData(formId: "${DEMO.forms.sampleprep.id}", data: { a: ["\\u0000"] }) { valid } }`, undefined, `{ validateFormData(formId: "${DEMO.forms.sampleprep.id}", data: { a: ["b"] }) { valid } }`, undefined],
+    [
+      'an inline string literal (escape)',
+      '{ images(first: 5, filter: { nameContains: "IMG\\u0000" }) { totalCount } }',
+      undefined,
+      '{ images(first: 5, filter: { nameContains: "IMG" }) { totalCount } }',
+      undefined,
+    ],
+    [
+      'an inline block string',
+      '{ images(first: 5, filter: { nameContains: """IMG\u0000""" }) { totalCount } }',
+      undefined,
+      '{ images(first: 5, filter: { nameContains: """IMG""" }) { totalCount } }',
+      undefined,
+    ],
+    [
+      'a literal inside a JSON literal',
+      `{ validateFormData(formId: "${DEMO.forms.sampleprep.id}", data: { a: ["\\u0000"] }) { valid } }`,
+      undefined,
+      `{ validateFormData(formId: "${DEMO.forms.sampleprep.id}", data: { a: ["b"] }) { valid } }`,
+      undefined,
+    ],
     ['a sign-in literal', 'mutation { login(username: "alice\\u0000", password: "x") { userId } }', undefined, '', undefined],
   ];
 
@@ -114,11 +148,19 @@ describe('a NUL character in any string is BAD_USER_INPUT, never a database erro
   });
 
   it('in GET variables and over graphql-ws', async () => {
-    const get = await fetch(`${url}?query=${encodeURIComponent('query($n: String) { images(first: 5, filter: { nameContains: $n }) { totalCount } }')}&variables=${encodeURIComponent(JSON.stringify({ n: 'IMG\u0000' }))}`,
-      { headers: { authorization: `Bearer ${alice}`, accept: 'application/json' } });
+    const get = await fetch(
+      `${url}?query=${encodeURIComponent('query($n: String) { images(first: 5, filter: { nameContains: $n }) { totalCount } }')}&variables=${encodeURIComponent(JSON.stringify({ n: 'IMG\u0000' }))}`,
+      { headers: { authorization: `Bearer ${alice}`, accept: 'application/json' } },
+    );
     expect(get.status).toBe(400);
     expect((await get.json()).errors[0]).toMatchObject({ message: NUL_MESSAGE, extensions: { code: 'BAD_USER_INPUT' } });
-    const ws = await overWs(JSON.stringify({ id: '1', type: 'subscribe', payload: { query: 'subscription($u: ID!) { importOrderUpdated(uuid: $u) { cursor } }', variables: { u: 'x\u0000' } } }));
+    const ws = await overWs(
+      JSON.stringify({
+        id: '1',
+        type: 'subscribe',
+        payload: { query: 'subscription($u: ID!) { importOrderUpdated(uuid: $u) { cursor } }', variables: { u: 'x\u0000' } },
+      }),
+    );
     expect(ws).toMatchObject({ type: 'error', payload: [{ message: NUL_MESSAGE, extensions: { code: 'BAD_USER_INPUT' } }], open: true });
   });
 });
@@ -143,8 +185,10 @@ describe(`variables nested more than ${MAX_VARIABLES_DEPTH} levels are refused b
   });
 
   it('GET: refused with a code at every depth (the URL limit comes first for the deepest)', async () => {
-    const get = (levels: number) => fetch(`${url}?query=${encodeURIComponent(QUERY)}&variables=${encodeURIComponent(`{"d":${nested(levels)}}`)}`,
-      { headers: { authorization: `Bearer ${alice}`, accept: 'application/json' } });
+    const get = (levels: number) =>
+      fetch(`${url}?query=${encodeURIComponent(QUERY)}&variables=${encodeURIComponent(`{"d":${nested(levels)}}`)}`, {
+        headers: { authorization: `Bearer ${alice}`, accept: 'application/json' },
+      });
     const deep = await get(1_000);
     expect(deep.status).toBe(400);
     expect((await deep.json()).errors).toEqual([TOO_DEEP]);
@@ -182,7 +226,12 @@ describe('an id that cannot exist is BAD_USER_INPUT on every field; a well-forme
     ['workflowRun', 'query($id: ID!) { workflowRun(id: $id) { id } }', BAD_UUIDS, MISSING_UUID],
     // -1 names the job row BIOMERO records when sbatch failed (subgraphs/workflows/unsubmitted.ts)
     ['slurmJob', 'query($id: ID!) { slurmJob(id: $id) { id } }', ['abc', '-2', '0', '4294967295', '1.5', ''], '4294967294'],
-    ['lineage', 'query($id: ID!) { lineage(of: $id, depth: 0) { root } }', ['abc', 'Image:abc', 'Image:-1', 'ImportOrder:abc', 'WorkflowRun:1', ''], 'Image:987654'],
+    [
+      'lineage',
+      'query($id: ID!) { lineage(of: $id, depth: 0) { root } }',
+      ['abc', 'Image:abc', 'Image:-1', 'ImportOrder:abc', 'WorkflowRun:1', ''],
+      'Image:987654',
+    ],
   ];
 
   it.each(rows)('%s', async (_field, query, bad, missing) => {
@@ -201,7 +250,9 @@ describe('an id that cannot exist is BAD_USER_INPUT on every field; a well-forme
   it('inline ids alike: image(id: "abc") is BAD_USER_INPUT, image(id: "987654") null, a visible one answered', async () => {
     expect(code(await gql(url, '{ image(id: "abc") { id } }', { session: alice }))).toBe('BAD_USER_INPUT');
     expect((await gql(url, '{ image(id: "987654") { id } }', { session: alice })).data).toEqual({ image: null });
-    expect((await gql(url, `{ image(id: "${DEMO.images.aliceRaw1}") { id } }`, { session: alice })).data).toEqual({ image: { id: String(DEMO.images.aliceRaw1) } });
+    expect((await gql(url, `{ image(id: "${DEMO.images.aliceRaw1}") { id } }`, { session: alice })).data).toEqual({
+      image: { id: String(DEMO.images.aliceRaw1) },
+    });
   });
 
   it('mutations and subscriptions taking an id', async () => {
@@ -210,16 +261,29 @@ describe('an id that cannot exist is BAD_USER_INPUT on every field; a well-forme
     expect(code(await gql(url, cancel, { session: erin, variables: { id: MISSING_UUID } }))).toBe('NOT_FOUND');
     const remove = 'mutation($id: ID!) { removeGroupFolderMapping(groupId: $id, expectedVersion: "x") { version } }';
     for (const id of ['abc', '-1']) expect(code(await gql(url, remove, { session: erin, variables: { id } }))).toBe('BAD_USER_INPUT');
-    for (const [query, field] of [['subscription($id: ID!) { importOrderUpdated(uuid: $id) { cursor } }', 'uuid'], ['subscription($id: ID) { workflowRunEvents(runId: $id) { cursor } }', 'runId']]) {
+    for (const [query, field] of [
+      ['subscription($id: ID!) { importOrderUpdated(uuid: $id) { cursor } }', 'uuid'],
+      ['subscription($id: ID) { workflowRunEvents(runId: $id) { cursor } }', 'runId'],
+    ]) {
       const ws = await overWs(JSON.stringify({ id: '1', type: 'subscribe', payload: { query, variables: { id: 'abc' } } }));
-      expect({ field, type: ws.type, code: (ws.payload[0] ?? ws.payload.errors?.[0])?.extensions?.code }).toEqual({ field, type: expect.any(String), code: 'BAD_USER_INPUT' });
+      expect({ field, type: ws.type, code: (ws.payload[0] ?? ws.payload.errors?.[0])?.extensions?.code }).toEqual({
+        field,
+        type: expect.any(String),
+        code: 'BAD_USER_INPUT',
+      });
     }
   });
 });
 
 describe('createImportOrder: a symlink out of the folder answers the same whether its target exists', () => {
   const CREATE = 'mutation($input: CreateImportOrderInput!) { createImportOrder(input: $input) { uuid files } }';
-  const create = (file: string) => gql(url, CREATE, { session: alice, variables: { input: { group: 'lab-private', destination: { type: 'DATASET', id: String(DEMO.datasets.aliceRaw) }, files: [path.join(mount, 'lab-private', file)] } } });
+  const create = (file: string) =>
+    gql(url, CREATE, {
+      session: alice,
+      variables: {
+        input: { group: 'lab-private', destination: { type: 'DATASET', id: String(DEMO.datasets.aliceRaw) }, files: [path.join(mount, 'lab-private', file)] },
+      },
+    });
   const answer = async (file: string) => {
     const res = await create(file);
     const error = res.errors?.[0];

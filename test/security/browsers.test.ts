@@ -261,7 +261,12 @@ describe('CSRF', () => {
       expect((await res.json()).errors[0].extensions.code).toBe('CSRF_REFUSED');
     }
     expect(await importRows()).toBe(before);
-    const bearer = await post(JSON.stringify({ query: ME }), { origin: EVIL, cookie: COOKIE, authorization: `Bearer ${alice}`, 'content-type': 'application/json' });
+    const bearer = await post(JSON.stringify({ query: ME }), {
+      origin: EVIL,
+      cookie: COOKIE,
+      authorization: `Bearer ${alice}`,
+      'content-type': 'application/json',
+    });
     expect((await bearer.json()).data.me.userName).toBe('alice');
   });
 
@@ -269,14 +274,22 @@ describe('CSRF', () => {
     // node:http, not fetch: fetch sets Sec-Fetch-Mode itself, as a browser does
     const status = (headers: Record<string, string>) =>
       new Promise<number>((resolve, reject) => {
-        const req = httpGet(url.replace(/\/graphql$/, '/lineage/Image:17.prov.json'), { headers: { cookie: COOKIE, 'sec-fetch-site': 'cross-site', ...headers } }, (res) => {
-          res.resume();
-          resolve(res.statusCode ?? 0);
-        });
+        const req = httpGet(
+          url.replace(/\/graphql$/, '/lineage/Image:17.prov.json'),
+          { headers: { cookie: COOKIE, 'sec-fetch-site': 'cross-site', ...headers } },
+          (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          },
+        );
         req.on('error', reject);
       });
     expect(await status({ 'sec-fetch-mode': 'navigate', 'sec-fetch-dest': 'document' })).toBe(200);
-    for (const [mode, dest] of [['no-cors', 'script'], ['no-cors', 'image'], ['cors', 'empty']]) {
+    for (const [mode, dest] of [
+      ['no-cors', 'script'],
+      ['no-cors', 'image'],
+      ['cors', 'empty'],
+    ]) {
       expect(await status({ 'sec-fetch-mode': mode, 'sec-fetch-dest': dest })).toBe(403);
     }
   });
@@ -285,7 +298,11 @@ describe('CSRF', () => {
     const before = await importRows();
     const read = await getQuery(ME, { cookie: COOKIE });
     expect((await read.json()).data.me.userName).toBe('alice');
-    for (const [origin, status] of [[undefined, 405], [own, 405], [EVIL, 403]] as const) {
+    for (const [origin, status] of [
+      [undefined, 405],
+      [own, 405],
+      [EVIL, 403],
+    ] as const) {
       const res = await getQuery(create(), { cookie: COOKIE, ...(origin ? { origin } : {}) });
       expect(res.status).toBe(status);
     }
@@ -317,13 +334,21 @@ describe('the session key in an operation’s extensions.headers (GraphiQL’s H
       const query = 'subscription { importOrderEvents { uuid stage order { user { userName } } } }';
       // without a key: refused (positive control for the header below)
       socket.send(JSON.stringify({ type: 'subscribe', id: 'anon', payload: { query } }));
-      await waitFor(() => messages.some((m) => m.id === 'anon' && m.type === 'complete'), 20_000, () => JSON.stringify(messages));
+      await waitFor(
+        () => messages.some((m) => m.id === 'anon' && m.type === 'complete'),
+        20_000,
+        () => JSON.stringify(messages),
+      );
       expect(messages.find((m) => m.id === 'anon' && m.type === 'next').payload.errors[0].extensions.code).toBe('UNAUTHENTICATED');
       socket.send(JSON.stringify({ type: 'subscribe', id: 'tab', payload: { query, extensions: { headers: { Authorization: `Bearer ${alice}` } } } }));
       await sleep(500);
       expect(messages.filter((m) => m.id === 'tab' && m.type !== 'next')).toEqual([]);
       await appendStage(DEMO.importOrders.completed, 'Import Failed');
-      await waitFor(() => messages.some((m) => m.id === 'tab' && m.type === 'next'), 20_000, () => JSON.stringify(messages));
+      await waitFor(
+        () => messages.some((m) => m.id === 'tab' && m.type === 'next'),
+        20_000,
+        () => JSON.stringify(messages),
+      );
       const event = messages.find((m) => m.id === 'tab' && m.type === 'next').payload;
       expect(event.errors).toBeUndefined();
       expect(event.data.importOrderEvents).toMatchObject({ uuid: DEMO.importOrders.completed, stage: 'FAILED', order: { user: { userName: 'alice' } } });

@@ -59,45 +59,83 @@ describe('no usable session: UNAUTHENTICATED with HTTP 401 on every path', () =>
   const apqHash = createHash('sha256').update(apqQuery).digest('hex');
   /** path name → one request with the given headers; the status and the first error code */
   const PATHS: Array<[string, (headers: Record<string, string>) => Promise<{ status: number; code?: string }>]> = [
-    ['POST query', async (h) => {
-      const res = await fetch(url, { method: 'POST', headers: { ...json, ...h }, body: JSON.stringify({ query }) });
-      return { status: res.status, code: code(await res.json()) };
-    }],
-    ['POST mutation', async (h) => {
-      const res = await fetch(url, { method: 'POST', headers: { ...json, ...h }, body: JSON.stringify({ query: 'mutation { cancelWorkflowRun(id: "0c7e5a3b-1f2d-4e6a-8b9c-7d1e2f3affff") { cancelledJobIds } }' }) });
-      return { status: res.status, code: code(await res.json()) };
-    }],
-    ['GET query', async (h) => {
-      const res = await fetch(`${url}?query=${encodeURIComponent(query)}`, { headers: { accept: 'application/json', ...h } });
-      return { status: res.status, code: code(await res.json()) };
-    }],
-    ['SSE subscription', async (h) => {
-      const res = await fetch(`${url}?query=${encodeURIComponent('subscription { importOrderEvents { cursor } }')}`, { headers: { accept: 'text/event-stream', ...h } });
-      const text = await res.text();
-      const data = /^data: (\{.*\})$/m.exec(text)?.[1];
-      return { status: res.status, code: data ? code(JSON.parse(data)) : undefined };
-    }],
-    ['persisted query (APQ hash)', async (h) => {
-      const res = await fetch(url, { method: 'POST', headers: { ...json, ...h }, body: JSON.stringify({ extensions: { persistedQuery: { version: 1, sha256Hash: apqHash } } }) });
-      return { status: res.status, code: code(await res.json()) };
-    }],
-    ['lineage download (PROV-JSON)', async (h) => {
-      const res = await fetch(new URL(`/lineage/Image:${DEMO.images.aliceRaw1}.prov.json`, url), { headers: h });
-      return { status: res.status, code: code(await res.json()) };
-    }],
-    ['lineage download (RO-Crate)', async (h) => {
-      const res = await fetch(new URL(`/lineage/Image:${DEMO.images.aliceRaw1}.crate.json`, url), { headers: h });
-      return { status: res.status, code: code(await res.json()) };
-    }],
-    ['logout', async (h) => {
-      const res = await fetch(url, { method: 'POST', headers: { ...json, ...h }, body: JSON.stringify({ query: 'mutation { logout }' }) });
-      return { status: res.status, code: code(await res.json()) };
-    }],
+    [
+      'POST query',
+      async (h) => {
+        const res = await fetch(url, { method: 'POST', headers: { ...json, ...h }, body: JSON.stringify({ query }) });
+        return { status: res.status, code: code(await res.json()) };
+      },
+    ],
+    [
+      'POST mutation',
+      async (h) => {
+        const res = await fetch(url, {
+          method: 'POST',
+          headers: { ...json, ...h },
+          body: JSON.stringify({ query: 'mutation { cancelWorkflowRun(id: "0c7e5a3b-1f2d-4e6a-8b9c-7d1e2f3affff") { cancelledJobIds } }' }),
+        });
+        return { status: res.status, code: code(await res.json()) };
+      },
+    ],
+    [
+      'GET query',
+      async (h) => {
+        const res = await fetch(`${url}?query=${encodeURIComponent(query)}`, { headers: { accept: 'application/json', ...h } });
+        return { status: res.status, code: code(await res.json()) };
+      },
+    ],
+    [
+      'SSE subscription',
+      async (h) => {
+        const res = await fetch(`${url}?query=${encodeURIComponent('subscription { importOrderEvents { cursor } }')}`, {
+          headers: { accept: 'text/event-stream', ...h },
+        });
+        const text = await res.text();
+        const data = /^data: (\{.*\})$/m.exec(text)?.[1];
+        return { status: res.status, code: data ? code(JSON.parse(data)) : undefined };
+      },
+    ],
+    [
+      'persisted query (APQ hash)',
+      async (h) => {
+        const res = await fetch(url, {
+          method: 'POST',
+          headers: { ...json, ...h },
+          body: JSON.stringify({ extensions: { persistedQuery: { version: 1, sha256Hash: apqHash } } }),
+        });
+        return { status: res.status, code: code(await res.json()) };
+      },
+    ],
+    [
+      'lineage download (PROV-JSON)',
+      async (h) => {
+        const res = await fetch(new URL(`/lineage/Image:${DEMO.images.aliceRaw1}.prov.json`, url), { headers: h });
+        return { status: res.status, code: code(await res.json()) };
+      },
+    ],
+    [
+      'lineage download (RO-Crate)',
+      async (h) => {
+        const res = await fetch(new URL(`/lineage/Image:${DEMO.images.aliceRaw1}.crate.json`, url), { headers: h });
+        return { status: res.status, code: code(await res.json()) };
+      },
+    ],
+    [
+      'logout',
+      async (h) => {
+        const res = await fetch(url, { method: 'POST', headers: { ...json, ...h }, body: JSON.stringify({ query: 'mutation { logout }' }) });
+        return { status: res.status, code: code(await res.json()) };
+      },
+    ],
   ];
 
   beforeAll(async () => {
     // the APQ document is registered by a signed-in caller first
-    const res = await fetch(url, { method: 'POST', headers: { ...json, authorization: `Bearer ${DEMO_USERS.dave.sessionUuid}` }, body: JSON.stringify({ query: apqQuery, extensions: { persistedQuery: { version: 1, sha256Hash: apqHash } } }) });
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { ...json, authorization: `Bearer ${DEMO_USERS.dave.sessionUuid}` },
+      body: JSON.stringify({ query: apqQuery, extensions: { persistedQuery: { version: 1, sha256Hash: apqHash } } }),
+    });
     expect(res.status).toBe(200);
   });
 
@@ -121,8 +159,15 @@ describe('no usable session: UNAUTHENTICATED with HTTP 401 on every path', () =>
   });
 
   it('graphql-ws: an unknown session closes with 4403; an anonymous subscription is UNAUTHENTICATED', async () => {
-    const refused = createClient({ url: url.replace(/^http/, 'ws'), webSocketImpl: WebSocket, retryAttempts: 0, lazy: false, onNonLazyError: () => undefined,
-      connectionParams: { authorization: 'Bearer 00000000-0000-4000-8000-00000000dead' }, on: { closed: (e) => onClosed((e as { code: number }).code) } });
+    const refused = createClient({
+      url: url.replace(/^http/, 'ws'),
+      webSocketImpl: WebSocket,
+      retryAttempts: 0,
+      lazy: false,
+      onNonLazyError: () => undefined,
+      connectionParams: { authorization: 'Bearer 00000000-0000-4000-8000-00000000dead' },
+      on: { closed: (e) => onClosed((e as { code: number }).code) },
+    });
     let onClosed: (code: number) => void = () => undefined;
     const closed = await new Promise<number>((resolve) => (onClosed = resolve));
     await refused.dispose();
@@ -130,12 +175,19 @@ describe('no usable session: UNAUTHENTICATED with HTTP 401 on every path', () =>
     const client = createClient({ url: url.replace(/^http/, 'ws'), webSocketImpl: WebSocket, retryAttempts: 0 });
     try {
       const errors = await new Promise<unknown>((resolve) => {
-        client.subscribe({ query: 'subscription { importOrderEvents { cursor } }' }, {
-          next: (v) => resolve(v.errors), error: (e) => resolve(e), complete: () => resolve('complete'),
-        });
+        client.subscribe(
+          { query: 'subscription { importOrderEvents { cursor } }' },
+          {
+            next: (v) => resolve(v.errors),
+            error: (e) => resolve(e),
+            complete: () => resolve('complete'),
+          },
+        );
       });
       // the code only: an HTTP status means nothing on a WebSocket
-      expect(errors).toEqual([{ message: 'Subscriptions need an OMERO session key (Authorization: Bearer <session uuid>).', extensions: { code: 'UNAUTHENTICATED' } }]);
+      expect(errors).toEqual([
+        { message: 'Subscriptions need an OMERO session key (Authorization: Bearer <session uuid>).', extensions: { code: 'UNAUTHENTICATED' } },
+      ]);
     } finally {
       await client.dispose();
     }

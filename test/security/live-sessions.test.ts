@@ -72,7 +72,9 @@ async function appendRow(group: string, user: string): Promise<string> {
 /** Appends a Task.StatusUpdated event with a unique status to a demo workflow task; returns that status. */
 async function appendTaskEvent(taskId: string): Promise<string> {
   const status = `STATUS-${randomUUID()}`;
-  const { rows } = await biomero.query('SELECT coalesce(max(originator_version) + 1, 0)::int AS v FROM workflowtracker_events WHERE originator_id = $1', [taskId]);
+  const { rows } = await biomero.query('SELECT coalesce(max(originator_version) + 1, 0)::int AS v FROM workflowtracker_events WHERE originator_id = $1', [
+    taskId,
+  ]);
   await appendEvents(biomero, [{ originatorId: taskId, version: rows[0].v, type: 'Task.StatusUpdated', fields: { status } }]);
   return status;
 }
@@ -232,7 +234,12 @@ describe.each<Transport>(['graphql-ws', 'SSE'])('over %s', (transport) => {
     // bob: member of lab-annotate (5) and lab-readonly (4)
     const session = await newSession('bob');
     const sub = subscribe(transport, session);
-    const membership = (await omero.query('SELECT row_to_json(m) AS row FROM groupexperimentermap m WHERE parent = $1 AND child = $2', [DEMO_GROUP.labReadOnly, DEMO_USERS.bob.id])).rows[0].row;
+    const membership = (
+      await omero.query('SELECT row_to_json(m) AS row FROM groupexperimentermap m WHERE parent = $1 AND child = $2', [
+        DEMO_GROUP.labReadOnly,
+        DEMO_USERS.bob.id,
+      ])
+    ).rows[0].row;
     try {
       await untilOpen(sub, 'lab-annotate', 'bob');
       const hidden = () => appendRow('lab-readonly', 'carol');
@@ -260,7 +267,12 @@ describe.each<Transport>(['graphql-ws', 'SSE'])('over %s', (transport) => {
     // alice: lab-private (3, her own running run) and lab-annotate (5, bob's failed run)
     const W = DEMO.workflows;
     const sub = subscribe(transport, await newSession('alice'), 'subscription { workflowRunEvents { cursor runId data } }');
-    const membership = (await omero.query('SELECT row_to_json(m) AS row FROM groupexperimentermap m WHERE parent = $1 AND child = $2', [DEMO_GROUP.labAnnotate, DEMO_USERS.alice.id])).rows[0].row;
+    const membership = (
+      await omero.query('SELECT row_to_json(m) AS row FROM groupexperimentermap m WHERE parent = $1 AND child = $2', [
+        DEMO_GROUP.labAnnotate,
+        DEMO_USERS.alice.id,
+      ])
+    ).rows[0].row;
     try {
       const hidden = () => appendTaskEvent(W.failed.tasks.stardist);
       const kept = () => appendTaskEvent(W.running.tasks.cellpose);
@@ -387,7 +399,11 @@ describe('identity at the subgraph, direct (gateway → subgraph protocol)', () 
       await untilOpen(narrowed.sub, 'lab-annotate', 'bob');
       await untilOpen(foreign.sub, 'lab-annotate', 'bob');
       narrowed.renew({ ...bob, groups: bob.groups.filter((g) => g.id !== DEMO_GROUP.labReadOnly) }, 60);
-      await untilHidden(narrowed.sub, () => appendRow('lab-readonly', 'carol'), () => appendRow('lab-annotate', 'alice'));
+      await untilHidden(
+        narrowed.sub,
+        () => appendRow('lab-readonly', 'carol'),
+        () => appendRow('lab-annotate', 'alice'),
+      );
       expect(narrowed.sub.ended).toBe(false);
       narrowed.renew(demoIdentity(DEMO_USERS.alice), 60);
       foreign.send(signIdentity(bob, 'another-secret-that-is-long-enough-0123456789', 60));

@@ -30,7 +30,9 @@ let dbs: TestDatabases;
 const ownKey = randomUUID();
 
 /** An address of this machine other than loopback, to show what listens on loopback only. */
-const external = Object.values(networkInterfaces()).flat().find((a) => a && a.family === 'IPv4' && !a.internal)?.address;
+const external = Object.values(networkInterfaces())
+  .flat()
+  .find((a) => a && a.family === 'IPv4' && !a.internal)?.address;
 
 interface Running {
   child: ChildProcess;
@@ -40,7 +42,16 @@ interface Running {
 /** Starts an entry point; resolves once `ready` matches its output, rejects when it exits first. */
 function start(entry: string, env: Record<string, string>, ready: RegExp): Promise<Running & { match: RegExpExecArray }> {
   const child = spawn(process.execPath, ['-r', join(root, 'test/support/register-ts.cjs'), join(root, entry)], {
-    env: { ...process.env, JEST_WORKER_ID: '', LOG_LEVEL: 'info', HOST: '', IDENTITY_SECRET: SECRET, OMERO_DATABASE_URL: dbs.omeroUrl, BIOMERO_DATABASE_URL: dbs.biomeroUrl, ...env },
+    env: {
+      ...process.env,
+      JEST_WORKER_ID: '',
+      LOG_LEVEL: 'info',
+      HOST: '',
+      IDENTITY_SECRET: SECRET,
+      OMERO_DATABASE_URL: dbs.omeroUrl,
+      BIOMERO_DATABASE_URL: dbs.biomeroUrl,
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.push(child);
@@ -182,7 +193,13 @@ describe('refusing to start', () => {
 
   it('npm start in production refuses the demo world instead of seeding it', async () => {
     const dir = await dataDir('refused');
-    const { code, out } = await refusal('gateway/all-in-one.ts', { NODE_ENV: 'production', IDENTITY_SECRET: SECRET, OMERO_DATABASE_URL: '', BIOMERO_DATABASE_URL: '', DATA_DIR: dir });
+    const { code, out } = await refusal('gateway/all-in-one.ts', {
+      NODE_ENV: 'production',
+      IDENTITY_SECRET: SECRET,
+      OMERO_DATABASE_URL: '',
+      BIOMERO_DATABASE_URL: '',
+      DATA_DIR: dir,
+    });
     expect(code).toBe(1);
     expect(out).toContain('never serves the demo world');
     expect(existsSync(join(dir, 'postgres'))).toBe(false); // nothing started, nothing seeded
@@ -234,7 +251,9 @@ describe('npm start with NODE_ENV=production over real databases', () => {
     expect(real.data).toEqual({ image: { name: expect.any(String) } });
     expect(running.output()).not.toContain(DEMO_USERS.erin.sessionUuid); // no demo keys printed
     // nor the demo users' published passwords
-    const login = await gql(gatewayUrl, 'mutation ($p: String!) { login(username: "erin", password: $p) { sessionKey } }', { variables: { p: DEMO_PASSWORDS.erin } });
+    const login = await gql(gatewayUrl, 'mutation ($p: String!) { login(username: "erin", password: $p) { sessionKey } }', {
+      variables: { p: DEMO_PASSWORDS.erin },
+    });
     expect(login.errors?.length).toBeGreaterThan(0);
     expect(login.data?.login ?? null).toBeNull();
   });
@@ -265,7 +284,10 @@ describe('npm start with NODE_ENV=production over real databases', () => {
       createClient({ url: gatewayUrl.replace(/^http/, 'ws'), webSocketImpl: WebSocket, retryAttempts: 0, connectionParams: sessionKey ? { sessionKey } : {} });
     const anonymous = ws();
     try {
-      const refused = await collect(anonymous, INTROSPECTION, {}, () => true).then(() => null, (err) => err);
+      const refused = await collect(anonymous, INTROSPECTION, {}, () => true).then(
+        () => null,
+        (err) => err,
+      );
       expect(refused).toBeInstanceOf(SubscriptionError);
       expect((refused as SubscriptionError).code).toBe('UNAUTHENTICATED');
       expect(await collect(anonymous, '{ __typename }', {}, (e) => e.length === 1)).toEqual(['Query']);
@@ -283,7 +305,11 @@ describe('npm start with NODE_ENV=production over real databases', () => {
   it('the gateway alone follows GRAPHIQL and INTROSPECTION, and listens on HOST', async () => {
     const subgraphUrls = Object.fromEntries(SUBGRAPH_NAMES.map((n) => [`${n.toUpperCase()}_SUBGRAPH_URL`, `http://127.0.0.1:${ports[n]}/graphql`]));
     const listening = /"url":"(http:[^"]+)","msg":"gateway listening"/;
-    const open = await start('gateway/main.ts', { NODE_ENV: 'production', HOST: '127.0.0.1', GATEWAY_PORT: '0', GRAPHIQL: 'true', INTROSPECTION: 'on', ...subgraphUrls }, listening);
+    const open = await start(
+      'gateway/main.ts',
+      { NODE_ENV: 'production', HOST: '127.0.0.1', GATEWAY_PORT: '0', GRAPHIQL: 'true', INTROSPECTION: 'on', ...subgraphUrls },
+      listening,
+    );
     const openUrl = open.match[1];
     const page = await graphiql(openUrl);
     expect(page.status).toBe(200);
@@ -296,7 +322,11 @@ describe('npm start with NODE_ENV=production over real databases', () => {
     open.child.kill('SIGTERM');
     expect(await exited(open.child)).toBe(0);
 
-    const closed = await start('gateway/main.ts', { NODE_ENV: 'production', HOST: '127.0.0.1', GATEWAY_PORT: '0', INTROSPECTION: 'off', ...subgraphUrls }, listening);
+    const closed = await start(
+      'gateway/main.ts',
+      { NODE_ENV: 'production', HOST: '127.0.0.1', GATEWAY_PORT: '0', INTROSPECTION: 'off', ...subgraphUrls },
+      listening,
+    );
     const off = await gql(closed.match[1], INTROSPECTION, { session: ownKey });
     expect(off.status).toBe(403);
     expect(off.errors?.[0].extensions?.code).toBe('INTROSPECTION_DISABLED');
@@ -393,7 +423,15 @@ describe('the embedded PostgreSQL of npm start', () => {
     expect(await signIn(pgPort, 'postgres')).toBe(true);
     await legacy.stop();
 
-    const env: Record<string, string> = { NODE_ENV: 'development', IDENTITY_SECRET: '', OMERO_DATABASE_URL: '', BIOMERO_DATABASE_URL: '', DATA_DIR: dir, EMBEDDED_POSTGRES_PORT: String(pgPort), LOG_LEVEL: 'warn' };
+    const env: Record<string, string> = {
+      NODE_ENV: 'development',
+      IDENTITY_SECRET: '',
+      OMERO_DATABASE_URL: '',
+      BIOMERO_DATABASE_URL: '',
+      DATA_DIR: dir,
+      EMBEDDED_POSTGRES_PORT: String(pgPort),
+      LOG_LEVEL: 'warn',
+    };
     for (const name of ['gateway', ...SUBGRAPH_NAMES]) env[`${name.toUpperCase()}_PORT`] = String(await freePort());
     const demo = await start('gateway/all-in-one.ts', env, /the API at (http:\S+)[\s\S]*\berin\s+([0-9a-f]{8}-[0-9a-f-]{27})/);
     try {

@@ -38,9 +38,30 @@ interface Plan {
 /** Where BIOMERO writes text, as it writes it (reference: database/demo/workflows.ts). */
 const PLACES: Array<[string, Plan]> = [
   ['a task result that is a plain string', { events: (_, task, text) => [{ originatorId: task, type: 'Task.ResultAdded', fields: { result: text } }] }],
-  ['Fabric result stdout', { events: (_, task, text) => [{ originatorId: task, type: 'Task.ResultAdded', fields: { result: { command: 'sbatch job.sh', env: { DATA_PATH: '/data' }, stdout: text, stderr: '' } } }] }],
-  ['Fabric result stderr', { events: (_, task, text) => [{ originatorId: task, type: 'Task.ResultAdded', fields: { result: { command: 'sbatch job.sh', env: {}, stdout: '', stderr: text } } }] }],
-  ['Fabric result command', { events: (_, task, text) => [{ originatorId: task, type: 'Task.ResultAdded', fields: { result: { command: text, env: {}, stdout: 'ok', stderr: '' } } }] }],
+  [
+    'Fabric result stdout',
+    {
+      events: (_, task, text) => [
+        {
+          originatorId: task,
+          type: 'Task.ResultAdded',
+          fields: { result: { command: 'sbatch job.sh', env: { DATA_PATH: '/data' }, stdout: text, stderr: '' } },
+        },
+      ],
+    },
+  ],
+  [
+    'Fabric result stderr',
+    {
+      events: (_, task, text) => [
+        { originatorId: task, type: 'Task.ResultAdded', fields: { result: { command: 'sbatch job.sh', env: {}, stdout: '', stderr: text } } },
+      ],
+    },
+  ],
+  [
+    'Fabric result command',
+    { events: (_, task, text) => [{ originatorId: task, type: 'Task.ResultAdded', fields: { result: { command: text, env: {}, stdout: 'ok', stderr: '' } } }] },
+  ],
   ['TaskFailed error', { events: (_, task, text) => [{ originatorId: task, type: 'Task.TaskFailed', fields: { error_message: text } }] }],
   ['WorkflowFailed error', { events: (run, _, text) => [{ originatorId: run, type: 'WorkflowRun.WorkflowFailed', fields: { error_message: text } }] }],
   ['TaskCompleted result', { events: (_, task, text) => [{ originatorId: task, type: 'Task.TaskCompleted', fields: { result: text } }] }],
@@ -80,7 +101,13 @@ function versioned(events: Omit<NewEvent, 'version'>[], from: Map<string, number
 }
 
 function newRun(runId: string, taskId: string, params?: Record<string, unknown>): { events: NewEvent[]; next: Map<string, number> } {
-  return { events: newRunEvents({ id: runId, taskId, user: 2, group: 3, params }), next: new Map([[runId, 2], [taskId, 1]]) };
+  return {
+    events: newRunEvents({ id: runId, taskId, user: 2, group: 3, params }),
+    next: new Map([
+      [runId, 2],
+      [taskId, 1],
+    ]),
+  };
 }
 
 /** Unique per row, so a leak is traced to its row; letters and digits only, fit for every form. */
@@ -95,11 +122,14 @@ function waitFor(check: () => boolean, ms: number): Promise<void> {
 }
 
 function subscribe(name: keyof typeof seen, query: string, after: string): void {
-  ws.subscribe({ query, variables: { after } }, {
-    next: (v) => seen[name].push(v.errors ? { errors: v.errors } : Object.values(v.data as object)[0]),
-    error: (e) => seen[name].push({ errors: e }),
-    complete: () => undefined,
-  });
+  ws.subscribe(
+    { query, variables: { after } },
+    {
+      next: (v) => seen[name].push(v.errors ? { errors: v.errors } : Object.values(v.data as object)[0]),
+      error: (e) => seen[name].push({ errors: e }),
+      complete: () => undefined,
+    },
+  );
 }
 
 beforeAll(async () => {
@@ -107,10 +137,19 @@ beforeAll(async () => {
   writer = new pg.Pool({ connectionString: stack.dbs.biomeroUrl, max: 2 });
   const { rows: max } = await writer.query<{ max: number }>('SELECT max(id)::int AS max FROM workflowtracker_events');
   const after = Buffer.from(`WorkflowEvent:${max[0].max}`).toString('base64url');
-  ws = createClient({ url: stack.gateway.url.replace(/^http/, 'ws'), webSocketImpl: WebSocket, retryAttempts: 0, connectionParams: { authorization: `Bearer ${alice}` } });
+  ws = createClient({
+    url: stack.gateway.url.replace(/^http/, 'ws'),
+    webSocketImpl: WebSocket,
+    retryAttempts: 0,
+    connectionParams: { authorization: `Bearer ${alice}` },
+  });
   // replayed from the cursor: nothing written below is missed, however late the subscriptions start
   subscribe('workflowRunEvents', `subscription($after: String) { workflowRunEvents(after: $after) { runId type data run { ${RUN_FIELDS} } } }`, after);
-  subscribe('workflowRunUpdated', `subscription($after: String) { workflowRunUpdated(after: $after) { source event { runId type data } run { ${RUN_FIELDS} } } }`, after);
+  subscribe(
+    'workflowRunUpdated',
+    `subscription($after: String) { workflowRunUpdated(after: $after) { source event { runId type data } run { ${RUN_FIELDS} } } }`,
+    after,
+  );
 
   const events: NewEvent[] = [];
   let n = 0;
@@ -130,12 +169,18 @@ beforeAll(async () => {
     const bare = `${row.neighbour} retried with ${row.secret} again`;
     const taskId = randomUUID();
     const run = newRun(row.runId, taskId, { IDs: [1], Data_Type: 'Image', note: bare });
-    events.push(...run.events, ...versioned([
-      { originatorId: taskId, type: 'Task.ResultAdded', fields: { result: { command: 'sbatch job.sh', env: {}, stdout: write(row.secret), stderr: '' } } },
-      { originatorId: taskId, type: 'Task.ResultAdded', fields: { result: bare } },
-      { originatorId: taskId, type: 'Task.TaskCompleted', fields: { result: bare } },
-      { originatorId: row.runId, type: 'WorkflowRun.WorkflowFailed', fields: { error_message: bare } },
-    ], run.next));
+    events.push(
+      ...run.events,
+      ...versioned(
+        [
+          { originatorId: taskId, type: 'Task.ResultAdded', fields: { result: { command: 'sbatch job.sh', env: {}, stdout: write(row.secret), stderr: '' } } },
+          { originatorId: taskId, type: 'Task.ResultAdded', fields: { result: bare } },
+          { originatorId: taskId, type: 'Task.TaskCompleted', fields: { result: bare } },
+          { originatorId: row.runId, type: 'WorkflowRun.WorkflowFailed', fields: { error_message: bare } },
+        ],
+        run.next,
+      ),
+    );
     everywhere.push(row);
   }
   await appendEvents(writer, events);
@@ -157,7 +202,10 @@ async function read(surface: Surface, runId: string): Promise<unknown> {
       return res.data;
     }
     case 'events.data': {
-      const res = await gql(stack.gateway.url, `query($id: ID!) { workflowRun(id: $id) { events(first: 50) { nodes { type data } } } }`, { session: alice, variables: { id: runId } });
+      const res = await gql(stack.gateway.url, `query($id: ID!) { workflowRun(id: $id) { events(first: 50) { nodes { type data } } } }`, {
+        session: alice,
+        variables: { id: runId },
+      });
       expect(res.errors).toBeUndefined();
       return res.data;
     }
@@ -196,7 +244,10 @@ describe.each(SURFACES)('%s', (surface) => {
 
 describe.each(['provJson', 'roCrate'])('lineage export %s', (format) => {
   async function exported(runId: string): Promise<unknown> {
-    const res = await gql(stack.gateway.url, `query($of: ID!) { lineage(of: $of, depth: 1) { ${format} } }`, { session: alice, variables: { of: `WorkflowRun:${runId}` } });
+    const res = await gql(stack.gateway.url, `query($of: ID!) { lineage(of: $of, depth: 1) { ${format} } }`, {
+      session: alice,
+      variables: { of: `WorkflowRun:${runId}` },
+    });
     expect(res.errors).toBeUndefined();
     return res.data;
   }
@@ -223,21 +274,46 @@ describe('a secret revealed after a live subscriber got the event that quotes it
     const { rows: max } = await writer.query<{ max: number }>('SELECT max(id)::int AS max FROM workflowtracker_events');
     const updates: any[] = [];
     const dispose = ws.subscribe(
-      { query: `subscription($after: String) { workflowRunUpdated(after: $after) { event { type data } run { ${RUN_FIELDS} } } }`, variables: { after: Buffer.from(`WorkflowEvent:${max[0].max}`).toString('base64url') } },
-      { next: (v) => updates.push(v.errors ? { errors: v.errors } : v.data!.workflowRunUpdated), error: (e) => updates.push({ errors: e }), complete: () => undefined },
+      {
+        query: `subscription($after: String) { workflowRunUpdated(after: $after) { event { type data } run { ${RUN_FIELDS} } } }`,
+        variables: { after: Buffer.from(`WorkflowEvent:${max[0].max}`).toString('base64url') },
+      },
+      {
+        next: (v) => updates.push(v.errors ? { errors: v.errors } : v.data!.workflowRunUpdated),
+        error: (e) => updates.push({ errors: e }),
+        complete: () => undefined,
+      },
     );
     try {
       const run = newRun(runId, taskId);
-      await appendEvents(writer, [...run.events, ...versioned([{ originatorId: taskId, type: 'Task.TaskFailed', fields: { error_message: `${neighbour}: gave up on ${secret}` } }], run.next)]);
+      await appendEvents(writer, [
+        ...run.events,
+        ...versioned([{ originatorId: taskId, type: 'Task.TaskFailed', fields: { error_message: `${neighbour}: gave up on ${secret}` } }], run.next),
+      ]);
       // the subscriber has the TaskFailed before the secret is revealed
       await waitFor(() => updates.some((u) => u.event?.type === 'Task.TaskFailed'), 30_000);
-      await appendEvents(writer, versioned([{ originatorId: taskId, type: 'Task.ResultAdded', fields: { result: { command: `mysql -u biomero -p${secret} omero`, env: {}, stdout: '', stderr: '' } } }], run.next));
+      await appendEvents(
+        writer,
+        versioned(
+          [
+            {
+              originatorId: taskId,
+              type: 'Task.ResultAdded',
+              fields: { result: { command: `mysql -u biomero -p${secret} omero`, env: {}, stdout: '', stderr: '' } },
+            },
+          ],
+          run.next,
+        ),
+      );
       await waitFor(() => updates.some((u) => u.event?.type === 'Task.ResultAdded'), 30_000);
       expect(updates.filter((u) => u.errors)).toEqual([]);
       const last = updates.find((u) => u.event?.type === 'Task.ResultAdded');
       // the run this update carries folds the earlier TaskFailed, held by the stream since
       expectRedacted(last, { form: '', place: '', runId, secret, neighbour });
-      const res = await gql(stack.gateway.url, `query($id: ID!) { workflowRun(id: $id) { ${RUN_FIELDS} events(first: 50) { nodes { data } } } }`, { session: alice, variables: { id: runId } });
+      const res = await gql(stack.gateway.url, `query($id: ID!) { workflowRun(id: $id) { ${RUN_FIELDS} events(first: 50) { nodes { data } } } }`, {
+        session: alice,
+        variables: { id: runId },
+      });
       expectRedacted(res.data, { form: '', place: '', runId, secret, neighbour });
     } finally {
       dispose();

@@ -62,18 +62,42 @@ export async function insertRunWithJob(db: Db, options: RunWithJobOptions): Prom
   const folder = `Slurm_Workflow_test_${options.jobId}`;
   const eventIds: number[] = [];
   const save = async (originatorId: string, events: Array<[string, Record<string, unknown>]>) => {
-    eventIds.push(...(await inTransaction(db, (q) => insertEvents(q, originatorId, events.map(([type, fields]) => [type, fields, time()])))));
+    eventIds.push(
+      ...(await inTransaction(db, (q) =>
+        insertEvents(
+          q,
+          originatorId,
+          events.map(([type, fields]) => [type, fields, time()]),
+        ),
+      )),
+    );
   };
 
-  await save(runId, [['WorkflowRun.WorkflowInitiated', {
-    originator_topic: `${TOPIC}:WorkflowRun`, name: 'Slurm Workflow',
-    description: `Run ${taskName}\n2.0.1`, user: options.user, group: options.group,
-  }]]);
-  await save(taskId, [['Task.TaskCreated', {
-    originator_topic: `${TOPIC}:Task`, workflow_id: uuidHex(runId), task_name: taskName,
-    task_version: options.taskVersion ?? 'v1.4.0', input_data: folder,
-    params: { Data_Type: 'Image', IDs: [1], Folder_Name: folder },
-  }]]);
+  await save(runId, [
+    [
+      'WorkflowRun.WorkflowInitiated',
+      {
+        originator_topic: `${TOPIC}:WorkflowRun`,
+        name: 'Slurm Workflow',
+        description: `Run ${taskName}\n2.0.1`,
+        user: options.user,
+        group: options.group,
+      },
+    ],
+  ]);
+  await save(taskId, [
+    [
+      'Task.TaskCreated',
+      {
+        originator_topic: `${TOPIC}:Task`,
+        workflow_id: uuidHex(runId),
+        task_name: taskName,
+        task_version: options.taskVersion ?? 'v1.4.0',
+        input_data: folder,
+        params: { Data_Type: 'Image', IDs: [1], Folder_Name: folder },
+      },
+    ],
+  ]);
   await save(runId, [['WorkflowRun.TaskAdded', { task_id: uuidHex(taskId) }]]);
   await save(taskId, [['Task.JobIdAdded', { job_id: options.jobId }]]);
   const status = options.status === undefined ? 'PENDING' : options.status;
@@ -89,20 +113,19 @@ export async function appendTaskEvents(
   aggregate: 'Task' | 'WorkflowRun' = 'Task',
 ): Promise<number[]> {
   return inTransaction(db, (q) =>
-    insertEvents(q, originatorId, events.map(([type, fields]) => [`${aggregate}.${type}`, fields ?? {}, new Date()])),
+    insertEvents(
+      q,
+      originatorId,
+      events.map(([type, fields]) => [`${aggregate}.${type}`, fields ?? {}, new Date()]),
+    ),
   );
 }
 
 /** One aggregate's events at its next versions; returns their ids. */
-async function insertEvents(
-  q: Queryable,
-  originatorId: string,
-  events: Array<[string, Record<string, unknown>, Date]>,
-): Promise<number[]> {
-  const { rows } = await q.query(
-    'SELECT COALESCE(MAX(originator_version) + 1, 0)::int AS next FROM workflowtracker_events WHERE originator_id = $1',
-    [originatorId],
-  );
+async function insertEvents(q: Queryable, originatorId: string, events: Array<[string, Record<string, unknown>, Date]>): Promise<number[]> {
+  const { rows } = await q.query('SELECT COALESCE(MAX(originator_version) + 1, 0)::int AS next FROM workflowtracker_events WHERE originator_id = $1', [
+    originatorId,
+  ]);
   let version = rows[0].next as number;
   const ids: number[] = [];
   for (const [type, fields, at] of events) {

@@ -4,7 +4,11 @@ import { startEmbeddedPostgres } from '../../database/embedded';
 async function main(): Promise<void> {
   const server = await startEmbeddedPostgres(JSON.parse(process.argv[2]));
   process.stdout.write(`READY ${server.url}\n`);
-  const stop = () => void server.stop().then(() => process.exit(0), () => process.exit(1));
+  const stop = () =>
+    void server.stop().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
 }

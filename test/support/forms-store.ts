@@ -46,7 +46,14 @@ export function versionPayload(v: { formId: string; schema: string; uiSchema: st
 }
 
 /** add_form_data's payload: json.dumps of the submission dict (formData is the client's JSON string). */
-export function submissionPayload(s: { formId: string; formTimestamp: string; formData: string; changedBy: number; changedAt: string; message: string }): string {
+export function submissionPayload(s: {
+  formId: string;
+  formTimestamp: string;
+  formData: string;
+  changedBy: number;
+  changedAt: string;
+  message: string;
+}): string {
   return pyJson({ formId: s.formId, formTimestamp: s.formTimestamp, formData: s.formData, changedBy: s.changedBy, changedAt: s.changedAt, message: s.message });
 }
 

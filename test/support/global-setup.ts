@@ -25,7 +25,9 @@ export default async function globalSetup(): Promise<void> {
     await mkdir(base, { recursive: true });
     const port = await freePort();
     const server = await startEmbeddedPostgres({
-      dataDir, port, durable: false,
+      dataDir,
+      port,
+      durable: false,
       onLog: process.env.OMERO_GRAPH_PG_LOG ? (line) => process.stderr.write(line) : undefined,
     });
     globalThis.__OMERO_GRAPH_TEST_PG__ = {

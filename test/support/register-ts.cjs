@@ -11,3 +11,15 @@ require.extensions['.ts'] = function compile(module, filename) {
   });
   module._compile(code, filename);
 };
+
+// ESM-style sources (clients/typescript) import './x.js' for Node: find the './x.ts' beside it.
+const Module = require('node:module');
+const resolveFilename = Module._resolveFilename;
+Module._resolveFilename = function resolveTs(request, parent, ...rest) {
+  try {
+    return resolveFilename.call(this, request, parent, ...rest);
+  } catch (err) {
+    if (!(request.startsWith('.') && request.endsWith('.js'))) throw err;
+    return resolveFilename.call(this, `${request.slice(0, -3)}.ts`, parent, ...rest);
+  }
+};

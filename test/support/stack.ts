@@ -41,7 +41,11 @@ export interface GraphQLResponse<T = Record<string, unknown>> {
 }
 
 /** POSTs one operation; `session` is an OMERO session key sent as a Bearer token. */
-export async function gql<T = any>(url: string, query: string, opts: { variables?: Record<string, unknown>; session?: string; headers?: Record<string, string> } = {}): Promise<GraphQLResponse<T>> {
+export async function gql<T = any>(
+  url: string,
+  query: string,
+  opts: { variables?: Record<string, unknown>; session?: string; headers?: Record<string, string> } = {},
+): Promise<GraphQLResponse<T>> {
   const res = await fetch(url, {
     method: 'POST',
     headers: {

@@ -52,7 +52,13 @@ export function collect(c: Client, query: string, variables: Record<string, unkn
  * `collect`, but a subscription ended with SLOW_CONSUMER gives what it delivered so far, as the
  * live-status protocol asks a client to do (docs/live-status.md): keep the last cursor, resubscribe.
  */
-export async function collectResuming(c: Client, query: string, variables: Record<string, unknown>, stop: (events: any[]) => boolean, ms?: number): Promise<{ events: any[]; slow: boolean }> {
+export async function collectResuming(
+  c: Client,
+  query: string,
+  variables: Record<string, unknown>,
+  stop: (events: any[]) => boolean,
+  ms?: number,
+): Promise<{ events: any[]; slow: boolean }> {
   try {
     return { events: await collect(c, query, variables, stop, ms), slow: false };
   } catch (err) {

@@ -5,8 +5,16 @@
  * it with tsc (test/clients/typescript/build.test.ts).
  */
 import {
-  CancelWorkflowRunDocument, createClient, DatasetImagesDocument, ImportOrdersDocument, ImportOrderUpdatesDocument, isGraphError,
-  ProjectDatasetsDocument, ProjectsDocument, WorkflowRunUpdatesDocument, type OmeroGraphClient,
+  CancelWorkflowRunDocument,
+  createClient,
+  DatasetImagesDocument,
+  ImportOrdersDocument,
+  ImportOrderUpdatesDocument,
+  isGraphError,
+  ProjectDatasetsDocument,
+  ProjectsDocument,
+  WorkflowRunUpdatesDocument,
+  type OmeroGraphClient,
 } from '@omero-graph/client';
 
 const client: OmeroGraphClient = createClient({
@@ -31,11 +39,14 @@ async function signIn(): Promise<void> {
   await new Promise<void>((resolve) =>
     form.addEventListener('submit', (event) => {
       event.preventDefault();
-      client.login(user.value, password.value).then((result) => {
-        sessionStorage.setItem('omero-session', result.sessionKey);
-        form.remove();
-        resolve();
-      }, (error: unknown) => element('p', isGraphError(error, 'LOGIN_FAILED') ? 'Wrong user name or password.' : String(error), form));
+      client.login(user.value, password.value).then(
+        (result) => {
+          sessionStorage.setItem('omero-session', result.sessionKey);
+          form.remove();
+          resolve();
+        },
+        (error: unknown) => element('p', isGraphError(error, 'LOGIN_FAILED') ? 'Wrong user name or password.' : String(error), form),
+      );
     }),
   );
 }
@@ -71,7 +82,8 @@ async function liveRuns(root: HTMLElement): Promise<void> {
     }
     row.textContent = `${run.id}: ${run.status} ${Math.round(run.progress)}% — ${run.tasks.map((t) => `${t.name} ${t.status ?? ''}`).join(', ')} `;
     const cancel = element('button', 'Cancel', row);
-    cancel.onclick = () => void client.mutate(CancelWorkflowRunDocument, { id: run.id }).catch((error: unknown) => alert(isGraphError(error) ? error.code : String(error)));
+    cancel.onclick = () =>
+      void client.mutate(CancelWorkflowRunDocument, { id: run.id }).catch((error: unknown) => alert(isGraphError(error) ? error.code : String(error)));
   }
 }
 
@@ -81,7 +93,8 @@ async function liveImports(root: HTMLElement): Promise<void> {
     const row = element('div', `${order.uuid}: ${order.stageRaw}`, root);
     if (order.finishedAt) continue;
     void (async () => {
-      for await (const { importOrderUpdated } of client.subscribe(ImportOrderUpdatesDocument, { uuid: order.uuid })) row.textContent = `${order.uuid}: ${importOrderUpdated.stageRaw}`;
+      for await (const { importOrderUpdated } of client.subscribe(ImportOrderUpdatesDocument, { uuid: order.uuid }))
+        row.textContent = `${order.uuid}: ${importOrderUpdated.stageRaw}`;
     })();
   }
 }

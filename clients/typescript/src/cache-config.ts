@@ -45,6 +45,9 @@ export const cacheConfig = {
       "Dataset",
       "Experimenter",
       "ExperimenterGroup",
+      "Form",
+      "FormSubmission",
+      "FormVersion",
       "Image",
       "ImportOrder",
       "Plate",
@@ -52,9 +55,11 @@ export const cacheConfig = {
       "Project",
       "Roi",
       "Screen",
+      "SlurmJob",
       "SourceFile",
       "Task",
       "Well",
+      "Workflow",
       "WorkflowRun"
     ],
     "OmeroObject": [

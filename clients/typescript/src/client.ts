@@ -155,9 +155,17 @@ export class OmeroGraphClient {
    * `pageInfo { hasNextPage endCursor }` with `nodes` (or `edges { node }`). `select` picks the
    * connection (typed); without it the first connection in `data` is followed.
    */
-  paginate<R, V extends Variables, N>(document: TypedDocumentNode<R, V>, variables: V, select: (data: R) => Connection<N> | null | undefined): AsyncGenerator<N>;
+  paginate<R, V extends Variables, N>(
+    document: TypedDocumentNode<R, V>,
+    variables: V,
+    select: (data: R) => Connection<N> | null | undefined,
+  ): AsyncGenerator<N>;
   paginate<R, V extends Variables>(document: TypedDocumentNode<R, V>, variables?: V): AsyncGenerator<unknown>;
-  async *paginate<R, V extends Variables, N>(document: TypedDocumentNode<R, V>, variables?: V, select?: (data: R) => Connection<N> | null | undefined): AsyncGenerator<N> {
+  async *paginate<R, V extends Variables, N>(
+    document: TypedDocumentNode<R, V>,
+    variables?: V,
+    select?: (data: R) => Connection<N> | null | undefined,
+  ): AsyncGenerator<N> {
     let after = (variables?.after as string | null | undefined) ?? null;
     for (;;) {
       const data: R = await this.post<R>(document, { ...variables, after });
@@ -180,7 +188,9 @@ export class OmeroGraphClient {
   ): Subscription<R> {
     const { transport: _, ...defaults } = this.options.subscriptions ?? {};
     const open = this.transport(options.transport ?? this.options.subscriptions?.transport ?? 'ws').open;
-    const subscription: Subscription<R> = new Subscription<R>(open, { ...request(document), variables: { ...variables } }, { ...defaults, ...options }, () => this.live.delete(subscription));
+    const subscription: Subscription<R> = new Subscription<R>(open, { ...request(document), variables: { ...variables } }, { ...defaults, ...options }, () =>
+      this.live.delete(subscription),
+    );
     this.live.add(subscription);
     return subscription;
   }

@@ -6,7 +6,17 @@
  *   const { projects } = await client.query(ProjectsDocument, { first: 20 });
  */
 export { createClient, OmeroGraphClient } from './client.js';
-export type { ClientOptions, Connection, LineageDownloadOptions, LineageFormat, LoginResult, OperationArgs, RequestOptions, SubscriptionTransport, Variables } from './client.js';
+export type {
+  ClientOptions,
+  Connection,
+  LineageDownloadOptions,
+  LineageFormat,
+  LoginResult,
+  OperationArgs,
+  RequestOptions,
+  SubscriptionTransport,
+  Variables,
+} from './client.js';
 export { GraphError, isGraphError } from './errors.js';
 export type { ErrorCode, GraphQLErrorShape } from './errors.js';
 export { Subscription } from './subscription.js';

@@ -49,9 +49,22 @@ export interface ResumeOptions {
  * SERVICE_UNAVAILABLE, DOWNSTREAM_SERVICE_ERROR, RATE_LIMITED, …) is resubscribed after.
  */
 const FATAL_CODES = new Set([
-  'UNAUTHENTICATED', 'FORBIDDEN', 'NOT_FOUND', 'BAD_USER_INPUT', 'LOGIN_FAILED',
-  'GRAPHQL_PARSE_FAILED', 'GRAPHQL_VALIDATION_FAILED', 'PERSISTED_QUERY_REQUIRED', 'PERSISTED_QUERY_NOT_FOUND', 'CSRF_REFUSED',
-  'SUBSCRIPTION_LIMIT_EXCEEDED', 'DEPTH_LIMIT_EXCEEDED', 'ALIAS_LIMIT_EXCEEDED', 'TOKEN_LIMIT_EXCEEDED', 'COST_LIMIT_EXCEEDED', 'VARIABLES_TOO_DEEP',
+  'UNAUTHENTICATED',
+  'FORBIDDEN',
+  'NOT_FOUND',
+  'BAD_USER_INPUT',
+  'LOGIN_FAILED',
+  'GRAPHQL_PARSE_FAILED',
+  'GRAPHQL_VALIDATION_FAILED',
+  'PERSISTED_QUERY_REQUIRED',
+  'PERSISTED_QUERY_NOT_FOUND',
+  'CSRF_REFUSED',
+  'SUBSCRIPTION_LIMIT_EXCEEDED',
+  'DEPTH_LIMIT_EXCEEDED',
+  'ALIAS_LIMIT_EXCEEDED',
+  'TOKEN_LIMIT_EXCEEDED',
+  'COST_LIMIT_EXCEEDED',
+  'VARIABLES_TOO_DEEP',
 ]);
 
 /** The cursor of one result: `data.<root field>.cursor` (STORE events carry one; Slurm updates do not). */
@@ -100,18 +113,21 @@ export class Subscription<T> implements AsyncIterableIterator<T> {
       this.interrupted(error);
     };
     try {
-      this.end = this.open({ ...this.payload, variables: { ...this.payload.variables, after: this.cursor } }, {
-        next: (result) => {
-          if (over) return;
-          if (result.errors?.length) return finish(GraphError.fromErrors(result.errors, result.data ?? null));
-          this.failedAttempts = 0;
-          this.delay = this.options.retryDelayMs ?? 100;
-          this.cursor = cursorOf(result.data) ?? this.cursor;
-          this.push(result.data as T);
+      this.end = this.open(
+        { ...this.payload, variables: { ...this.payload.variables, after: this.cursor } },
+        {
+          next: (result) => {
+            if (over) return;
+            if (result.errors?.length) return finish(GraphError.fromErrors(result.errors, result.data ?? null));
+            this.failedAttempts = 0;
+            this.delay = this.options.retryDelayMs ?? 100;
+            this.cursor = cursorOf(result.data) ?? this.cursor;
+            this.push(result.data as T);
+          },
+          error: finish,
+          complete: () => finish(GraphError.connectionFailed('The server ended the subscription.')),
         },
-        error: finish,
-        complete: () => finish(GraphError.connectionFailed('The server ended the subscription.')),
-      });
+      );
     } catch (err) {
       finish(err instanceof GraphError ? err : GraphError.connectionFailed(String(err)));
     }

@@ -193,7 +193,7 @@ export class OmeroWebSession {
   async listAll<T>(path: string, query: Query, max = Number.POSITIVE_INFINITY): Promise<{ items: T[]; totalCount: number }> {
     const items: T[] = [];
     let totalCount = 0;
-    for (let offset = 0; ; ) {
+    for (let offset = 0; ;) {
       const page = await this.listPage<T>(path, { ...query, offset, limit: OMERO_WEB_MAX_LIMIT });
       totalCount = page.meta.totalCount;
       items.push(...page.data);

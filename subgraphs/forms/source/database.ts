@@ -10,10 +10,19 @@
  */
 import type pg from 'pg';
 import type { Caller } from '../../common/identity';
-import { visibleToCaller } from '../../common/omero-access';
+import { visibleToCaller } from '../../common/access';
 import { CHUNK_KEY_PREFIX, decodePayload, isManifest } from '../chunks';
 import { ASSIGNMENTS_NS, DATA_NS, FORM_OBJECT_TYPES, SCHEMA_NS, isFormObjectType, type FormObjectType, type Pair, type SubmissionEntry } from '../parse';
-import type { DefinitionRecord, FormAnnotationStore, FormListFilter, ImageContainer, ObjectRef, SubmissionFilter, SubmissionPosition } from './store';
+import type {
+  DefinitionRecord,
+  FormAnnotationStore,
+  FormListFilter,
+  ImageContainer,
+  ObjectRef,
+  PageBounds,
+  SubmissionFilter,
+  SubmissionPosition,
+} from './store';
 
 const TABLES: Record<FormObjectType, string> = { Project: 'project', Dataset: 'dataset', Screen: 'screen', Plate: 'plate' };
 
@@ -135,13 +144,14 @@ export class DatabaseFormStore implements FormAnnotationStore {
     };
   }
 
-  async listForms(filter: FormListFilter, afterFormId: string | null, limit: number): Promise<string[]> {
+  async listForms(filter: FormListFilter, page: PageBounds<string>): Promise<string[]> {
     const { where, params } = this.formListSql(filter);
+    const formId = `substr(a.ns, ${SCHEMA_NS.length + 1}) COLLATE "C"`;
     const { rows } = await this.pool.query<{ form_id: string }>(
-      `SELECT DISTINCT substr(a.ns, ${SCHEMA_NS.length + 1}) COLLATE "C" AS form_id FROM annotation a
-        WHERE ${where} AND ($5::text IS NULL OR substr(a.ns, ${SCHEMA_NS.length + 1}) COLLATE "C" > $5::text)
-        ORDER BY form_id LIMIT $6`,
-      [...params, afterFormId, limit],
+      `SELECT DISTINCT ${formId} AS form_id FROM annotation a
+        WHERE ${where} AND ($5::text IS NULL OR ${formId} > $5::text) AND ($6::text IS NULL OR ${formId} < $6::text)
+        ORDER BY form_id ${page.backward ? 'DESC' : 'ASC'} LIMIT $7`,
+      [...params, page.after, page.before, page.limit],
     );
     return rows.map((r) => r.form_id);
   }
@@ -161,7 +171,10 @@ export class DatabaseFormStore implements FormAnnotationStore {
                 AND a.ns LIKE ANY (ARRAY(SELECT '${DATA_NS}' || v.obj_type || '/' || v.obj_id || '/%' FROM visible v))`)}) e
         WHERE $2::boolean IS NOT NULL
         ORDER BY e.annotation_id, e.index`,
-      this.params(objects.map((o) => o.type), objects.map((o) => o.id)),
+      this.params(
+        objects.map((o) => o.type),
+        objects.map((o) => o.id),
+      ),
     );
     return this.withChunks(rows);
   }
@@ -183,7 +196,16 @@ export class DatabaseFormStore implements FormAnnotationStore {
   private submissionSql(filter: SubmissionFilter): { sql: string; params: unknown[] } {
     // Form and object type narrow the annotations before the window function runs.
     const nsPattern = `${DATA_NS}${filter.objectType ?? '%'}/${filter.objectId ?? '%'}/${filter.formId === null ? '%' : likeEscape(filter.formId)}`;
-    const params = this.params(nsPattern, filter.objectType, filter.formId, filter.version, filter.userId === null ? null : String(filter.userId), filter.from, filter.to, filter.objectId);
+    const params = this.params(
+      nsPattern,
+      filter.objectType,
+      filter.formId,
+      filter.version,
+      filter.userId === null ? null : String(filter.userId),
+      filter.from,
+      filter.to,
+      filter.objectId,
+    );
     // Annotation-level conditions (type, object, form, visibility) run once per annotation, before
     // its entries are unpacked; entry-level ones (version, user, time) after.
     const annotations = `SELECT d.* FROM (${DATA_ANNOTATIONS} AND a.ns LIKE $3::text) d
@@ -203,23 +225,30 @@ export class DatabaseFormStore implements FormAnnotationStore {
     return { sql, params };
   }
 
-  async submissions(filter: SubmissionFilter, after: SubmissionPosition | null, limit: number): Promise<SubmissionEntry[]> {
+  async submissions(filter: SubmissionFilter, page: PageBounds<SubmissionPosition>): Promise<SubmissionEntry[]> {
     const { sql, params } = this.submissionSql(filter);
     const out: SubmissionEntry[] = [];
+    // List order is (key, annotation id, -index) descending; backwards reads it ascending.
+    const tuple = '(s.key COLLATE "C", s.annotation_id, -s.index)';
+    const order = page.backward ? 's.key COLLATE "C" ASC, s.annotation_id ASC, s.index DESC' : 's.key COLLATE "C" DESC, s.annotation_id DESC, s.index ASC';
+    let { after, before } = page;
     // Manifests that decodedMatch drops leave a page short: read on until it is full or the rows end.
-    for (let position = after; ; ) {
-      const want = limit - out.length;
+    for (;;) {
+      const want = page.limit - out.length;
       const { rows } = await this.pool.query<EntryRow>(
         `SELECT * FROM (${sql}) s
-          WHERE $11::text IS NULL OR (s.key COLLATE "C", s.annotation_id, -s.index) < ($11::text COLLATE "C", $12::bigint, $13::int)
-          ORDER BY s.key COLLATE "C" DESC, s.annotation_id DESC, s.index ASC
-          LIMIT $14`,
-        [...params, position?.key ?? null, position?.annotationId ?? null, position === null ? null : -position.index, want],
+          WHERE ($11::text IS NULL OR ${tuple} < ($11::text COLLATE "C", $12::bigint, $13::int))
+            AND ($14::text IS NULL OR ${tuple} > ($14::text COLLATE "C", $15::bigint, $16::int))
+          ORDER BY ${order}
+          LIMIT $17`,
+        [...params, ...positionParams(after), ...positionParams(before), want],
       );
       out.push(...(await this.withChunks(rows)).filter((e) => decodedMatch(e, filter)));
-      if (rows.length < want || out.length >= limit) return out;
+      if (rows.length < want || out.length >= page.limit) return out;
       const last = rows[rows.length - 1];
-      position = { key: last.key, annotationId: Number(last.annotation_id), index: last.index };
+      const position = { key: last.key, annotationId: Number(last.annotation_id), index: last.index };
+      if (page.backward) before = position;
+      else after = position;
     }
   }
 
@@ -257,6 +286,11 @@ export class DatabaseFormStore implements FormAnnotationStore {
   }
 }
 
+/** A keyset position as the three parameters of its (key, annotation id, -index) tuple; nulls for none. */
+function positionParams(p: SubmissionPosition | null): unknown[] {
+  return p === null ? [null, null, null] : [p.key, p.annotationId, -p.index];
+}
+
 /** The version and user conditions on a manifest's decoded payload (SQL has decided every other entry). */
 function decodedMatch(e: SubmissionEntry, filter: SubmissionFilter): boolean {
   if ((filter.version === null && filter.userId === null) || !isManifest(e.value)) return true;
@@ -274,8 +308,17 @@ function decodedMatch(e: SubmissionEntry, filter: SubmissionFilter): boolean {
 
 function toEntry(r: EntryRow): SubmissionEntry[] {
   if (!isFormObjectType(r.obj_type) || r.obj_id === null || !r.form_id) return [];
-  return [{
-    formId: r.form_id, objectType: r.obj_type, objectId: Number(r.obj_id), annotationId: Number(r.annotation_id), index: r.index,
-    key: r.key, value: r.value, previousValue: r.previous_value, chunks: [],
-  }];
+  return [
+    {
+      formId: r.form_id,
+      objectType: r.obj_type,
+      objectId: Number(r.obj_id),
+      annotationId: Number(r.annotation_id),
+      index: r.index,
+      key: r.key,
+      value: r.value,
+      previousValue: r.previous_value,
+      chunks: [],
+    },
+  ];
 }

@@ -7,8 +7,9 @@ import DataLoader from 'dataloader';
 import { badInput } from '../../common/errors';
 import { decodeCursor, encodeCursor } from '../../common/cursor';
 import { cursorsOf, pageArgs, type Connection, type PageArgs } from '../../common/pagination';
-import { parseFormDefinition, parseSubmission, type FormDefinition, type FormObjectType, type FormSubmission } from '../parse';
-import type { FormAnnotationStore, FormListFilter, ImageContainer, SubmissionFilter, SubmissionPosition } from './store';
+import type { FormSubmissionKey, FormVersionKey } from '../ids';
+import { parseFormDefinition, parseSubmission, type FormDefinition, type FormObjectType, type FormSubmission, type FormVersion } from '../parse';
+import type { FormAnnotationStore, FormListFilter, ImageContainer, PageBounds, SubmissionFilter, SubmissionPosition } from './store';
 
 export interface LoadedDefinition {
   form: FormDefinition;
@@ -18,23 +19,50 @@ export interface LoadedDefinition {
 const FORM_CURSOR = 'Form';
 const SUBMISSION_CURSOR = 'FormSubmission';
 
-function decodePosition(cursor: string): SubmissionPosition {
-  const raw = decodeCursor(SUBMISSION_CURSOR, cursor);
+function decodePosition(cursor: string, argument: 'after' | 'before'): SubmissionPosition {
+  const raw = decodeCursor(SUBMISSION_CURSOR, cursor, argument);
   try {
     const [key, annotationId, index] = JSON.parse(raw) as unknown[];
-    if (typeof key === 'string' && Number.isSafeInteger(annotationId) && Number.isSafeInteger(index)) return { key, annotationId: annotationId as number, index: index as number };
+    if (typeof key === 'string' && Number.isSafeInteger(annotationId) && Number.isSafeInteger(index))
+      return { key, annotationId: annotationId as number, index: index as number };
   } catch {
     // fall through
   }
-  throw badInput(`Invalid cursor for ${SUBMISSION_CURSOR}.`, 'after');
+  throw badInput(`Invalid cursor for ${SUBMISSION_CURSOR}.`, argument);
 }
 
-/** Forms page forwards only (docs/limits.md); a page after a cursor has a previous page. */
-function build<T>(nodes: T[], limit: number, afterGiven: boolean, cursor: (node: T) => string, totalCount: () => Promise<number>): Connection<T> {
-  const hasNextPage = nodes.length > limit;
-  const page = hasNextPage ? nodes.slice(0, limit) : nodes;
-  const edges = page.map((node) => ({ cursor: cursor(node), node }));
-  return { edges, nodes: page, pageInfo: { hasNextPage, hasPreviousPage: afterGiven, ...cursorsOf(edges) }, totalCount };
+/** The keyset bounds of a page (`first`/`after` or `last`/`before`), fetching one row more than the page. */
+function bounds<K>(kind: string, args: PageArgs, decode: (cursor: string, argument: 'after' | 'before') => K): PageBounds<K> & { size: number } {
+  const { limit, backward } = pageArgs(kind, { first: args.first, last: args.last });
+  return {
+    after: args.after ? decode(args.after, 'after') : null,
+    before: args.before ? decode(args.before, 'before') : null,
+    limit: limit + 1,
+    backward,
+    size: limit,
+  };
+}
+
+/**
+ * A connection from rows in fetch order (reversed when paging backwards), one more than the
+ * page when more follow. As the Relay spec allows, the side not paged towards is answered from
+ * the bounds alone: a page after a cursor has a previous page, one before a cursor a next page.
+ */
+function build<T, K>(rows: T[], page: PageBounds<K> & { size: number }, cursor: (node: T) => string, totalCount: () => Promise<number>): Connection<T> {
+  const more = rows.length > page.size;
+  const fetched = rows.slice(0, page.size);
+  const nodes = page.backward ? fetched.reverse() : fetched;
+  const edges = nodes.map((node) => ({ cursor: cursor(node), node }));
+  return {
+    edges,
+    nodes,
+    pageInfo: {
+      hasNextPage: page.backward ? page.before !== null : more,
+      hasPreviousPage: page.backward ? more : page.after !== null,
+      ...cursorsOf(edges),
+    },
+    totalCount,
+  };
 }
 
 export class FormsSource {
@@ -75,6 +103,17 @@ export class FormsSource {
     return keys.map((k) => (byObject.get(k) ?? []).sort(order));
   });
 
+  /** A version of a form the caller may see; null when either is missing or hidden. */
+  async version(key: FormVersionKey): Promise<FormVersion | null> {
+    return (await this.form(key.formId))?.versions.find((v) => v.timestamp === key.timestamp) ?? null;
+  }
+
+  /** A submission on an object the caller may see; null when missing or hidden. */
+  async submission(key: FormSubmissionKey): Promise<FormSubmission | null> {
+    const history = await this.submissionsOf(key.objectType, key.objectId);
+    return history.find((s) => s.formId === key.formId && s.changedAt === key.changedAt) ?? null;
+  }
+
   submissionsOf(type: FormObjectType, id: number): Promise<FormSubmission[]> {
     return this.objectSubmissions.load(`${type}:${id}`);
   }
@@ -92,19 +131,22 @@ export class FormsSource {
   });
 
   async listForms(filter: FormListFilter, args: PageArgs): Promise<Connection<FormDefinition>> {
-    const { limit } = pageArgs(FORM_CURSOR, { first: args.first });
-    const after = args.after ? decodeCursor(FORM_CURSOR, args.after) : null;
-    const ids = await this.store.listForms(filter, after, limit + 1);
+    const page = bounds(FORM_CURSOR, args, (cursor, argument) => decodeCursor(FORM_CURSOR, cursor, argument));
+    const ids = await this.store.listForms(filter, page);
     const loaded = await this.definitions.loadMany(ids);
     const forms = loaded.flatMap((d) => (d && !(d instanceof Error) && d.visible ? [d.form] : []));
-    return build(forms, limit, after !== null, (f) => encodeCursor(FORM_CURSOR, f.id), () => this.store.countForms(filter));
+    return build(
+      forms,
+      page,
+      (f) => encodeCursor(FORM_CURSOR, f.id),
+      () => this.store.countForms(filter),
+    );
   }
 
   async submissions(filter: SubmissionFilter, args: PageArgs): Promise<Connection<FormSubmission>> {
-    const { limit } = pageArgs(SUBMISSION_CURSOR, { first: args.first });
-    const after = args.after ? decodePosition(args.after) : null;
-    const entries = await this.store.submissions(filter, after, limit + 1);
+    const page = bounds(SUBMISSION_CURSOR, args, decodePosition);
+    const entries = await this.store.submissions(filter, page);
     const cursor = (s: FormSubmission) => encodeCursor(SUBMISSION_CURSOR, JSON.stringify([s.entryKey, s.annotationId, s.index]));
-    return build(entries.map(parseSubmission), limit, after !== null, cursor, () => this.store.countSubmissions(filter));
+    return build(entries.map(parseSubmission), page, cursor, () => this.store.countSubmissions(filter));
   }
 }

@@ -15,7 +15,17 @@ import type { Caller } from '../../common/identity';
 import { codedError } from '../../common/errors';
 import { OmeroWebError, OmeroWebNotFound, type EventContext, type OmeroWebSession, type OmeroWebSessionCache } from '../../common/omero-web/client';
 import { FORM_OBJECT_TYPES, isFormObjectType, type FormObjectType, type Pair, type SubmissionEntry } from '../parse';
-import type { DefinitionRecord, FormAnnotationStore, FormListFilter, ImageContainer, ObjectRef, SubmissionFilter, SubmissionPosition } from './store';
+import {
+  pageOfOrdered,
+  type DefinitionRecord,
+  type FormAnnotationStore,
+  type FormListFilter,
+  type ImageContainer,
+  type ObjectRef,
+  type PageBounds,
+  type SubmissionFilter,
+  type SubmissionPosition,
+} from './store';
 
 /** Most OMERO.web requests one store call may send (FORMS_WEB_REQUEST_LIMIT). */
 export const FORMS_WEB_REQUEST_LIMIT = 500;
@@ -83,14 +93,9 @@ function annotationIdOf(ns: string): number {
   return (h >>> 0) % 2_000_000_000;
 }
 
-function before(e: SubmissionEntry, p: SubmissionPosition): boolean {
-  const c = cmp(e.key, p.key);
-  if (c !== 0) return c < 0;
-  if (e.annotationId !== p.annotationId) return e.annotationId < p.annotationId;
-  return e.index > p.index;
-}
-
-const newestFirst = (a: SubmissionEntry, b: SubmissionEntry) => cmp(b.key, a.key) || b.annotationId - a.annotationId || a.index - b.index;
+/** Newest first: by entry key descending, then annotation id descending, then index. */
+const newestFirstFrom = (e: SubmissionEntry, p: SubmissionPosition) => cmp(p.key, e.key) || p.annotationId - e.annotationId || e.index - p.index;
+const newestFirst = (a: SubmissionEntry, b: SubmissionEntry) => newestFirstFrom(a, b);
 
 export class JsonApiFormStore implements FormAnnotationStore {
   private readonly metas = new Map<string, Promise<FormMeta | null>>();
@@ -130,7 +135,10 @@ export class JsonApiFormStore implements FormAnnotationStore {
   /** Refuses a store call that would send more than the limit. */
   private budget(needed: number, what: string): void {
     if (needed > this.requestLimit) {
-      throw codedError('BAD_USER_INPUT', `Reading ${what} through OMERO.forms' endpoints needs ${needed} requests, more than the limit of ${this.requestLimit} (FORMS_WEB_REQUEST_LIMIT); narrow the query.`);
+      throw codedError(
+        'BAD_USER_INPUT',
+        `Reading ${what} through OMERO.forms' endpoints needs ${needed} requests, more than the limit of ${this.requestLimit} (FORMS_WEB_REQUEST_LIMIT); narrow the query.`,
+      );
     }
   }
 
@@ -171,8 +179,19 @@ export class JsonApiFormStore implements FormAnnotationStore {
     if (!p) {
       p = this.get<{ form: Json }>(`/omero_forms/get_form/${encodeURIComponent(formId)}/`).then(
         ({ form }) => ({
-          id: String(form.id), objTypes: form.objTypes ?? [], owners: (form.owners ?? []).map(Number), editable: !!form.editable,
-          latest: { id: form.id, schema: form.schema, uiSchema: form.uiSchema, author: form.author, timestamp: form.timestamp, message: form.message, sourceUrl: form.sourceUrl },
+          id: String(form.id),
+          objTypes: form.objTypes ?? [],
+          owners: (form.owners ?? []).map(Number),
+          editable: !!form.editable,
+          latest: {
+            id: form.id,
+            schema: form.schema,
+            uiSchema: form.uiSchema,
+            author: form.author,
+            timestamp: form.timestamp,
+            message: form.message,
+            sourceUrl: form.sourceUrl,
+          },
         }),
         (err: unknown) => (isNotFound(err) ? null : this.unreadable(`form ${formId}`, err)),
       );
@@ -300,8 +319,8 @@ export class JsonApiFormStore implements FormAnnotationStore {
       .sort(cmp);
   }
 
-  async listForms(filter: FormListFilter, afterFormId: string | null, limit: number): Promise<string[]> {
-    return (await this.visibleForms(filter)).filter((id) => afterFormId === null || cmp(id, afterFormId) > 0).slice(0, limit);
+  async listForms(filter: FormListFilter, page: PageBounds<string>): Promise<string[]> {
+    return pageOfOrdered(await this.visibleForms(filter), page, cmp);
   }
 
   async countForms(filter: FormListFilter): Promise<number> {
@@ -320,7 +339,13 @@ export class JsonApiFormStore implements FormAnnotationStore {
             return { key, value: JSON.stringify({ ...d, changedAt: key }) };
           });
           return values.map((v, index) => ({
-            formId, objectType: type, objectId: id, annotationId: annotationIdOf(ns), index, key: v.key, value: v.value,
+            formId,
+            objectType: type,
+            objectId: id,
+            annotationId: annotationIdOf(ns),
+            index,
+            key: v.key,
+            value: v.value,
             previousValue: values[index + 1]?.value ?? null,
             chunks: [], // OMERO.forms reassembles chunked payloads itself
           }));
@@ -388,9 +413,8 @@ export class JsonApiFormStore implements FormAnnotationStore {
     return p;
   }
 
-  async submissions(filter: SubmissionFilter, after: SubmissionPosition | null, limit: number): Promise<SubmissionEntry[]> {
-    const all = await this.scan(filter);
-    return (after ? all.filter((e) => before(e, after)) : all).slice(0, limit);
+  async submissions(filter: SubmissionFilter, page: PageBounds<SubmissionPosition>): Promise<SubmissionEntry[]> {
+    return pageOfOrdered(await this.scan(filter), page, newestFirstFrom);
   }
 
   async countSubmissions(filter: SubmissionFilter): Promise<number> {

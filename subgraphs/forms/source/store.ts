@@ -40,6 +40,23 @@ export interface SubmissionPosition {
   index: number;
 }
 
+/**
+ * A keyset page: up to `limit` items strictly between `after` and `before` in list order, the
+ * first ones, or — `backward` — the last ones, returned nearest `before` first (fetch order).
+ */
+export interface PageBounds<K> {
+  after: K | null;
+  before: K | null;
+  limit: number;
+  backward: boolean;
+}
+
+/** The page of a list already in list order; `order(item, key)` is negative when the item comes before the key. */
+export function pageOfOrdered<T, K>(items: readonly T[], bounds: PageBounds<K>, order: (item: T, key: K) => number): T[] {
+  const inside = items.filter((i) => (bounds.after === null || order(i, bounds.after) > 0) && (bounds.before === null || order(i, bounds.before) < 0));
+  return bounds.backward ? inside.slice(Math.max(0, inside.length - bounds.limit)).reverse() : inside.slice(0, bounds.limit);
+}
+
 export interface ObjectRef {
   type: FormObjectType;
   id: number;
@@ -51,13 +68,13 @@ export interface ImageContainer extends ObjectRef {
 
 export interface FormAnnotationStore {
   definitions(formIds: readonly string[]): Promise<DefinitionRecord[]>;
-  /** visible form ids in id order, after `afterFormId`, at most `limit` */
-  listForms(filter: FormListFilter, afterFormId: string | null, limit: number): Promise<string[]>;
+  /** visible form ids in id order (code points), one keyset page of them in fetch order */
+  listForms(filter: FormListFilter, page: PageBounds<string>): Promise<string[]>;
   countForms(filter: FormListFilter): Promise<number>;
   /** all submission entries on these objects, for the objects the caller may see */
   objectSubmissions(objects: readonly ObjectRef[]): Promise<SubmissionEntry[]>;
-  /** newest first across objects, filtered, after `after`, at most `limit` */
-  submissions(filter: SubmissionFilter, after: SubmissionPosition | null, limit: number): Promise<SubmissionEntry[]>;
+  /** newest first across objects, filtered, one keyset page of them in fetch order */
+  submissions(filter: SubmissionFilter, page: PageBounds<SubmissionPosition>): Promise<SubmissionEntry[]>;
   countSubmissions(filter: SubmissionFilter): Promise<number>;
   /** the datasets, projects, plates and screens holding these images */
   imageContainers(imageIds: readonly number[]): Promise<ImageContainer[]>;

@@ -61,10 +61,14 @@ export class BiomeroConfigFile {
     readonly mountPath: string,
     options: ConfigFileOptions = {},
   ) {
-    this.file = new SharedConfigFile(path, {
-      stale: 'The import folder mappings changed since you read them; read them again and retry.',
-      busy: 'The import folder mappings are being changed by another process; retry shortly.',
-    }, options);
+    this.file = new SharedConfigFile(
+      path,
+      {
+        stale: 'The import folder mappings changed since you read them; read them again and retry.',
+        busy: 'The import folder mappings are being changed by another process; retry shortly.',
+      },
+      options,
+    );
   }
 
   async read(): Promise<MappingsSnapshot> {

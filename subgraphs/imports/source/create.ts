@@ -22,10 +22,12 @@ export interface CreateImportOrderInput {
   files: string[];
   preprocessing?: {
     container: string;
-    inputFile?: string;
-    outputFolder?: string;
-    altOutputFolder?: string;
-    extraParams?: Record<string, unknown>;
+    // null as GraphQL allows: the default
+    inputFile?: string | null;
+    outputFolder?: string | null;
+    altOutputFolder?: string | null;
+    /** JSON as sent: checked to be an object of scalars */
+    extraParams?: unknown;
   } | null;
 }
 
@@ -38,7 +40,6 @@ export interface CreateImportOrderDeps {
 export const MAX_IMPORT_FILES = 1000;
 
 const PENDING = 'Import Pending' satisfies keyof typeof STAGES;
-
 
 // Paths inside the preprocessing container (podman -v targets).
 const CONTAINER_PATH = /^\/[A-Za-z0-9._/-]*$/;
@@ -88,8 +89,17 @@ export async function createImportOrder(deps: CreateImportOrderDeps, caller: Ide
     await client.query(
       `INSERT INTO imports (group_name, user_name, destination_id, destination_type, stage, uuid, "timestamp", files, file_names, preprocessing_id)
        VALUES ($1, $2, $3, $4, $5, $6, now(), $7, $8, $9)`,
-      [group.name, caller.userName, destinationId, type, PENDING, uuid, JSON.stringify(realFiles),
-        JSON.stringify(realFiles.map((f) => path.basename(f))), preprocessingId],
+      [
+        group.name,
+        caller.userName,
+        destinationId,
+        type,
+        PENDING,
+        uuid,
+        JSON.stringify(realFiles),
+        JSON.stringify(realFiles.map((f) => path.basename(f))),
+        preprocessingId,
+      ],
     );
     await client.query('COMMIT');
   } catch (error) {

@@ -17,7 +17,9 @@ const KNOWN_RAW = Object.keys(STAGES);
 /** Raw stage strings of the asked stages, and whether unknown (future) stages are asked for too. */
 export function stageParams(stages: ImportStage[] | null | undefined): { raw: string[] | null; unknown: boolean } {
   if (!stages || stages.length === 0) return { raw: null, unknown: false };
-  const raw = Object.entries(STAGES).filter(([, s]) => stages.includes(s)).map(([r]) => r);
+  const raw = Object.entries(STAGES)
+    .filter(([, s]) => stages.includes(s))
+    .map(([r]) => r);
   return { raw, unknown: stages.includes('UNKNOWN') };
 }
 

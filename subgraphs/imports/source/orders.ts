@@ -1,6 +1,7 @@
 import DataLoader from 'dataloader';
 import type pg from 'pg';
-import type { GroupScope } from '../../common/access';
+import type { CallerAccess } from '../../common/access';
+import { importStatistics, type ImportStatisticsKey, type StatisticsPeriod } from './statistics';
 import { filteredOrders, type ImportOrderFilter } from './filter';
 import { pageSql, type Page } from '../../common/pagination';
 import { isFinished, stageOf, type ImportStage } from '../stages';
@@ -94,12 +95,18 @@ export function parseJsonList(text: string | null): string[] {
   }
 }
 
-
+/**
+ * Import orders as the caller may see them: built per request with the caller's access, so each
+ * read is scoped (orders by the group and user of their latest row, OMERO's rule; access.ts).
+ */
 export class ImportOrderSource {
-  constructor(private readonly pool: pg.Pool) {}
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly access: CallerAccess,
+  ) {}
 
-  /** Orders by uuid (without access checks: resolvers apply the caller's scope). */
-  readonly orders = new DataLoader<string, ImportOrder | null>(async (uuids) => {
+  /** Every order by uuid, folded; the access rule is applied by `order` at each read. */
+  private readonly folded = new DataLoader<string, ImportOrder | null>(async (uuids) => {
     const columns = stageColumns(await hasDescription(this.pool));
     const { rows } = await this.pool.query<StageRow>(`SELECT ${columns} FROM imports WHERE uuid = ANY($1::text[]) ORDER BY id`, [uuids]);
     const byUuid = new Map<string, StageRow[]>();
@@ -110,7 +117,7 @@ export class ImportOrderSource {
     });
   });
 
-  readonly preprocessing = new DataLoader<number, PreprocessingRow | null>(async (ids) => {
+  private readonly preprocessingRows = new DataLoader<number, PreprocessingRow | null>(async (ids) => {
     const { rows } = await this.pool.query<PreprocessingRow>(
       'SELECT id, container, input_file, output_folder, alt_output_folder, extra_params FROM imports_preprocessing WHERE id = ANY($1::int[])',
       [ids],
@@ -119,25 +126,54 @@ export class ImportOrderSource {
     return ids.map((id) => byId.get(id) ?? null);
   });
 
+  /** Whether the caller may read this stage row (live events: read at each row, the caller may be renewed). */
+  mayRead(row: StageRow): boolean {
+    return this.access.canSee({ groupName: row.group_name, userName: row.user_name });
+  }
+
+  /** One order, or null when missing or hidden (the same answer). `fresh` re-reads it (after a write, a live event). */
+  async order(uuid: string, fresh = false): Promise<ImportOrder | null> {
+    if (fresh) this.folded.clear(uuid);
+    const order = await this.folded.load(uuid);
+    return order && this.mayRead(order.latest) ? order : null;
+  }
+
+  /** The preprocessing step of an order the caller has already read. */
+  preprocessing(order: ImportOrder): Promise<PreprocessingRow | null> {
+    return order.preprocessingId == null ? Promise.resolve(null) : this.preprocessingRows.load(order.preprocessingId);
+  }
+
   /** Visible orders matching the filter, newest first, keyed by the id of their first row (stable while stages append). */
-  async page(scope: GroupScope, filter: ImportOrderFilter | null | undefined, page: Page): Promise<{ uuid: string; first_id: number }[]> {
-    const { cte, params } = filteredOrders(scope, filter);
+  async page(filter: ImportOrderFilter | null | undefined, page: Page): Promise<{ key: number; node: ImportOrder }[]> {
+    const { cte, params } = filteredOrders(this.access.scope(), filter);
     const keyset = pageSql(page, 'first_id', 'DESC', params.length + 1);
     const { rows } = await this.pool.query<{ uuid: string; first_id: number }>(
       `WITH ${cte} SELECT uuid, first_id FROM orders WHERE ${keyset.where} ORDER BY first_id ${keyset.direction} LIMIT $${params.length + 3}`,
       [...params, ...keyset.params, page.limit + 1],
     );
-    return rows;
+    const orders = await Promise.all(rows.map((r) => this.folded.load(r.uuid)));
+    return rows.map((r, i) => ({ key: Number(r.first_id), node: orders[i]! }));
   }
 
-  async count(scope: GroupScope, filter: ImportOrderFilter | null | undefined): Promise<number> {
-    const { cte, params } = filteredOrders(scope, filter);
+  async count(filter: ImportOrderFilter | null | undefined): Promise<number> {
+    const { cte, params } = filteredOrders(this.access.scope(), filter);
     const { rows } = await this.pool.query<{ n: number }>(`WITH ${cte} SELECT count(*)::int AS n FROM orders`, params);
     return rows[0].n;
   }
 
-  /** Visible orders naming each file path, newest first. */
-  readonly ordersByFile = new DataLoader<string, string[]>(async (paths) => {
+  /** importStatistics over the orders the caller may see. */
+  statistics(period: StatisticsPeriod, range: { from: Date; to: Date }, filter: ImportOrderFilter | null | undefined, keys: ImportStatisticsKey[]) {
+    return importStatistics(this.pool, this.access.scope(), period, range, filter, keys);
+  }
+
+  /** Visible orders naming a file path, newest first (none for an anonymous caller). */
+  async ordersOfFile(path: string): Promise<ImportOrder[]> {
+    if (!this.access.caller) return [];
+    const orders = await Promise.all((await this.uuidsByFile.load(path)).map((u) => this.order(u)));
+    return orders.filter((o): o is ImportOrder => o !== null);
+  }
+
+  private readonly uuidsByFile = new DataLoader<string, string[]>(async (paths) => {
     const { rows } = await this.pool.query<{ path: string; uuid: string }>(
       `SELECT p.path, i.uuid FROM unnest($1::text[]) AS p(path)
          JOIN imports i ON strpos(i.files, to_json(p.path)::text) > 0

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import type { GroupScope } from '../../common/access';
 import { badInput } from '../../common/errors';
-import { stageOf } from '../stages';
+import { stageOf, type ImportStage } from '../stages';
 import { filteredOrders, type ImportOrderFilter } from './filter';
 
 /** The most periods one statistics request may span (docs/limits.md). */
@@ -16,7 +16,7 @@ export interface ImportStatistics {
   userName: string | null;
   groupName: string | null;
   total: number;
-  byStage: { stage: string; stageRaw: string; count: number }[];
+  byStage: { stage: ImportStage; stageRaw: string; count: number }[];
   completed: number;
   failed: number;
   failureRate: number | null;
@@ -35,7 +35,14 @@ const KEY_COLUMNS: Record<ImportStatisticsKey, string> = { USER: 'user_name', GR
  * are UTC days or ISO weeks of the order's creation. Every period of the range is returned for
  * every owner/group combination seen, empty ones as zero buckets.
  */
-export async function importStatistics(pool: pg.Pool, scope: GroupScope, period: StatisticsPeriod, range: { from: Date; to: Date }, filter?: ImportOrderFilter | null, by: readonly ImportStatisticsKey[] = []): Promise<ImportStatistics[]> {
+export async function importStatistics(
+  pool: pg.Pool,
+  scope: GroupScope,
+  period: StatisticsPeriod,
+  range: { from: Date; to: Date },
+  filter?: ImportOrderFilter | null,
+  by: readonly ImportStatisticsKey[] = [],
+): Promise<ImportStatistics[]> {
   if (!(range.from < range.to)) throw badInput('range.from must be before range.to.', 'range');
   if ((range.to.getTime() - range.from.getTime()) / PERIOD_MS[period] > MAX_STATISTICS_PERIODS) {
     throw badInput(`range spans more than ${MAX_STATISTICS_PERIODS} periods; use WEEK or a shorter range.`, 'range');
@@ -45,7 +52,16 @@ export async function importStatistics(pool: pg.Pool, scope: GroupScope, period:
   const { cte, params } = filteredOrders(scope, { ...filter, createdAfter: range.from, createdBefore: range.to });
   const n = params.length;
   const unit = period === 'DAY' ? 'day' : 'week';
-  const { rows } = await pool.query<{ period: Date; user_name?: string | null; group_name?: string | null; stage: string | null; by_stage: number; count: number; mean: number | null; p: (number | null)[] | null }>(
+  const { rows } = await pool.query<{
+    period: Date;
+    user_name?: string | null;
+    group_name?: string | null;
+    stage: string | null;
+    by_stage: number;
+    count: number;
+    mean: number | null;
+    p: (number | null)[] | null;
+  }>(
     `WITH ${cte},
      periods AS (
        SELECT date_trunc($${n + 1}, created AT TIME ZONE 'UTC') AS period, user_name, group_name, stage,
@@ -99,7 +115,17 @@ export async function importStatistics(pool: pg.Pool, scope: GroupScope, period:
 
 function emptyBucket(periodStart: Date, userName: string | null, groupName: string | null): ImportStatistics {
   return {
-    periodStart, userName, groupName, total: 0, byStage: [], completed: 0, failed: 0, failureRate: null,
-    medianDurationSeconds: null, meanDurationSeconds: null, p90DurationSeconds: null, p99DurationSeconds: null,
+    periodStart,
+    userName,
+    groupName,
+    total: 0,
+    byStage: [],
+    completed: 0,
+    failed: 0,
+    failureRate: null,
+    medianDurationSeconds: null,
+    meanDurationSeconds: null,
+    p90DurationSeconds: null,
+    p99DurationSeconds: null,
   };
 }

@@ -1,15 +1,37 @@
 import DataLoader from 'dataloader';
 import type pg from 'pg';
 import type { Caller } from '../../common/identity';
-import { visibleToCaller } from '../../common/omero-access';
-import { permString } from '../../common/permissions';
-import { permissionsFor } from '../permissions';
+import { permissionsFor, permString, visibleToCaller } from '../../common/access';
 import { colorFromInt, colorFromParts, groupBy, numOrNull, quantity, uniqueById } from './convert';
 import { ANNOTATED_TYPES, LINKED_OBJECTS_LIMIT } from './types';
 import type {
-  AnnotatedObjectRef, AnnotatedType, AnnotationKind, AnnotationRecord, ChannelRecord, ExperimenterRecord, FilesetRecord, GroupRecord, ListFilter,
-  ListResult, ListType, MembershipRecord, ObjectType, OffsetPage, OmeroSource, OriginalFileRecord, ParentRelation,
-  ObjectRef, PlateAcquisitionRecord, ProjectRecord, RecordOf, RoiRecord, ShapeRecord, ShapeType, WellRecord, WellSampleRecord,
+  AnnotatedObjectRef,
+  AnnotatedType,
+  AnnotationKind,
+  AnnotationRecord,
+  ChannelRecord,
+  ExperimenterRecord,
+  FilesetRecord,
+  GroupRecord,
+  ListFilter,
+  ListCursor,
+  ListPage,
+  ListResult,
+  ListType,
+  MembershipRecord,
+  ObjectType,
+  OmeroSource,
+  OriginalFileRecord,
+  ParentRelation,
+  ObjectRef,
+  PlateAcquisitionRecord,
+  ProjectRecord,
+  RecordOf,
+  RoiRecord,
+  ShapeRecord,
+  ShapeType,
+  WellRecord,
+  WellSampleRecord,
 } from './types';
 
 type Row = Record<string, any>;
@@ -47,10 +69,19 @@ const TABLES: Record<ObjectType, TableSpec> = {
         r.p_id === null
           ? null
           : {
-              id: Number(r.p_id), sizeX: r.sizex, sizeY: r.sizey, sizeZ: r.sizez, sizeC: r.sizec, sizeT: r.sizet,
-              physicalSizeX: quantity(r.physicalsizex, r.pxu), physicalSizeY: quantity(r.physicalsizey, r.pyu),
-              physicalSizeZ: quantity(r.physicalsizez, r.pzu), timeIncrement: quantity(r.timeincrement, r.tiu),
-              pixelType: r.pixeltype, dimensionOrder: r.dimensionorder, significantBits: numOrNull(r.significantbits),
+              id: Number(r.p_id),
+              sizeX: r.sizex,
+              sizeY: r.sizey,
+              sizeZ: r.sizez,
+              sizeC: r.sizec,
+              sizeT: r.sizet,
+              physicalSizeX: quantity(r.physicalsizex, r.pxu),
+              physicalSizeY: quantity(r.physicalsizey, r.pyu),
+              physicalSizeZ: quantity(r.physicalsizez, r.pzu),
+              timeIncrement: quantity(r.timeincrement, r.tiu),
+              pixelType: r.pixeltype,
+              dimensionOrder: r.dimensionorder,
+              significantBits: numOrNull(r.significantbits),
             },
     }),
   },
@@ -59,8 +90,13 @@ const TABLES: Record<ObjectType, TableSpec> = {
     columns: 'x.name, x.description, x.protocoldescription, x.protocolidentifier, x.reagentsetdescription, x.reagentsetidentifier, x.type',
     order: NAMED,
     record: (r) => ({
-      name: r.name, description: r.description, protocolDescription: r.protocoldescription, protocolIdentifier: r.protocolidentifier,
-      reagentSetDescription: r.reagentsetdescription, reagentSetIdentifier: r.reagentsetidentifier, type: r.type,
+      name: r.name,
+      description: r.description,
+      protocolDescription: r.protocoldescription,
+      protocolIdentifier: r.protocolidentifier,
+      reagentSetDescription: r.reagentsetdescription,
+      reagentSetIdentifier: r.reagentsetidentifier,
+      type: r.type,
     }),
   },
   Plate: {
@@ -68,9 +104,14 @@ const TABLES: Record<ObjectType, TableSpec> = {
     columns: 'x.name, x.description, x."rows", x."columns", x.rownamingconvention, x.columnnamingconvention, x.externalidentifier, x.status',
     order: NAMED,
     record: (r) => ({
-      name: r.name, description: r.description, rows: numOrNull(r.rows), columns: numOrNull(r.columns),
-      rowNamingConvention: r.rownamingconvention, columnNamingConvention: r.columnnamingconvention,
-      externalIdentifier: r.externalidentifier, status: r.status,
+      name: r.name,
+      description: r.description,
+      rows: numOrNull(r.rows),
+      columns: numOrNull(r.columns),
+      rowNamingConvention: r.rownamingconvention,
+      columnNamingConvention: r.columnnamingconvention,
+      externalIdentifier: r.externalidentifier,
+      status: r.status,
     }),
   },
   PlateAcquisition: {
@@ -78,8 +119,12 @@ const TABLES: Record<ObjectType, TableSpec> = {
     columns: 'x.name, x.description, x.starttime, x.endtime, x.maximumfieldcount, x.plate',
     order: NAMED,
     record: (r) => ({
-      name: r.name, description: r.description, startTime: r.starttime, endTime: r.endtime,
-      maximumFieldCount: numOrNull(r.maximumfieldcount), plateId: numOrNull(r.plate),
+      name: r.name,
+      description: r.description,
+      startTime: r.starttime,
+      endTime: r.endtime,
+      maximumFieldCount: numOrNull(r.maximumfieldcount),
+      plateId: numOrNull(r.plate),
     }),
   },
   Well: {
@@ -87,11 +132,22 @@ const TABLES: Record<ObjectType, TableSpec> = {
     columns: 'x."row", x."column", x.type, x.externaldescription, x.externalidentifier, x.status, x.red, x.green, x.blue, x.alpha, x.plate',
     order: 'x."column", x."row", x.id',
     record: (r) => ({
-      row: r.row, column: r.column, type: r.type, externalDescription: r.externaldescription, externalIdentifier: r.externalidentifier,
-      status: r.status, color: colorFromParts(r.red, r.green, r.blue, r.alpha), plateId: numOrNull(r.plate),
+      row: r.row,
+      column: r.column,
+      type: r.type,
+      externalDescription: r.externaldescription,
+      externalIdentifier: r.externalidentifier,
+      status: r.status,
+      color: colorFromParts(r.red, r.green, r.blue, r.alpha),
+      plateId: numOrNull(r.plate),
     }),
   },
-  Roi: { table: 'roi', columns: 'x.name, x.description, x.image', order: 'x.id', record: (r) => ({ name: r.name, description: r.description, imageId: numOrNull(r.image) }) },
+  Roi: {
+    table: 'roi',
+    columns: 'x.name, x.description, x.image',
+    order: 'x.id',
+    record: (r) => ({ name: r.name, description: r.description, imageId: numOrNull(r.image) }),
+  },
 };
 
 /** Children of a container, per list type (ListFilter.parentId). */
@@ -127,12 +183,20 @@ const KINDS: Record<string, AnnotationKind> = Object.fromEntries(
 );
 
 const SHAPES: Record<string, ShapeType> = {
-  rect: 'Rectangle', ellipse: 'Ellipse', point: 'Point', line: 'Line', polyline: 'Polyline', polygon: 'Polygon', text: 'Label', label: 'Label', mask: 'Mask',
+  rect: 'Rectangle',
+  ellipse: 'Ellipse',
+  point: 'Point',
+  line: 'Line',
+  polyline: 'Polyline',
+  polygon: 'Polygon',
+  text: 'Label',
+  label: 'Label',
+  mask: 'Mask',
 };
 
 /**
  * Reads OMERO's tables for one request and one caller, under OMERO's read rule in SQL
- * (common/omero-access.ts). Every fan-out goes through a DataLoader, so a page of N objects costs
+ * (common/access.ts). Every fan-out goes through a DataLoader, so a page of N objects costs
  * one statement per relation, not N.
  */
 export class OmeroDatabaseSource implements OmeroSource {
@@ -219,19 +283,35 @@ export class OmeroDatabaseSource implements OmeroSource {
     return where;
   }
 
-  async list<T extends ListType>(type: T, filter: ListFilter, page: OffsetPage): Promise<ListResult<RecordOf[T]>> {
+  /**
+   * A keyset page: the bounds are WHERE conditions on the sort key (a row comparison, which an
+   * index on the same key serves), so rows inserted or deleted before the cursor neither shift
+   * nor repeat the page. Positions follow the cursors' (only `last` without `before` counts).
+   */
+  async list<T extends ListType>(type: T, filter: ListFilter, page: ListPage): Promise<ListResult<RecordOf[T]>> {
     const params: unknown[] = [this.userId];
     const where = ['true', ...this.filterSql(type, filter, params)].join(' AND ');
-    const n = params.length;
-    const rows = await this.query(`${this.ownedSql(type, where)} ORDER BY ${TABLES[type].order} OFFSET $${n + 1} LIMIT $${n + 2}`, [...params, page.offset, page.limit + 1]);
-    return {
-      rows: rows.slice(0, page.limit).map((r) => this.toRecord(type, r)),
-      hasNextPage: rows.length > page.limit,
-      totalCount: async () => {
-        const count = await this.query(`SELECT count(*)::int AS n FROM ${TABLES[type].table} x WHERE ${where} AND ${this.visible('x')}`, params);
-        return Number(count[0].n);
-      },
+    const countParams = [...params];
+    const totalCount = async () => {
+      const count = await this.query(`SELECT count(*)::int AS n FROM ${TABLES[type].table} x WHERE ${where} AND ${this.visible('x')}`, countParams);
+      return Number(count[0].n);
     };
+    const bounds = [where];
+    if (page.after) bounds.push(keySql(type, '>', page.after, params));
+    if (page.before) bounds.push(keySql(type, '<', page.before, params));
+    const order = page.backward
+      ? TABLES[type].order
+          .split(', ')
+          .map((c) => `${c} DESC`)
+          .join(', ')
+      : TABLES[type].order;
+    const fetched = await this.query(`${this.ownedSql(type, bounds.join(' AND '))} ORDER BY ${order} LIMIT $${params.length + 1}`, [...params, page.limit + 1]);
+    const hasMore = fetched.length > page.limit;
+    const inPage = fetched.slice(0, page.limit).map((r) => this.toRecord(type, r));
+    const rows = page.backward ? inPage.reverse() : inPage;
+    const end = page.backward ? (page.before ? page.before.position : (await totalCount()) + 1) : 0;
+    const firstPosition = page.backward ? Math.max(1, end - rows.length) : (page.after?.position ?? 0) + 1;
+    return { rows, firstPosition, hasMore, totalCount };
   }
 
   private readonly parentLoaders = new Map<ParentRelation, DataLoader<number, ProjectRecord[]>>();
@@ -267,8 +347,12 @@ export class OmeroDatabaseSource implements OmeroSource {
     const grouped = groupBy(rows, (r) => Number(r.image));
     return imageIds.map((id) =>
       (grouped.get(id) ?? []).map((c) => ({
-        index: Number(c.pixels_index), name: c.name, color: colorFromParts(c.red, c.green, c.blue, c.alpha),
-        emissionWavelength: quantity(c.emissionwave, c.emu), excitationWavelength: quantity(c.excitationwave, c.exu), fluor: c.fluor,
+        index: Number(c.pixels_index),
+        name: c.name,
+        color: colorFromParts(c.red, c.green, c.blue, c.alpha),
+        emissionWavelength: quantity(c.emissionwave, c.emu),
+        excitationWavelength: quantity(c.excitationwave, c.exu),
+        fluor: c.fluor,
       })),
     );
   });
@@ -281,10 +365,10 @@ export class OmeroDatabaseSource implements OmeroSource {
   /** Rows of `type` whose `column` is one of the keys, grouped by it (e.g. ROIs by image). */
   private byColumnLoader<T extends ObjectType>(type: T, column: string) {
     return new DataLoader<number, RecordOf[T][]>(async (keys) => {
-      const rows = await this.query(
-        `${this.ownedSql(type, `x.${column} = ANY($2::bigint[])`, `x.${column} AS group_key, `)} ORDER BY ${TABLES[type].order}`,
-        [this.userId, keys],
-      );
+      const rows = await this.query(`${this.ownedSql(type, `x.${column} = ANY($2::bigint[])`, `x.${column} AS group_key, `)} ORDER BY ${TABLES[type].order}`, [
+        this.userId,
+        keys,
+      ]);
       const grouped = groupBy(rows, (r) => Number(r.group_key));
       return keys.map((k) => (grouped.get(k) ?? []).map((r) => this.toRecord(type, r)));
     });
@@ -310,8 +394,12 @@ export class OmeroDatabaseSource implements OmeroSource {
     const grouped = groupBy(rows, (r) => Number(r.well));
     return wellIds.map((id) =>
       (grouped.get(id) ?? []).map((s) => ({
-        id: Number(s.id), imageId: numOrNull(s.image), plateAcquisitionId: numOrNull(s.plateacquisition),
-        positionX: quantity(s.posx, s.pxu), positionY: quantity(s.posy, s.pyu), timepoint: s.timepoint,
+        id: Number(s.id),
+        imageId: numOrNull(s.image),
+        plateAcquisitionId: numOrNull(s.plateacquisition),
+        positionX: quantity(s.posx, s.pxu),
+        positionY: quantity(s.posy, s.pyu),
+        timepoint: s.timepoint,
       })),
     );
   });
@@ -357,13 +445,24 @@ export class OmeroDatabaseSource implements OmeroSource {
         WHERE i.id = ANY($2::bigint[]) AND ${this.visible('i')} AND ${this.visible('f')}`,
       [this.userId, imageIds],
     );
-    const byImage = new Map(rows.map((r) => [Number(r.image_id), {
-      id: Number(r.id),
-      templatePrefix: r.templateprefix,
-      originalFiles: (r.files as Row[]).map((f) => ({
-        id: Number(f.id), name: f.name, path: f.path, size: numOrNull(f.size), mimetype: f.mimetype, clientPath: f.clientPath, hash: f.hash,
-      })),
-    }]));
+    const byImage = new Map(
+      rows.map((r) => [
+        Number(r.image_id),
+        {
+          id: Number(r.id),
+          templatePrefix: r.templateprefix,
+          originalFiles: (r.files as Row[]).map((f) => ({
+            id: Number(f.id),
+            name: f.name,
+            path: f.path,
+            size: numOrNull(f.size),
+            mimetype: f.mimetype,
+            clientPath: f.clientPath,
+            hash: f.hash,
+          })),
+        },
+      ]),
+    );
     return imageIds.map((id) => byImage.get(id) ?? null);
   });
 
@@ -388,14 +487,29 @@ export class OmeroDatabaseSource implements OmeroSource {
     const kind = KINDS[r.discriminator as string];
     const ownerId = Number(r.owner_id);
     const groupId = Number(r.group_id);
-    const file: OriginalFileRecord | null = r.file_id === null ? null : {
-      // OMERO.web's annotation JSON has no hash or client path either
-      id: Number(r.file_id), name: r.file_name, path: r.file_path, size: numOrNull(r.file_size), mimetype: r.file_mimetype, clientPath: null, hash: null,
-    };
+    const file: OriginalFileRecord | null =
+      r.file_id === null
+        ? null
+        : {
+            // OMERO.web's annotation JSON has no hash or client path either
+            id: Number(r.file_id),
+            name: r.file_name,
+            path: r.file_path,
+            size: numOrNull(r.file_size),
+            mimetype: r.file_mimetype,
+            clientPath: null,
+            hash: null,
+          };
     return {
-      __typename: DISCRIMINATORS[kind].typename, id: Number(r.id), namespace: r.ns, description: r.description,
-      ownerId, groupId, permissions: permissionsFor(this.caller, ownerId, groupId, Number(r.group_permissions)),
-      createdAt: r.created_at, updatedAt: r.updated_at,
+      __typename: DISCRIMINATORS[kind].typename,
+      id: Number(r.id),
+      namespace: r.ns,
+      description: r.description,
+      ownerId,
+      groupId,
+      permissions: permissionsFor(this.caller, ownerId, groupId, Number(r.group_permissions)),
+      createdAt: r.created_at,
+      updatedAt: r.updated_at,
       ...(kind === 'map' ? { pairs: r.pairs } : {}),
       ...(kind === 'tag' || kind === 'comment' ? { text: r.textvalue ?? '' } : {}),
       ...(kind === 'file' ? { file } : {}),
@@ -479,13 +593,17 @@ export class OmeroDatabaseSource implements OmeroSource {
   }
 
   private readonly experimenterLoader = new DataLoader<number, ExperimenterRecord | null>(async (ids) => {
-    const rows = await this.query('SELECT id, omename, firstname, middlename, lastname, email, institution FROM experimenter WHERE id = ANY($1::bigint[])', [ids]);
+    const rows = await this.query('SELECT id, omename, firstname, middlename, lastname, email, institution FROM experimenter WHERE id = ANY($1::bigint[])', [
+      ids,
+    ]);
     const byId = new Map(rows.map((r) => [Number(r.id), experimenterRecord(r)]));
     return ids.map((id) => byId.get(id) ?? null);
   });
 
   private readonly experimenterByNameLoader = new DataLoader<string, ExperimenterRecord | null>(async (names) => {
-    const rows = await this.query('SELECT id, omename, firstname, middlename, lastname, email, institution FROM experimenter WHERE omename = ANY($1::text[])', [names]);
+    const rows = await this.query('SELECT id, omename, firstname, middlename, lastname, email, institution FROM experimenter WHERE omename = ANY($1::text[])', [
+      names,
+    ]);
     const byName = new Map(rows.map((r) => [r.omename as string, experimenterRecord(r)]));
     return names.map((n) => byName.get(n) ?? null);
   });
@@ -520,7 +638,9 @@ export class OmeroDatabaseSource implements OmeroSource {
   }
 
   private readonly membershipLoader = new DataLoader<number, MembershipRecord[]>(async (userIds) => {
-    const rows = await this.query('SELECT child, parent, owner FROM groupexperimentermap WHERE child = ANY($1::bigint[]) ORDER BY child, child_index', [userIds]);
+    const rows = await this.query('SELECT child, parent, owner FROM groupexperimentermap WHERE child = ANY($1::bigint[]) ORDER BY child, child_index', [
+      userIds,
+    ]);
     const grouped = groupBy(rows, (r) => Number(r.child));
     return userIds.map((id) => (grouped.get(id) ?? []).map((m) => ({ groupId: Number(m.parent), leader: Boolean(m.owner) })));
   });
@@ -551,10 +671,22 @@ export class OmeroDatabaseSource implements OmeroSource {
   }
 }
 
+/** A list's sort key (TABLES order) compared with a cursor's: `(lower(x.name), x.id) > (lower($n), $m)`; parameters appended. */
+function keySql(type: ListType, op: '>' | '<', c: ListCursor, params: unknown[]): string {
+  const add = (v: unknown, cast: string) => `$${params.push(v)}::${cast}`;
+  if (type === 'Well') return `(x."column", x."row", x.id) ${op} (${add(c.column, 'int')}, ${add(c.row, 'int')}, ${add(c.id, 'bigint')})`;
+  return `(lower(x.name), x.id) ${op} (lower(${add(c.name, 'text')}), ${add(c.id, 'bigint')})`;
+}
+
 function experimenterRecord(r: Row): ExperimenterRecord {
   return {
-    id: Number(r.id), userName: r.omename, firstName: r.firstname, middleName: r.middlename ?? null, lastName: r.lastname,
-    email: r.email ?? null, institution: r.institution ?? null,
+    id: Number(r.id),
+    userName: r.omename,
+    firstName: r.firstname,
+    middleName: r.middlename ?? null,
+    lastName: r.lastname,
+    email: r.email ?? null,
+    institution: r.institution ?? null,
   };
 }
 
@@ -565,9 +697,16 @@ function groupRecord(r: Row): GroupRecord {
 function shapeRecord(s: Row): ShapeRecord {
   const type = SHAPES[s.discriminator];
   const base: ShapeRecord = {
-    __typename: type, id: Number(s.id), theZ: numOrNull(s.thez), theT: numOrNull(s.thet), theC: numOrNull(s.thec),
-    fillColor: colorFromInt(s.fillcolor), strokeColor: colorFromInt(s.strokecolor), strokeWidth: quantity(s.strokewidth, s.swu),
-    text: s.textvalue ?? null, locked: s.locked ?? null,
+    __typename: type,
+    id: Number(s.id),
+    theZ: numOrNull(s.thez),
+    theT: numOrNull(s.thet),
+    theC: numOrNull(s.thec),
+    fillColor: colorFromInt(s.fillcolor),
+    strokeColor: colorFromInt(s.strokecolor),
+    strokeWidth: quantity(s.strokewidth, s.swu),
+    text: s.textvalue ?? null,
+    locked: s.locked ?? null,
   };
   switch (type) {
     case 'Rectangle':
@@ -579,7 +718,15 @@ function shapeRecord(s: Row): ShapeRecord {
     case 'Label':
       return { ...base, x: numOrNull(s.x), y: numOrNull(s.y) };
     case 'Line':
-      return { ...base, x1: numOrNull(s.x1), y1: numOrNull(s.y1), x2: numOrNull(s.x2), y2: numOrNull(s.y2), markerStart: s.markerstart, markerEnd: s.markerend };
+      return {
+        ...base,
+        x1: numOrNull(s.x1),
+        y1: numOrNull(s.y1),
+        x2: numOrNull(s.x2),
+        y2: numOrNull(s.y2),
+        markerStart: s.markerstart,
+        markerEnd: s.markerend,
+      };
     case 'Polyline':
       return { ...base, points: s.points, markerStart: s.markerstart, markerEnd: s.markerend };
     case 'Polygon':

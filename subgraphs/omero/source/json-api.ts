@@ -2,13 +2,38 @@ import DataLoader from 'dataloader';
 import { codedError } from '../../common/errors';
 import type { Caller } from '../../common/identity';
 import { OMERO_WEB_MAX_LIMIT, OmeroWebError, type OmeroWebSession, type OmeroWebSessionCache } from '../../common/omero-web/client';
-import type { ObjectPermissions } from '../permissions';
+import type { ObjectPermissions } from '../../common/access';
 import { colorFromInt, groupBy, numOrNull, quantity, uniqueById } from './convert';
+import { compareKeys } from './list-cursor';
 import { ANNOTATED_TYPES, LINKED_OBJECTS_LIMIT } from './types';
 import type {
-  AnnotatedObjectRef, AnnotatedType, AnnotationKind, AnnotationRecord, ChannelRecord, ExperimenterRecord, FilesetRecord, GroupRecord, ListFilter,
-  ListResult, ListType, MembershipRecord, ObjectRef, ObjectType, OffsetPage, OmeroSource, ParentRelation, PixelsRecord,
-  PlateAcquisitionRecord, ProjectRecord, RecordOf, RoiRecord, ShapeRecord, ShapeType, WellRecord, WellSampleRecord,
+  AnnotatedObjectRef,
+  AnnotatedType,
+  AnnotationKind,
+  AnnotationRecord,
+  ChannelRecord,
+  ExperimenterRecord,
+  FilesetRecord,
+  GroupRecord,
+  ListFilter,
+  ListCursor,
+  ListPage,
+  ListResult,
+  ListType,
+  MembershipRecord,
+  ObjectRef,
+  ObjectType,
+  OmeroSource,
+  ParentRelation,
+  PixelsRecord,
+  PlateAcquisitionRecord,
+  ProjectRecord,
+  RecordOf,
+  RoiRecord,
+  ShapeRecord,
+  ShapeType,
+  WellRecord,
+  WellSampleRecord,
 } from './types';
 
 type Json = Record<string, any>;
@@ -17,8 +42,14 @@ type Json = Record<string, any>;
 export const JSON_API_SCAN_LIMIT = 10_000;
 
 const PATHS: Record<ObjectType, string> = {
-  Project: 'projects', Dataset: 'datasets', Image: 'images', Screen: 'screens', Plate: 'plates',
-  PlateAcquisition: 'plateacquisitions', Well: 'wells', Roi: 'rois',
+  Project: 'projects',
+  Dataset: 'datasets',
+  Image: 'images',
+  Screen: 'screens',
+  Plate: 'plates',
+  PlateAcquisition: 'plateacquisitions',
+  Well: 'wells',
+  Roi: 'rois',
 };
 
 /** The query parameter narrowing a list to one container's children (A.4). */
@@ -29,6 +60,9 @@ const PARENT_PATHS: Record<ParentRelation, (id: number) => string> = {
   datasetsOfImage: (id) => `/api/v0/m/images/${id}/datasets/`,
   screensOfPlate: (id) => `/api/v0/m/plates/${id}/screens/`,
 };
+
+/** Items either side of a cursor's old position the json-api source looks through before a binary search (docs/omero.md). */
+export const REALIGN_WINDOW = 100;
 
 /** Links per /webclient/api/annotations/ page (OMERO.web's default page size × 100). */
 export const ANNOTATIONS_PAGE = 20_000;
@@ -65,9 +99,18 @@ function date(ms: unknown): Date | null {
 function pixelsRecord(p: Json | undefined): PixelsRecord | null {
   if (!p) return null;
   return {
-    id: Number(p['@id']), sizeX: p.SizeX, sizeY: p.SizeY, sizeZ: p.SizeZ, sizeC: p.SizeC, sizeT: p.SizeT,
-    physicalSizeX: unitOf(p.PhysicalSizeX), physicalSizeY: unitOf(p.PhysicalSizeY), physicalSizeZ: unitOf(p.PhysicalSizeZ),
-    timeIncrement: unitOf(p.TimeIncrement), pixelType: p.Type?.value, dimensionOrder: p.DimensionOrder?.value,
+    id: Number(p['@id']),
+    sizeX: p.SizeX,
+    sizeY: p.SizeY,
+    sizeZ: p.SizeZ,
+    sizeC: p.SizeC,
+    sizeT: p.SizeT,
+    physicalSizeX: unitOf(p.PhysicalSizeX),
+    physicalSizeY: unitOf(p.PhysicalSizeY),
+    physicalSizeZ: unitOf(p.PhysicalSizeZ),
+    timeIncrement: unitOf(p.TimeIncrement),
+    pixelType: p.Type?.value,
+    dimensionOrder: p.DimensionOrder?.value,
     significantBits: numOrNull(p.SignificantBits),
   };
 }
@@ -77,25 +120,48 @@ const DECODE: Record<ObjectType, (o: Json) => Json> = {
   Project: (o) => ({ name: o.Name, description: str(o.Description) }),
   Dataset: (o) => ({ name: o.Name, description: str(o.Description) }),
   Image: (o) => ({
-    name: o.Name, description: str(o.Description), acquisitionDate: date(o.AcquisitionDate), series: numOrNull(o['omero:series']),
+    name: o.Name,
+    description: str(o.Description),
+    acquisitionDate: date(o.AcquisitionDate),
+    series: numOrNull(o['omero:series']),
     pixels: pixelsRecord(o.Pixels),
   }),
   Screen: (o) => ({
-    name: o.Name, description: str(o.Description), protocolDescription: str(o.ProtocolDescription), protocolIdentifier: str(o.ProtocolIdentifier),
-    reagentSetDescription: str(o.ReagentSetDescription), reagentSetIdentifier: str(o.ReagentSetIdentifier), type: str(o.Type),
+    name: o.Name,
+    description: str(o.Description),
+    protocolDescription: str(o.ProtocolDescription),
+    protocolIdentifier: str(o.ProtocolIdentifier),
+    reagentSetDescription: str(o.ReagentSetDescription),
+    reagentSetIdentifier: str(o.ReagentSetIdentifier),
+    type: str(o.Type),
   }),
   Plate: (o) => ({
-    name: o.Name, description: str(o.Description), rows: numOrNull(o.Rows), columns: numOrNull(o.Columns),
-    rowNamingConvention: str(o.RowNamingConvention), columnNamingConvention: str(o.ColumnNamingConvention),
-    externalIdentifier: str(o.ExternalIdentifier), status: str(o.Status),
+    name: o.Name,
+    description: str(o.Description),
+    rows: numOrNull(o.Rows),
+    columns: numOrNull(o.Columns),
+    rowNamingConvention: str(o.RowNamingConvention),
+    columnNamingConvention: str(o.ColumnNamingConvention),
+    externalIdentifier: str(o.ExternalIdentifier),
+    status: str(o.Status),
   }),
   PlateAcquisition: (o) => ({
-    name: str(o.Name), description: str(o.Description), startTime: date(o.StartTime), endTime: date(o.EndTime),
-    maximumFieldCount: numOrNull(o.MaximumFieldCount), plateId: null,
+    name: str(o.Name),
+    description: str(o.Description),
+    startTime: date(o.StartTime),
+    endTime: date(o.EndTime),
+    maximumFieldCount: numOrNull(o.MaximumFieldCount),
+    plateId: null,
   }),
   Well: (o) => ({
-    row: o.Row, column: o.Column, type: str(o.Type), externalDescription: str(o.ExternalDescription), externalIdentifier: str(o.ExternalIdentifier),
-    status: str(o['omero:status']), color: colorFromInt(o.Color), plateId: null,
+    row: o.Row,
+    column: o.Column,
+    type: str(o.Type),
+    externalDescription: str(o.ExternalDescription),
+    externalIdentifier: str(o.ExternalIdentifier),
+    status: str(o['omero:status']),
+    color: colorFromInt(o.Color),
+    plateId: null,
   }),
   Roi: (o) => ({ name: str(o.Name), description: str(o.Description), imageId: null }),
 };
@@ -152,7 +218,12 @@ export class OmeroJsonApiSource implements OmeroSource {
     const permissions: ObjectPermissions = { perm: p.perm, canEdit: !!p.canEdit, canAnnotate: !!p.canAnnotate, canDelete: !!p.canDelete, canLink: !!p.canLink };
     this.raw.set(`${type}:${o['@id']}`, o);
     return {
-      id: Number(o['@id']), ownerId: Number(owner['@id']), groupId: Number(group['@id']), permissions, createdAt: null, updatedAt: null,
+      id: Number(o['@id']),
+      ownerId: Number(owner['@id']),
+      groupId: Number(group['@id']),
+      permissions,
+      createdAt: null,
+      updatedAt: null,
       ...DECODE[type](o),
     } as unknown as RecordOf[T];
   }
@@ -164,17 +235,19 @@ export class OmeroJsonApiSource implements OmeroSource {
     if (!loader) {
       // The JSON API has no multi-id filter: one GET per distinct id, in parallel.
       loader = new DataLoader<number, unknown>((ids) =>
-        Promise.all(ids.map(async (id) => {
-          const o = await this.call((s) => s.getObject<Json>(`/api/v0/m/${PATHS[type]}/${id}/`));
-          if (!o) return null;
-          const record = this.decode(type, o);
-          if (type === 'Well') {
-            // A well's JSON does not name its plate; its plates/ link does.
-            const plates = await this.call((s) => s.listPage<Json>(`/api/v0/m/wells/${id}/plates/`, { limit: 1 }));
-            (record as WellRecord).plateId = plates.data[0] ? Number(plates.data[0]['@id']) : null;
-          }
-          return record;
-        })),
+        Promise.all(
+          ids.map(async (id) => {
+            const o = await this.call((s) => s.getObject<Json>(`/api/v0/m/${PATHS[type]}/${id}/`));
+            if (!o) return null;
+            const record = this.decode(type, o);
+            if (type === 'Well') {
+              // A well's JSON does not name its plate; its plates/ link does.
+              const plates = await this.call((s) => s.listPage<Json>(`/api/v0/m/wells/${id}/plates/`, { limit: 1 }));
+              (record as WellRecord).plateId = plates.data[0] ? Number(plates.data[0]['@id']) : null;
+            }
+            return record;
+          }),
+        ),
       );
       this.byId.set(type, loader);
     }
@@ -194,31 +267,55 @@ export class OmeroJsonApiSource implements OmeroSource {
     return query;
   }
 
-  async list<T extends ListType>(type: T, filter: ListFilter, page: OffsetPage): Promise<ListResult<RecordOf[T]>> {
+  /**
+   * OMERO.web pages by offset only: each cursor's key is found again (`locate`) so that a page
+   * after or before it neither skips nor repeats rows inserted or deleted meanwhile.
+   */
+  async list<T extends ListType>(type: T, filter: ListFilter, page: ListPage): Promise<ListResult<RecordOf[T]>> {
     const path = `/api/v0/m/${PATHS[type]}/`;
     const query = this.nativeQuery(type, filter);
+    const decodeAll = (items: Json[]) => items.map((o) => this.withParent(type, this.decode(type, o), filter));
     if (!filter.nameContains && !filter.keyValue) {
-      if (page.limit === 0) {
-        const r = await this.call((s) => s.listPage<Json>(path, { ...query, offset: page.offset, limit: 0 }));
-        return { rows: [], hasNextPage: page.offset < r.meta.totalCount, totalCount: async () => r.meta.totalCount };
+      const fetch = (offset: number, limit: number) => this.call((s) => s.listPage<Json>(path, { ...query, offset, limit }));
+      const locate = (c: ListCursor) => this.locate(type, fetch, c);
+      const start = page.after ? await locate(page.after).then((at) => at.index + (at.found ? 1 : 0)) : 0;
+      let end = page.before ? (await locate(page.before)).index : null;
+      if (!page.backward) {
+        const limit = Math.max(0, Math.min(page.limit, (end ?? Infinity) - start));
+        const r = await fetch(start, limit);
+        end ??= r.meta.totalCount;
+        const rows = r.data.slice(0, limit);
+        return { rows: decodeAll(rows), firstPosition: start + 1, hasMore: start + rows.length < end, totalCount: async () => r.meta.totalCount };
       }
-      const r = await this.call((s) => s.listPage<Json>(path, { ...query, offset: page.offset, limit: Math.min(page.limit, OMERO_WEB_MAX_LIMIT) }));
+      let total: number | null = null;
+      if (end === null) end = total = (await fetch(0, 0)).meta.totalCount;
+      const from = Math.max(start, end - page.limit);
+      const r = end > from ? await fetch(from, end - from) : null;
+      total ??= r?.meta.totalCount ?? null;
       return {
-        rows: r.data.map((o) => this.withParent(type, this.decode(type, o), filter)),
-        hasNextPage: page.offset + r.data.length < r.meta.totalCount,
-        totalCount: async () => r.meta.totalCount,
+        rows: decodeAll(r?.data ?? []),
+        firstPosition: from + 1,
+        hasMore: from > start,
+        totalCount: async () => total ?? (await fetch(0, 0)).meta.totalCount,
       };
     }
     // Filters OMERO.web cannot apply: scan the natively filtered list, 500 per request, bounded.
     const limit = this.options.scanLimit ?? JSON_API_SCAN_LIMIT;
     const all = await this.call((s) => s.listAll<Json>(path, query, limit + 1));
     if (all.totalCount > limit) {
-      throw codedError('BAD_USER_INPUT', `This filter scans ${all.totalCount} objects through OMERO.web, more than ${limit}; narrow it by owner, group or container.`);
+      throw codedError(
+        'BAD_USER_INPUT',
+        `This filter scans ${all.totalCount} objects through OMERO.web, more than ${limit}; narrow it by owner, group or container.`,
+      );
     }
     let matches = all.items;
     if (filter.nameContains) {
       const needle = filter.nameContains.toLowerCase();
-      matches = matches.filter((o) => String(o.Name ?? '').toLowerCase().includes(needle));
+      matches = matches.filter((o) =>
+        String(o.Name ?? '')
+          .toLowerCase()
+          .includes(needle),
+      );
     }
     if (filter.keyValue) {
       const kv = filter.keyValue;
@@ -226,7 +323,13 @@ export class OmeroJsonApiSource implements OmeroSource {
       const ids = matches.map((o) => Number(o['@id']));
       for (let i = 0; i < ids.length; i += OMERO_WEB_MAX_LIMIT) {
         const chunk = ids.slice(i, i + OMERO_WEB_MAX_LIMIT);
-        const body = { annotations: await this.annotationPages({ type: 'map', [ANNOTATION_PARAM[type as AnnotatedType]]: chunk, ns: kv.ns?.length === 1 ? kv.ns[0] : undefined }) };
+        const body = {
+          annotations: await this.annotationPages({
+            type: 'map',
+            [ANNOTATION_PARAM[type as AnnotatedType]]: chunk,
+            ns: kv.ns?.length === 1 ? kv.ns[0] : undefined,
+          }),
+        };
         for (const a of body.annotations) {
           if (kv.ns && !kv.ns.includes(a.ns)) continue;
           const hit = (a.values as [string, string][] | undefined)?.some(([k, v]) => k === kv.key && (kv.value === null || v === kv.value));
@@ -235,8 +338,67 @@ export class OmeroJsonApiSource implements OmeroSource {
       }
       matches = matches.filter((o) => keep.has(Number(o['@id'])));
     }
-    const rows = matches.slice(page.offset, page.offset + page.limit).map((o) => this.withParent(type, this.decode(type, o), filter));
-    return { rows, hasNextPage: page.offset + rows.length < matches.length, totalCount: async () => matches.length };
+    // The whole list is at hand: the bounds are the first keys above `after` and from `before` on.
+    const keys = matches.map((o) => keyOf(type, o));
+    const above = (c: ListCursor, inclusive: boolean) => {
+      const i = keys.findIndex((k) => compareKeys(k, c) > (inclusive ? -1 : 0));
+      return i < 0 ? keys.length : i;
+    };
+    const start = page.after ? above(page.after, false) : 0;
+    const end = Math.max(start, page.before ? above(page.before, true) : keys.length);
+    const from = page.backward ? Math.max(start, end - page.limit) : start;
+    const to = page.backward ? end : Math.min(end, start + page.limit);
+    return {
+      rows: decodeAll(matches.slice(from, to)),
+      firstPosition: from + 1,
+      hasMore: page.backward ? from > start : to < end,
+      totalCount: async () => matches.length,
+    };
+  }
+
+  /**
+   * Where a cursor's key lies in an OMERO.web list: `index`, the number of items ordered before
+   * it, and whether the item itself is still there. One item at the cursor's position answers
+   * when nothing moved; else a window of REALIGN_WINDOW items either side of it; else a binary
+   * search over the list, one item per request.
+   */
+  private async locate(
+    type: ListType,
+    fetch: (offset: number, limit: number) => Promise<{ data: Json[]; meta: { totalCount: number } }>,
+    c: ListCursor,
+  ): Promise<{ index: number; found: boolean }> {
+    const hint = c.position - 1;
+    const probe = await fetch(hint, 1);
+    if (probe.data[0] && compareKeys(keyOf(type, probe.data[0]), c) === 0) return { index: hint, found: true };
+    const total = probe.meta.totalCount;
+    const from = Math.max(0, Math.min(hint, total) - REALIGN_WINDOW);
+    const window = (await fetch(from, 2 * REALIGN_WINDOW + 1)).data.map((o) => keyOf(type, o));
+    const above = window.findIndex((k) => compareKeys(k, c) >= 0);
+    const startsBelow = from === 0 || (window.length > 0 && compareKeys(window[0], c) < 0);
+    const endsAbove = above >= 0 || from + window.length >= total;
+    if (startsBelow && endsAbove) {
+      const index = above < 0 ? from + window.length : from + above;
+      return { index, found: above >= 0 && compareKeys(window[above], c) === 0 };
+    }
+    let low = 0;
+    let high = total;
+    let at: ListCursor | null = null;
+    while (low < high) {
+      const mid = Math.floor((low + high) / 2);
+      const item = (await fetch(mid, 1)).data[0];
+      if (!item) {
+        high = mid;
+        at = null;
+        continue;
+      }
+      const key = keyOf(type, item);
+      if (compareKeys(key, c) < 0) low = mid + 1;
+      else {
+        high = mid;
+        at = key;
+      }
+    }
+    return { index: low, found: at !== null && compareKeys(at, c) === 0 };
   }
 
   /** Wells listed by plate know their plate. */
@@ -252,10 +414,12 @@ export class OmeroJsonApiSource implements OmeroSource {
     if (!loader) {
       const type: ObjectType = relation === 'projectsOfDataset' ? 'Project' : relation === 'datasetsOfImage' ? 'Dataset' : 'Screen';
       loader = new DataLoader<number, ProjectRecord[]>((ids) =>
-        Promise.all(ids.map(async (id) => {
-          const r = await this.call((s) => s.listAll<Json>(PARENT_PATHS[relation](id), {}));
-          return uniqueById(r.items.map((o) => this.decode(type, o) as ProjectRecord));
-        })),
+        Promise.all(
+          ids.map(async (id) => {
+            const r = await this.call((s) => s.listAll<Json>(PARENT_PATHS[relation](id), {}));
+            return uniqueById(r.items.map((o) => this.decode(type, o) as ProjectRecord));
+          }),
+        ),
       );
       this.parentLoaders.set(relation, loader);
     }
@@ -274,22 +438,36 @@ export class OmeroJsonApiSource implements OmeroSource {
   async channels(imageId: number): Promise<ChannelRecord[]> {
     const image = await this.detail('Image', imageId, (o) => Array.isArray(o.Pixels?.Channels));
     return ((image?.Pixels?.Channels ?? []) as Json[]).map((c, index) => ({
-      index, name: str(c.Name), color: colorFromInt(c.Color), emissionWavelength: unitOf(c.EmissionWavelength),
-      excitationWavelength: unitOf(c.ExcitationWavelength), fluor: str(c.Fluor),
+      index,
+      name: str(c.Name),
+      color: colorFromInt(c.Color),
+      emissionWavelength: unitOf(c.EmissionWavelength),
+      excitationWavelength: unitOf(c.ExcitationWavelength),
+      fluor: str(c.Fluor),
     }));
   }
 
   private childListLoader<T extends ObjectType>(type: T, path: (id: number) => string, withParent: (r: RecordOf[T], id: number) => RecordOf[T]) {
     return new DataLoader<number, RecordOf[T][]>((ids) =>
-      Promise.all(ids.map(async (id) => {
-        const r = await this.call((s) => s.listAll<Json>(path(id), {}));
-        return r.items.map((o) => withParent(this.decode(type, o), id));
-      })),
+      Promise.all(
+        ids.map(async (id) => {
+          const r = await this.call((s) => s.listAll<Json>(path(id), {}));
+          return r.items.map((o) => withParent(this.decode(type, o), id));
+        }),
+      ),
     );
   }
 
-  private readonly acquisitionLoader = this.childListLoader('PlateAcquisition', (id) => `/api/v0/m/plates/${id}/plateacquisitions/`, (r, id) => ({ ...r, plateId: id }));
-  private readonly roiLoader = this.childListLoader('Roi', (id) => `/api/v0/m/images/${id}/rois/`, (r, id) => ({ ...r, imageId: id }));
+  private readonly acquisitionLoader = this.childListLoader(
+    'PlateAcquisition',
+    (id) => `/api/v0/m/plates/${id}/plateacquisitions/`,
+    (r, id) => ({ ...r, plateId: id }),
+  );
+  private readonly roiLoader = this.childListLoader(
+    'Roi',
+    (id) => `/api/v0/m/images/${id}/rois/`,
+    (r, id) => ({ ...r, imageId: id }),
+  );
 
   plateAcquisitions(plateId: number): Promise<PlateAcquisitionRecord[]> {
     return this.acquisitionLoader.load(plateId);
@@ -302,21 +480,28 @@ export class OmeroJsonApiSource implements OmeroSource {
   async wellSamples(wellId: number): Promise<WellSampleRecord[]> {
     const well = await this.detail('Well', wellId, (o) => Array.isArray(o.WellSamples));
     return ((well?.WellSamples ?? []) as Json[]).map((s) => {
-      if (s.PlateAcquisition) this.objectLoader('PlateAcquisition').prime(Number(s.PlateAcquisition['@id']), this.decode('PlateAcquisition', s.PlateAcquisition));
+      if (s.PlateAcquisition)
+        this.objectLoader('PlateAcquisition').prime(Number(s.PlateAcquisition['@id']), this.decode('PlateAcquisition', s.PlateAcquisition));
       return {
-        id: Number(s['@id']), imageId: s.Image ? Number(s.Image['@id']) : null, plateAcquisitionId: s.PlateAcquisition ? Number(s.PlateAcquisition['@id']) : null,
-        positionX: unitOf(s.PositionX), positionY: unitOf(s.PositionY), timepoint: date(s.Timepoint),
+        id: Number(s['@id']),
+        imageId: s.Image ? Number(s.Image['@id']) : null,
+        plateAcquisitionId: s.PlateAcquisition ? Number(s.PlateAcquisition['@id']) : null,
+        positionX: unitOf(s.PositionX),
+        positionY: unitOf(s.PositionY),
+        timepoint: date(s.Timepoint),
       };
     });
   }
 
   /** The JSON API has no image → well link; the webclient's paths_to_object names the well. */
   private readonly wellOfImageLoader = new DataLoader<number, WellRecord | null>((ids) =>
-    Promise.all(ids.map(async (id) => {
-      const body = await this.call((s) => s.get<{ paths: { type: string; id: number }[][] }>('/webclient/api/paths_to_object/', { image: id }));
-      const well = body.paths.flat().find((step) => step.type === 'well');
-      return well ? this.object('Well', Number(well.id)) : null;
-    })),
+    Promise.all(
+      ids.map(async (id) => {
+        const body = await this.call((s) => s.get<{ paths: { type: string; id: number }[][] }>('/webclient/api/paths_to_object/', { image: id }));
+        const well = body.paths.flat().find((step) => step.type === 'well');
+        return well ? this.object('Well', Number(well.id)) : null;
+      }),
+    ),
   );
 
   wellOfImage(imageId: number): Promise<WellRecord | null> {
@@ -425,17 +610,21 @@ export class OmeroJsonApiSource implements OmeroSource {
   }
 
   private readonly experimenterLoader = new DataLoader<number, ExperimenterRecord | null>((ids) =>
-    Promise.all(ids.map(async (id) => {
-      const o = await this.call((s) => s.getObject<Json>(`/api/v0/m/experimenters/${id}/`));
-      return o ? experimenterRecord(o) : null;
-    })),
+    Promise.all(
+      ids.map(async (id) => {
+        const o = await this.call((s) => s.getObject<Json>(`/api/v0/m/experimenters/${id}/`));
+        return o ? experimenterRecord(o) : null;
+      }),
+    ),
   );
 
   private readonly groupLoader = new DataLoader<number, GroupRecord | null>((ids) =>
-    Promise.all(ids.map(async (id) => {
-      const o = await this.call((s) => s.getObject<Json>(`/api/v0/m/experimentergroups/${id}/`));
-      return o ? groupRecord(o) : null;
-    })),
+    Promise.all(
+      ids.map(async (id) => {
+        const o = await this.call((s) => s.getObject<Json>(`/api/v0/m/experimentergroups/${id}/`));
+        return o ? groupRecord(o) : null;
+      }),
+    ),
   );
 
   experimenter(id: number): Promise<ExperimenterRecord | null> {
@@ -463,18 +652,20 @@ export class OmeroJsonApiSource implements OmeroSource {
   }
 
   private readonly membershipLoader = new DataLoader<number, MembershipRecord[]>((ids) =>
-    Promise.all(ids.map(async (id) => {
-      // The caller's own memberships and leaderships come with the login (event context).
-      const context = await this.call(async (s) => s.eventContext);
-      if (context && context.userId === id) {
-        return context.memberOfGroups.map((g) => ({ groupId: g, leader: context.leaderOfGroups.includes(g) }));
-      }
-      const r = await this.call((s) => s.listAll<Json>(`/api/v0/m/experimenters/${id}/experimentergroups/`, {}));
-      return r.items.map((g) => {
-        this.groupLoader.prime(Number(g['@id']), groupRecord(g));
-        return { groupId: Number(g['@id']), leader: null };
-      });
-    })),
+    Promise.all(
+      ids.map(async (id) => {
+        // The caller's own memberships and leaderships come with the login (event context).
+        const context = await this.call(async (s) => s.eventContext);
+        if (context && context.userId === id) {
+          return context.memberOfGroups.map((g) => ({ groupId: g, leader: context.leaderOfGroups.includes(g) }));
+        }
+        const r = await this.call((s) => s.listAll<Json>(`/api/v0/m/experimenters/${id}/experimentergroups/`, {}));
+        return r.items.map((g) => {
+          this.groupLoader.prime(Number(g['@id']), groupRecord(g));
+          return { groupId: Number(g['@id']), leader: null };
+        });
+      }),
+    ),
   );
 
   memberships(userId: number): Promise<MembershipRecord[]> {
@@ -498,7 +689,8 @@ export class OmeroJsonApiSource implements OmeroSource {
         const limit = this.options.scanLimit ?? JSON_API_SCAN_LIMIT;
         for (const type of ['Image', 'Plate'] as const) {
           const all = await this.call((s) => s.listAll<Json>(`/api/v0/m/${PATHS[type]}/`, {}, limit + 1));
-          if (all.totalCount > limit) throw codedError('BAD_USER_INPUT', `Finding objects by ${key} scans ${all.totalCount} objects through OMERO.web, more than ${limit}.`);
+          if (all.totalCount > limit)
+            throw codedError('BAD_USER_INPUT', `Finding objects by ${key} scans ${all.totalCount} objects through OMERO.web, more than ${limit}.`);
           for (const o of all.items) this.objectLoader(type).prime(Number(o['@id']), this.decode(type, o));
           const ids = all.items.map((o) => Number(o['@id']));
           for (let i = 0; i < ids.length; i += OMERO_WEB_MAX_LIMIT) {
@@ -523,10 +715,21 @@ export class OmeroJsonApiSource implements OmeroSource {
   }
 }
 
+/** A listed object's sort key (position unused). */
+function keyOf(type: ListType, o: Json): ListCursor {
+  const id = Number(o['@id']);
+  return type === 'Well' ? { position: 0, id, column: Number(o.Column), row: Number(o.Row) } : { position: 0, id, name: String(o.Name ?? '') };
+}
+
 function experimenterRecord(o: Json): ExperimenterRecord {
   return {
-    id: Number(o['@id']), userName: o.UserName, firstName: o.FirstName ?? '', middleName: str(o.MiddleName), lastName: o.LastName ?? '',
-    email: str(o.Email), institution: str(o.Institution),
+    id: Number(o['@id']),
+    userName: o.UserName,
+    firstName: o.FirstName ?? '',
+    middleName: str(o.MiddleName),
+    lastName: o.LastName ?? '',
+    email: str(o.Email),
+    institution: str(o.Institution),
   };
 }
 
@@ -544,7 +747,11 @@ function annotationRecord(a: Json, parent: ParentGroup): AnnotationRecord {
   const { typename, kind } = ANNOTATION_CLASSES[a.class];
   const p = a.permissions ?? {};
   return {
-    __typename: typename, id: Number(a.id), namespace: str(a.ns), description: str(a.description), ownerId: Number(a.owner?.id),
+    __typename: typename,
+    id: Number(a.id),
+    namespace: str(a.ns),
+    description: str(a.description),
+    ownerId: Number(a.owner?.id),
     groupId: parent.groupId,
     permissions: { perm: parent.perm, canEdit: !!p.canEdit, canAnnotate: !!p.canAnnotate, canDelete: !!p.canDelete, canLink: !!p.canLink },
     createdAt: a.date ? new Date(a.date) : null,
@@ -552,7 +759,19 @@ function annotationRecord(a: Json, parent: ParentGroup): AnnotationRecord {
     ...(kind === 'map' ? { pairs: ((a.values ?? []) as [string, string][]).map(([key, value]) => ({ key, value })) } : {}),
     ...(kind === 'tag' || kind === 'comment' ? { text: a.textValue ?? '' } : {}),
     ...(kind === 'file'
-      ? { file: a.file ? { id: Number(a.file.id), name: a.file.name, path: a.file.path, size: numOrNull(a.file.size), mimetype: str(a.file.mimetype), clientPath: null, hash: null } : null }
+      ? {
+          file: a.file
+            ? {
+                id: Number(a.file.id),
+                name: a.file.name,
+                path: a.file.path,
+                size: numOrNull(a.file.size),
+                mimetype: str(a.file.mimetype),
+                clientPath: null,
+                hash: null,
+              }
+            : null,
+        }
       : {}),
   };
 }
@@ -561,9 +780,16 @@ function shapeRecord(s: Json): ShapeRecord {
   const type = typeName(s) as ShapeType;
   const n = (k: string) => numOrNull(s[k]);
   const base: ShapeRecord = {
-    __typename: type, id: Number(s['@id']), theZ: n('TheZ'), theT: n('TheT'), theC: n('TheC'),
-    fillColor: colorFromInt(s.FillColor), strokeColor: colorFromInt(s.StrokeColor), strokeWidth: unitOf(s.StrokeWidth),
-    text: str(s.Text), locked: s.Locked ?? null,
+    __typename: type,
+    id: Number(s['@id']),
+    theZ: n('TheZ'),
+    theT: n('TheT'),
+    theC: n('TheC'),
+    fillColor: colorFromInt(s.FillColor),
+    strokeColor: colorFromInt(s.StrokeColor),
+    strokeWidth: unitOf(s.StrokeWidth),
+    text: str(s.Text),
+    locked: s.Locked ?? null,
   };
   switch (type) {
     case 'Rectangle':

@@ -3,7 +3,7 @@
  * only on this module: the database source (SQL on OMERO's tables) and the json-api source
  * (OMERO.web) are interchangeable (OMERO_SOURCE).
  */
-import type { ObjectPermissions } from '../permissions';
+import type { ObjectPermissions } from '../../common/access';
 
 export interface Quantity {
   value: number;
@@ -242,16 +242,36 @@ export interface ListFilter {
   parentId?: number;
 }
 
-/** A page by position: the lists are ordered by lower(name), id (wells by column, row, id), as OMERO.web orders them. */
-export interface OffsetPage {
-  offset: number;
+/**
+ * Where a page of a list starts or ends: an edge's sort key (lists are ordered by lower(name),
+ * id; wells by column, row, id, as OMERO.web orders them) and the 1-based position it had when
+ * listed — a hint only, where the json-api source starts looking for the key.
+ */
+export interface ListCursor {
+  position: number;
+  id: number;
+  /** named lists */
+  name?: string;
+  /** wells */
+  column?: number;
+  row?: number;
+}
+
+/** A keyset page: up to `limit` rows strictly between `after` and `before`, the first ones, or the last ones when `backward`. */
+export interface ListPage {
   limit: number;
+  after: ListCursor | null;
+  before: ListCursor | null;
+  backward: boolean;
 }
 
 export interface ListResult<T> {
-  /** at most page.limit rows */
+  /** at most page.limit rows, in list order */
   rows: T[];
-  hasNextPage: boolean;
+  /** position of rows[0] (1-based): the last one's + 1 paging forwards, as counted paging backwards */
+  firstPosition: number;
+  /** more rows inside the bounds in the direction paged */
+  hasMore: boolean;
   /** asked only when the client selects totalCount */
   totalCount(): Promise<number>;
 }
@@ -262,7 +282,7 @@ export type ParentRelation = 'projectsOfDataset' | 'datasetsOfImage' | 'screensO
 export interface OmeroSource {
   readonly kind: 'database' | 'json-api';
   object<T extends ObjectType>(type: T, id: number): Promise<RecordOf[T] | null>;
-  list<T extends ListType>(type: T, filter: ListFilter, page: OffsetPage): Promise<ListResult<RecordOf[T]>>;
+  list<T extends ListType>(type: T, filter: ListFilter, page: ListPage): Promise<ListResult<RecordOf[T]>>;
   parents(relation: ParentRelation, childId: number): Promise<ProjectRecord[] | DatasetRecord[] | ScreenRecord[]>;
   channels(imageId: number): Promise<ChannelRecord[]>;
   plateAcquisitions(plateId: number): Promise<PlateAcquisitionRecord[]>;

@@ -59,25 +59,49 @@ export function toRoCrate(lineage: Lineage, generatedAt: Date = lineage.asOf ?? 
       case 'Plate':
       case 'SourceFile':
         data.push(id);
-        graph.push({ '@id': id, '@type': 'File', name: f.name ?? node.id, additionalType: node.type, ...(f.startedAt ? { dateCreated: f.startedAt.toISOString() } : {}) });
+        graph.push({
+          '@id': id,
+          '@type': 'File',
+          name: f.name ?? node.id,
+          additionalType: node.type,
+          ...(f.startedAt ? { dateCreated: f.startedAt.toISOString() } : {}),
+        });
         break;
       case 'Experimenter':
         graph.push({ '@id': id, '@type': 'Person', name: f.name ?? f.userName ?? node.id, ...(f.userName ? { alternateName: f.userName } : {}) });
         break;
       case 'Workflow':
       case 'Software':
-        graph.push({ '@id': id, '@type': 'SoftwareApplication', name: f.software?.name ?? f.name ?? node.id, ...(f.software?.version ? { softwareVersion: f.software.version } : {}) });
+        graph.push({
+          '@id': id,
+          '@type': 'SoftwareApplication',
+          name: f.software?.name ?? f.name ?? node.id,
+          ...(f.software?.version ? { softwareVersion: f.software.version } : {}),
+        });
         break;
       case 'WorkflowRun':
       case 'ImportOrder': {
         actions.push(id);
-        const instrument = node.type === 'WorkflowRun' ? edgesFrom(node.id, 'HAD_PLAN').map(idOf) : [IMPORTER, ...edgesFrom(node.id, 'WAS_ASSOCIATED_WITH').filter((t) => byId.get(t)?.type === 'Software').map(idOf)];
+        const instrument =
+          node.type === 'WorkflowRun'
+            ? edgesFrom(node.id, 'HAD_PLAN').map(idOf)
+            : [
+                IMPORTER,
+                ...edgesFrom(node.id, 'WAS_ASSOCIATED_WITH')
+                  .filter((t) => byId.get(t)?.type === 'Software')
+                  .map(idOf),
+              ];
         if (node.type === 'ImportOrder') importerUsed = true;
-        const agent = edgesFrom(node.id, 'WAS_ASSOCIATED_WITH').filter((t) => byId.get(t)?.type === 'Experimenter').map(idOf);
+        const agent = edgesFrom(node.id, 'WAS_ASSOCIATED_WITH')
+          .filter((t) => byId.get(t)?.type === 'Experimenter')
+          .map(idOf);
         const action: Json = {
           '@id': id,
           '@type': 'CreateAction',
-          name: node.type === 'WorkflowRun' ? `Workflow run ${node.id.slice(node.id.indexOf(':') + 1)}${f.name ? ` (${f.name})` : ''}` : `Import order ${node.id.slice(node.id.indexOf(':') + 1)}`,
+          name:
+            node.type === 'WorkflowRun'
+              ? `Workflow run ${node.id.slice(node.id.indexOf(':') + 1)}${f.name ? ` (${f.name})` : ''}`
+              : `Import order ${node.id.slice(node.id.indexOf(':') + 1)}`,
           object: edgesFrom(node.id, 'USED').map((t) => ref(idOf(t))),
           result: edgesTo(node.id, 'WAS_GENERATED_BY').map((s) => ref(idOf(s))),
           actionStatus: STATUS[f.status ?? 'RUNNING'],
@@ -92,7 +116,8 @@ export function toRoCrate(lineage: Lineage, generatedAt: Date = lineage.asOf ?? 
       }
     }
   }
-  if (importerUsed) graph.push({ '@id': IMPORTER, '@type': 'SoftwareApplication', name: 'BIOMERO.importer', url: 'https://github.com/NL-BioImaging/biomero-importer' });
+  if (importerUsed)
+    graph.push({ '@id': IMPORTER, '@type': 'SoftwareApplication', name: 'BIOMERO.importer', url: 'https://github.com/NL-BioImaging/biomero-importer' });
   return {
     '@context': `${RO_CRATE}/context`,
     '@graph': [

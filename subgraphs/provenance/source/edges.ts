@@ -3,7 +3,7 @@ import type pg from 'pg';
 import { groupScope, groupScopeParams, groupScopeSql } from '../../common/access';
 import type { Caller } from '../../common/identity';
 import { IMPORT_NAMESPACES as IMPORT_NS, WORKFLOW_NAMESPACE as WORKFLOW_NS } from '../../common/namespaces';
-import { visibleToCaller } from '../../common/omero-access';
+import { visibleToCaller } from '../../common/access';
 import { parseJsonList } from '../../imports/source/orders';
 import { redactText, runSecrets, STATUS_EVENT_TOPICS, type EventText } from '../../workflows/redact';
 import { parseImageReference } from '../../common/image-reference';
@@ -59,7 +59,8 @@ const FAILED = `${TOPIC}:WorkflowRun.WorkflowFailed`;
 /** Event time as written by eventsourcing: `{"timestamp": {"_type_": "datetime_iso", "_data_": "…+00:00"}}`. */
 const EVENT_TIME = (alias: string) => `(convert_from(${alias}.state, 'UTF8')::jsonb->'timestamp'->>'_data_')::timestamptz`;
 /** OMERO `event.time` is a naive timestamp; the server writes UTC here (and db.ts reads it as UTC). */
-const OMERO_AS_OF = (eventAlias: string, param: string) => `(${param}::timestamptz IS NULL OR ${eventAlias}.time <= (${param}::timestamptz AT TIME ZONE 'UTC'))`;
+const OMERO_AS_OF = (eventAlias: string, param: string) =>
+  `(${param}::timestamptz IS NULL OR ${eventAlias}.time <= (${param}::timestamptz AT TIME ZONE 'UTC'))`;
 
 /** BIOMERO's rule for a run's main task: the first not named _slurm_*, slurm_* or convert_* (views.py). */
 export function isMainTask(name: string): boolean {
@@ -155,7 +156,14 @@ export class LineageSource {
     const downFiles = scope.downstream && f.files.length > 0;
     if (!upRuns && !upOrders && !downObjects && !downFiles) return [];
     const objectIds = [...f.images, ...f.plates];
-    const { rows } = await this.q<{ kind: string; run: string | null; data_type: string | null; object: string | null; uuid: string | null; files: string | null }>(
+    const { rows } = await this.q<{
+      kind: string;
+      run: string | null;
+      data_type: string | null;
+      object: string | null;
+      uuid: string | null;
+      files: string | null;
+    }>(
       this.biomero,
       `WITH tasks AS (
          -- upstream: the run's tasks through its TaskAdded events (the store's unique index on
@@ -245,8 +253,18 @@ export class LineageSource {
     if (!caller || (orders.length === 0 && runs.length === 0 && files.length === 0)) return admitted;
     const scope = groupScope(caller);
     const { rows } = await this.q<{
-      kind: string; key: string; user_id: string | null; user_name: string | null; started: Date | null; ended: Date | null;
-      status: string | null; error: string | null; software: string | null; version: string | null; files: string | null; name: string | null;
+      kind: string;
+      key: string;
+      user_id: string | null;
+      user_name: string | null;
+      started: Date | null;
+      ended: Date | null;
+      status: string | null;
+      error: string | null;
+      software: string | null;
+      version: string | null;
+      files: string | null;
+      name: string | null;
       revealing: EventText[] | null;
     }>(
       this.biomero,
@@ -297,7 +315,19 @@ export class LineageSource {
                     SELECT (convert_from(a.state, 'UTF8')::jsonb->'task_id'->>'_data_')::uuid FROM workflowtracker_events a
                      WHERE a.originator_id = r.originator_id AND a.topic = $12))) sec ON true
         WHERE ${groupScopeSql('r.group_id', 'r.user_id', 13, 'id')}`,
-      [orders, runs, files, asOf, INITIATED, COMPLETED, FAILED, ...groupScopeParams(scope, 'name'), TASK_ADDED, ...groupScopeParams(scope, 'id'), STATUS_EVENT_TOPICS],
+      [
+        orders,
+        runs,
+        files,
+        asOf,
+        INITIATED,
+        COMPLETED,
+        FAILED,
+        ...groupScopeParams(scope, 'name'),
+        TASK_ADDED,
+        ...groupScopeParams(scope, 'id'),
+        STATUS_EVENT_TOPICS,
+      ],
     );
     const wanted = new Set(orders);
     const wantedFiles = new Set(files);
@@ -307,8 +337,12 @@ export class LineageSource {
         const secrets = runSecrets(r.revealing ?? []);
         const clean = (text: string | null) => (text === null ? null : redactText(text, secrets));
         admitted.set(`WorkflowRun:${r.key}`, {
-          name: clean(r.name), userId: r.user_id === null ? null : Number(r.user_id), startedAt: r.started, endedAt: r.ended,
-          status: r.status === COMPLETED ? 'COMPLETED' : r.status === FAILED ? 'FAILED' : 'RUNNING', error: clean(r.error),
+          name: clean(r.name),
+          userId: r.user_id === null ? null : Number(r.user_id),
+          startedAt: r.started,
+          endedAt: r.ended,
+          status: r.status === COMPLETED ? 'COMPLETED' : r.status === FAILED ? 'FAILED' : 'RUNNING',
+          error: clean(r.error),
           software: r.software ? { name: clean(r.software)!, version: clean(r.version) } : null,
         });
         continue;
@@ -318,7 +352,10 @@ export class LineageSource {
       if (!wanted.has(r.key)) continue;
       const finished = r.status === 'Import Completed' || r.status === 'Import Failed';
       admitted.set(`ImportOrder:${r.key}`, {
-        name: r.status, userName: r.user_name, startedAt: r.started, endedAt: finished ? r.ended : null,
+        name: r.status,
+        userName: r.user_name,
+        startedAt: r.started,
+        endedAt: finished ? r.ended : null,
         status: r.status === 'Import Completed' ? 'COMPLETED' : r.status === 'Import Failed' ? 'FAILED' : 'RUNNING',
         software: r.software ? containerSoftware(r.software) : null,
       });

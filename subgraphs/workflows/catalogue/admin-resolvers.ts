@@ -3,7 +3,14 @@ import { requireIdentity } from '../../common/access';
 import { codedError } from '../../common/errors';
 import type { Caller, Identity } from '../../common/identity';
 import { logger } from '../../common/logger';
-import { CatalogueAdmin, catalogueAdminSettingsFromEnv, mayEditCatalogue, type CatalogueAdminSettings, type HistoryEntry, type WorkflowDefinition } from './admin';
+import {
+  CatalogueAdmin,
+  catalogueAdminSettingsFromEnv,
+  mayEditCatalogue,
+  type CatalogueAdminSettings,
+  type HistoryEntry,
+  type WorkflowDefinition,
+} from './admin';
 import type { CatalogueWorkflow } from './catalogue';
 import { CatalogueWatch, type CatalogueVersion } from './watch';
 
@@ -29,7 +36,7 @@ interface SetWorkflowArgs {
 type Ctx = { caller: Caller };
 
 function unavailable(): GraphQLError {
-  return new GraphQLError('No workflow catalogue is configured (WORKFLOWS_CONFIG_FILE).', { extensions: { code: 'CATALOGUE_UNAVAILABLE' } });
+  return codedError('CATALOGUE_UNAVAILABLE', 'No workflow catalogue is configured (WORKFLOWS_CONFIG_FILE).');
 }
 
 export function catalogueAdminResolvers(editing: CatalogueEditing | null, readCatalogue: () => Promise<CatalogueWorkflow[]>) {
@@ -37,7 +44,10 @@ export function catalogueAdminResolvers(editing: CatalogueEditing | null, readCa
     const identity = requireIdentity(caller);
     if (!editing) throw unavailable();
     if (!mayEditCatalogue(identity, editing.admin.settings.adminGroup)) {
-      throw codedError('FORBIDDEN', 'Only OMERO administrators and members of the workflow administrators group (WORKFLOW_ADMIN_GROUP) may edit the workflow catalogue.');
+      throw codedError(
+        'FORBIDDEN',
+        'Only OMERO administrators and members of the workflow administrators group (WORKFLOW_ADMIN_GROUP) may edit the workflow catalogue.',
+      );
     }
     return { identity, editing };
   };

@@ -103,8 +103,11 @@ export function workflowName(name: unknown): string {
 /** The keys and values a definition writes, in the order OMERO.biomero's form lists them. */
 export function workflowKeys(def: WorkflowDefinition): [string, string][] {
   const name = workflowName(def.name);
-  const repository = value(def.repository, 'repository').replace(/\/+$/, '').replace(/\.git$/, '');
-  if (!/^https?:\/\/[^/\s]+\/[^/\s]+\/[^/\s]+$/.test(repository)) throw badInput('repository must be a repository URL such as https://github.com/<org>/<repo>.', 'repository');
+  const repository = value(def.repository, 'repository')
+    .replace(/\/+$/, '')
+    .replace(/\.git$/, '');
+  if (!/^https?:\/\/[^/\s]+\/[^/\s]+\/[^/\s]+$/.test(repository))
+    throw badInput('repository must be a repository URL such as https://github.com/<org>/<repo>.', 'repository');
   const version = value(def.version, 'version');
   if (/[\s/]/.test(version)) throw badInput('version must be a tag without spaces or slashes, e.g. v1.4.0.', 'version');
   const keys: [string, string][] = [
@@ -223,7 +226,8 @@ export class CatalogueAdmin {
   }
 
   private async edit(expectedVersion: string, by: Editor, change: (doc: IniDocument) => void): Promise<string> {
-    if (typeof expectedVersion !== 'string' || expectedVersion === '') throw badInput('expectedVersion must be the version read from workflowCatalogue.', 'expectedVersion');
+    if (typeof expectedVersion !== 'string' || expectedVersion === '')
+      throw badInput('expectedVersion must be the version read from workflowCatalogue.', 'expectedVersion');
     return this.file.update(async (current) => {
       let doc: IniDocument;
       try {

@@ -21,10 +21,13 @@ export class IniDocument {
   /** Throws IniError (ini.ts) when the text is not an ini file BIOMERO could read. */
   constructor(text: string) {
     parseIni(text);
-    this.lines = text === '' ? [] : text.split(/(?<=\n)/).map((chunk) => {
-      const eol = /\r?\n$/.exec(chunk)?.[0] ?? '';
-      return { body: chunk.slice(0, chunk.length - eol.length), eol };
-    });
+    this.lines =
+      text === ''
+        ? []
+        : text.split(/(?<=\n)/).map((chunk) => {
+            const eol = /\r?\n$/.exec(chunk)?.[0] ?? '';
+            return { body: chunk.slice(0, chunk.length - eol.length), eol };
+          });
     this.eol = text.includes('\r\n') ? '\r\n' : '\n';
   }
 

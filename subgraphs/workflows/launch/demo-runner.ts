@@ -29,21 +29,40 @@ function runSteps(caller: Identity, r: LaunchRequest, runId: string, jobId: numb
   const stamp = now.toISOString().replace(/[-:T]/g, '').slice(0, 14);
   const folder = `Slurm_Workflow_${caller.userName}_${stamp}`;
   const version = r.version ?? 'latest';
-  const initiated = { originator_topic: `${TOPIC}:WorkflowRun`, name: 'Slurm Workflow', description: `Run ${r.workflow} (demo runner)\n${SCRIPT_VERSION}`, user: caller.userId, group: r.groupId };
+  const initiated = {
+    originator_topic: `${TOPIC}:WorkflowRun`,
+    name: 'Slurm Workflow',
+    description: `Run ${r.workflow} (demo runner)\n${SCRIPT_VERSION}`,
+    user: caller.userId,
+    group: r.groupId,
+  };
   const created = (id: string, name: string, taskVersion: string, params: Record<string, unknown>) => ({
-    originator_topic: `${TOPIC}:Task`, workflow_id: encodeUuid(runId), task_name: name, task_version: taskVersion, input_data: folder, params,
+    originator_topic: `${TOPIC}:Task`,
+    workflow_id: encodeUuid(runId),
+    task_name: name,
+    task_version: taskVersion,
+    input_data: folder,
+    params,
   });
   let t = 0;
   const ts = (type: string, fields: Record<string, unknown>): Step => ({ originatorId: task, version: t++, type, fields });
   return [
     [{ originatorId: runId, version: 0, type: 'WorkflowRun.WorkflowInitiated', fields: initiated }],
     [
-      { originatorId: transfer, version: 0, type: 'Task.TaskCreated', fields: created(transfer, '_SLURM_Image_Transfer.py', SCRIPT_VERSION, { Data_Type: r.dataType, IDs: r.ids, Folder_Name: folder }) },
+      {
+        originatorId: transfer,
+        version: 0,
+        type: 'Task.TaskCreated',
+        fields: created(transfer, '_SLURM_Image_Transfer.py', SCRIPT_VERSION, { Data_Type: r.dataType, IDs: r.ids, Folder_Name: folder }),
+      },
       { originatorId: runId, version: 1, type: 'WorkflowRun.TaskAdded', fields: { task_id: encodeUuid(transfer) } },
     ],
     [{ originatorId: transfer, version: 1, type: 'Task.TaskCompleted', fields: { result: `Transferred ${r.ids.length} ${r.dataType.toLowerCase()}s` } }],
     [
-      ts('Task.TaskCreated', created(task, r.workflow, version, { IDs: r.ids, Data_Type: r.dataType, [`${r.workflow}_Version`]: version, ...r.parameters, Folder_Name: folder })),
+      ts(
+        'Task.TaskCreated',
+        created(task, r.workflow, version, { IDs: r.ids, Data_Type: r.dataType, [`${r.workflow}_Version`]: version, ...r.parameters, Folder_Name: folder }),
+      ),
       { originatorId: runId, version: 2, type: 'WorkflowRun.TaskAdded', fields: { task_id: encodeUuid(task) } },
     ],
     [ts('Task.JobIdAdded', { job_id: jobId })],
@@ -88,7 +107,10 @@ export class DemoRunner implements WorkflowLauncher {
       const timer = setTimeout(() => {
         this.timers.delete(timer);
         const at = new Date();
-        const done = appendEvents(this.pool, steps[i].map((s) => ({ ...s, at })))
+        const done = appendEvents(
+          this.pool,
+          steps[i].map((s) => ({ ...s, at })),
+        )
           .then(() => write(i + 1))
           .catch((err: unknown) => logger.warn({ err, run: runId }, 'demo runner: could not write an event; the run stops here'));
         this.writing.add(done);

@@ -1,12 +1,12 @@
 /**
  * Whether the caller may read every input of a run, from the OMERO database with OMERO's read
- * rule (common/omero-access.ts), in one statement. The OMERO database rather than OMERO.web: one
+ * rule (common/access.ts), in one statement. The OMERO database rather than OMERO.web: one
  * query for any number of inputs instead of one request each, and nothing reaches OMERO.web
  * before the whole launch is known to be acceptable. OMERO's script checks again as the caller.
  */
 import type { Caller } from '../../common/identity';
 import type { Pool } from '../../common/db';
-import { visibleToCaller } from '../../common/omero-access';
+import { visibleToCaller } from '../../common/access';
 
 /** The object types a run can take (OMERO.biomero's Data_Type) and their tables. */
 export const INPUT_TABLES = { Image: 'image', Dataset: 'dataset', Plate: 'plate' } as const;

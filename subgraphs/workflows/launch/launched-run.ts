@@ -25,7 +25,10 @@ export interface Launch {
 }
 
 function digest(ids: readonly number[]): string {
-  return createHash('sha256').update([...ids].sort((a, b) => a - b).join(',')).digest('hex').slice(0, 24);
+  return createHash('sha256')
+    .update([...ids].sort((a, b) => a - b).join(','))
+    .digest('hex')
+    .slice(0, 24);
 }
 
 export function encodeLaunch(position: number, dataType: string, ids: readonly number[]): string {

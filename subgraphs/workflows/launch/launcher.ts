@@ -110,7 +110,7 @@ export class OmeroWebLauncher implements WorkflowLauncher {
     }
     if (!answer || typeof answer.jobId !== 'string') {
       logger.warn({ answer }, 'runWorkflow: OMERO.biomero answered without a jobId');
-      throw new GraphQLError('OMERO.biomero answered without a job id; the run may have started. Look for it before launching again.', { extensions: { code: 'WORKFLOW_LAUNCH_FAILED' } });
+      throw codedError('WORKFLOW_LAUNCH_FAILED', 'OMERO.biomero answered without a job id; the run may have started. Look for it before launching again.');
     }
     return { jobId: answer.jobId, message: answer.message ?? null, warnings: Array.isArray(answer.warnings) ? answer.warnings : [] };
   }
@@ -127,8 +127,11 @@ function launchError(err: unknown): GraphQLError {
     if (err.status === 403) return codedError('FORBIDDEN', `OMERO.biomero refused the launch: ${err.message}`);
     const code = err.status === 404 ? 'WORKFLOW_LAUNCH_UNAVAILABLE' : 'WORKFLOW_LAUNCH_FAILED';
     logger.warn({ status: err.status, message: err.message }, 'runWorkflow: OMERO.biomero refused');
-    return new GraphQLError(`OMERO.biomero did not start the workflow (HTTP ${err.status}): ${err.message}`, { extensions: { code } });
+    return codedError(code, `OMERO.biomero did not start the workflow (HTTP ${err.status}): ${err.message}`);
   }
   logger.warn({ err }, 'runWorkflow: OMERO.web did not answer');
-  return new GraphQLError('OMERO.web did not answer; the run may have started. Look for it (launchedWorkflowRun, workflowRuns) before launching again.', { extensions: { code: 'WORKFLOW_LAUNCH_FAILED' } });
+  return codedError(
+    'WORKFLOW_LAUNCH_FAILED',
+    'OMERO.web did not answer; the run may have started. Look for it (launchedWorkflowRun, workflowRuns) before launching again.',
+  );
 }

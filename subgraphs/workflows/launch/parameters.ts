@@ -7,6 +7,7 @@ import Ajv2020 from 'ajv/dist/2020';
 import type { ErrorObject } from 'ajv';
 import { GraphQLError } from 'graphql';
 import type { CatalogueWorkflow } from '../catalogue/catalogue';
+import { codedError } from '../../common/errors';
 
 /** One refused field: `parameters.<name>` (or `parameters` for the object itself). */
 export interface ParameterError {
@@ -19,11 +20,37 @@ export interface ParameterError {
  * a workflow parameter with one of these names would never reach the workflow.
  */
 export const RESERVED_PARAMETER_NAMES: ReadonlySet<string> = new Set([
-  'Data_Type', 'IDs', 'receiveEmail', 'importAsZip', 'uploadCsv', 'attachToOriginalImages', 'selectedDatasets',
-  'selectedScreens', 'selectedDatasetId', 'selectedScreenId', 'importPlateLabelPreview', 'plateLabelPreviewName',
-  'renamePattern', 'enableRename', 'workflow_name', 'version', 'useZarrFormat', 'omeZarrVersion', 'batchEnabled',
-  'batchCount', 'batchSize', 'attachFileOutputs', 'fileOutputTarget', 'createRois', 'deleteLabelImagesAfterRois',
-  'clearExistingRois', 'clearRoiFilter', 'roiLabelPattern', 'roiShape', 'roiColor', 'active_group_id',
+  'Data_Type',
+  'IDs',
+  'receiveEmail',
+  'importAsZip',
+  'uploadCsv',
+  'attachToOriginalImages',
+  'selectedDatasets',
+  'selectedScreens',
+  'selectedDatasetId',
+  'selectedScreenId',
+  'importPlateLabelPreview',
+  'plateLabelPreviewName',
+  'renamePattern',
+  'enableRename',
+  'workflow_name',
+  'version',
+  'useZarrFormat',
+  'omeZarrVersion',
+  'batchEnabled',
+  'batchCount',
+  'batchSize',
+  'attachFileOutputs',
+  'fileOutputTarget',
+  'createRois',
+  'deleteLabelImagesAfterRois',
+  'clearExistingRois',
+  'clearRoiFilter',
+  'roiLabelPattern',
+  'roiShape',
+  'roiColor',
+  'active_group_id',
 ]);
 
 function fieldOf(e: ErrorObject): string {
@@ -65,5 +92,5 @@ export function parameterErrors(workflow: CatalogueWorkflow, parameters: unknown
 /** BAD_USER_INPUT naming every refused field; `extensions.field` is the first. */
 export function parametersRefused(errors: ParameterError[]): GraphQLError {
   const text = errors.map((e) => `${e.field} ${e.message}`).join('; ');
-  return new GraphQLError(`Invalid parameters: ${text}.`, { extensions: { code: 'BAD_USER_INPUT', field: errors[0].field, fields: errors } });
+  return codedError('BAD_USER_INPUT', `Invalid parameters: ${text}.`, { field: errors[0].field, fields: errors });
 }

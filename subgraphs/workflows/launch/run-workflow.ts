@@ -68,12 +68,13 @@ const INPUT_TYPES: Record<string, InputType> = { IMAGE: 'Image', DATASET: 'Datas
 
 function objectId(value: string | null | undefined, field: string): number | null {
   if (value === null || value === undefined) return null;
-  if (!/^\d{1,18}$/.test(value) || !Number.isSafeInteger(Number(value)) || Number(value) < 1) throw badInput(`${field} must be an OMERO id (a positive integer).`, field);
+  if (!/^\d{1,18}$/.test(value) || !Number.isSafeInteger(Number(value)) || Number(value) < 1)
+    throw badInput(`${field} must be an OMERO id (a positive integer).`, field);
   return Number(value);
 }
 
 function launchUnavailable(why: string): GraphQLError {
-  return new GraphQLError(`Workflows cannot be launched here: ${why}`, { extensions: { code: 'WORKFLOW_LAUNCH_UNAVAILABLE' } });
+  return codedError('WORKFLOW_LAUNCH_UNAVAILABLE', `Workflows cannot be launched here: ${why}`);
 }
 
 export class RunLauncher {
@@ -101,7 +102,8 @@ export class RunLauncher {
     if (value === null || value === undefined) return {};
     if (typeof value !== 'object' || Array.isArray(value)) throw badInput('parameters must be a JSON object of the workflow’s parameters.', 'parameters');
     const bytes = Buffer.byteLength(JSON.stringify(value), 'utf8');
-    if (bytes > this.deps.limits.maxParameterBytes) throw badInput(`parameters is ${bytes} bytes of JSON; at most ${this.deps.limits.maxParameterBytes} (RUN_WORKFLOW_MAX_PARAMETERS_BYTES).`, 'parameters');
+    if (bytes > this.deps.limits.maxParameterBytes)
+      throw badInput(`parameters is ${bytes} bytes of JSON; at most ${this.deps.limits.maxParameterBytes} (RUN_WORKFLOW_MAX_PARAMETERS_BYTES).`, 'parameters');
     return value as Record<string, unknown>;
   }
 
@@ -111,20 +113,26 @@ export class RunLauncher {
       workflow = await this.deps.catalogue.get(name);
     } catch (err) {
       logger.warn({ err }, 'workflow catalogue unreadable');
-      throw new GraphQLError('The workflow catalogue (slurm-config.ini) could not be read; see the service log.', { extensions: { code: 'CATALOGUE_UNAVAILABLE' } });
+      throw codedError('CATALOGUE_UNAVAILABLE', 'The workflow catalogue (slurm-config.ini) could not be read; see the service log.');
     }
     if (!workflow) throw badInput(`No workflow "${name}" in the catalogue.`, 'workflow');
-    if (!workflow.descriptor) throw badInput(`Workflow "${workflow.name}" has no readable descriptor (${workflow.descriptorError ?? 'unknown'}), so its parameters cannot be checked.`, 'workflow');
+    if (!workflow.descriptor)
+      throw badInput(
+        `Workflow "${workflow.name}" has no readable descriptor (${workflow.descriptorError ?? 'unknown'}), so its parameters cannot be checked.`,
+        'workflow',
+      );
     return workflow;
   }
 
   private options(o: RunWorkflowOptionsArg): LaunchOptions {
     const newDatasetName = o.newDatasetName ?? null;
     const datasetId = objectId(o.datasetId, 'options.datasetId');
-    if (newDatasetName !== null && (newDatasetName.trim() === '' || newDatasetName.length > 255)) throw badInput('options.newDatasetName must be 1 to 255 characters.', 'options.newDatasetName');
+    if (newDatasetName !== null && (newDatasetName.trim() === '' || newDatasetName.length > 255))
+      throw badInput('options.newDatasetName must be 1 to 255 characters.', 'options.newDatasetName');
     if (newDatasetName !== null && datasetId !== null) throw badInput('Give options.newDatasetName or options.datasetId, not both.', 'options.newDatasetName');
     const renamePattern = o.renamePattern ?? null;
-    if (renamePattern !== null && (renamePattern === '' || renamePattern.length > 255)) throw badInput('options.renamePattern must be 1 to 255 characters.', 'options.renamePattern');
+    if (renamePattern !== null && (renamePattern === '' || renamePattern.length > 255))
+      throw badInput('options.renamePattern must be 1 to 255 characters.', 'options.renamePattern');
     return {
       receiveEmail: o.receiveEmail ?? false,
       attachToOriginalImages: o.attachToOriginalImages ?? false,
@@ -140,7 +148,8 @@ export class RunLauncher {
   /** The group the script runs in: the one asked for (the caller's own), else the first input's. */
   private group(identity: Identity, asked: number | null, inputGroup: number): number {
     if (asked === null) return inputGroup;
-    if (!identity.isAdmin && !identity.groups.some((g) => g.id === asked)) throw codedError('FORBIDDEN', `You are not a member of group ${asked}.`, { field: 'options.groupId' });
+    if (!identity.isAdmin && !identity.groups.some((g) => g.id === asked))
+      throw codedError('FORBIDDEN', `You are not a member of group ${asked}.`, { field: 'options.groupId' });
     return asked;
   }
 

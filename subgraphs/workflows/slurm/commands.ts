@@ -45,7 +45,9 @@ function describe(value: unknown): string {
 /** Repeat the check right where ids are written into a command (defence in depth). */
 function idList(jobIds: readonly number[], separator: string): string {
   if (jobIds.length === 0) throw new Error('no job ids');
-  return checkJobIds(jobIds).map((id) => id.toString(10)).join(separator);
+  return checkJobIds(jobIds)
+    .map((id) => id.toString(10))
+    .join(separator);
 }
 
 /** Accounting state of the jobs (allocations only, `-X`), all users' jobs as far as Slurm lets the login user see them. */

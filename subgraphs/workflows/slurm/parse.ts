@@ -10,7 +10,16 @@ import type { SlurmJobState, SlurmLogTail } from './types';
 
 /** States after which a job never changes again (sacct/squeue long names). */
 export const FINAL_STATES = new Set([
-  'BOOT_FAIL', 'CANCELLED', 'COMPLETED', 'DEADLINE', 'FAILED', 'NODE_FAIL', 'OUT_OF_MEMORY', 'PREEMPTED', 'REVOKED', 'TIMEOUT',
+  'BOOT_FAIL',
+  'CANCELLED',
+  'COMPLETED',
+  'DEADLINE',
+  'FAILED',
+  'NODE_FAIL',
+  'OUT_OF_MEMORY',
+  'PREEMPTED',
+  'REVOKED',
+  'TIMEOUT',
 ]);
 
 export function isFinalState(state: string): boolean {
@@ -103,13 +112,12 @@ function fold(rows: Map<number, SlurmJobState[]>): Map<number, SlurmJobState> {
 
 function foldArray(tasks: SlurmJobState[]): SlurmJobState {
   const active = tasks.filter((t) => !isFinalState(t.state));
-  const state =
-    active.find((t) => t.state === 'RUNNING')?.state ??
-    active[0]?.state ??
-    tasks.find((t) => t.state !== 'COMPLETED')?.state ??
-    'COMPLETED';
+  const state = active.find((t) => t.state === 'RUNNING')?.state ?? active[0]?.state ?? tasks.find((t) => t.state !== 'COMPLETED')?.state ?? 'COMPLETED';
   const times = (pick: (t: SlurmJobState) => Date | null) =>
-    tasks.map(pick).filter((d): d is Date => d !== null).map((d) => d.getTime());
+    tasks
+      .map(pick)
+      .filter((d): d is Date => d !== null)
+      .map((d) => d.getTime());
   const submitted = times((t) => t.submittedAt);
   const started = times((t) => t.startedAt);
   const ended = times((t) => t.endedAt);

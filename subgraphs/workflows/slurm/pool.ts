@@ -41,8 +41,20 @@ export const MAX_OUTPUT_BYTES = 8 * 1024 * 1024;
 
 type PoolOptions = Pick<
   SlurmConfig,
-  | 'host' | 'port' | 'user' | 'privateKey' | 'passphrase' | 'hostKeys' | 'connectTimeoutMs' | 'commandTimeoutMs'
-  | 'poolSize' | 'maxQueuedCommands' | 'reconnectBaseMs' | 'reconnectMaxMs' | 'keepaliveMs' | 'idleTimeoutMs'
+  | 'host'
+  | 'port'
+  | 'user'
+  | 'privateKey'
+  | 'passphrase'
+  | 'hostKeys'
+  | 'connectTimeoutMs'
+  | 'commandTimeoutMs'
+  | 'poolSize'
+  | 'maxQueuedCommands'
+  | 'reconnectBaseMs'
+  | 'reconnectMaxMs'
+  | 'keepaliveMs'
+  | 'idleTimeoutMs'
 >;
 
 interface Connection {
@@ -130,10 +142,13 @@ export class SshPool {
         deadline,
         resolve,
         reject,
-        timer: setTimeout(() => {
-          this.waiters.splice(this.waiters.indexOf(waiter), 1);
-          reject(new SlurmError('SLURM_TIMEOUT', 'Timed out waiting for a connection to the Slurm login node.'));
-        }, Math.max(0, deadline - Date.now())),
+        timer: setTimeout(
+          () => {
+            this.waiters.splice(this.waiters.indexOf(waiter), 1);
+            reject(new SlurmError('SLURM_TIMEOUT', 'Timed out waiting for a connection to the Slurm login node.'));
+          },
+          Math.max(0, deadline - Date.now()),
+        ),
       };
       this.waiters.push(waiter);
     });
@@ -302,9 +317,7 @@ export class SshPool {
         stream.on('data', collect(stdout));
         stream.stderr.on('data', collect(stderr));
         stream.on('exit', (exitCode: number | null) => (code = typeof exitCode === 'number' ? exitCode : null));
-        stream.on('close', () =>
-          finish(null, { stdout: Buffer.concat(stdout).toString('utf8'), stderr: Buffer.concat(stderr).toString('utf8'), code }),
-        );
+        stream.on('close', () => finish(null, { stdout: Buffer.concat(stdout).toString('utf8'), stderr: Buffer.concat(stderr).toString('utf8'), code }));
       };
       try {
         connection.client.exec(command, onChannel);

@@ -34,7 +34,10 @@ export class PollingSlurmWatcher implements SlurmWatcher {
   /** polls done (tests and metrics) */
   polls = 0;
 
-  constructor(private readonly cluster: SlurmCluster, private readonly intervalMs: number) {
+  constructor(
+    private readonly cluster: SlurmCluster,
+    private readonly intervalMs: number,
+  ) {
     if (!Number.isInteger(intervalMs) || intervalMs < 1) throw new Error('the Slurm poll interval must be a positive integer (ms)');
   }
 
@@ -117,12 +120,7 @@ export class PollingSlurmWatcher implements SlurmWatcher {
 }
 
 function sameState(a: SlurmJobState, b: SlurmJobState): boolean {
-  return (
-    a.state === b.state &&
-    a.exitCode === b.exitCode &&
-    a.startedAt?.getTime() === b.startedAt?.getTime() &&
-    a.endedAt?.getTime() === b.endedAt?.getTime()
-  );
+  return a.state === b.state && a.exitCode === b.exitCode && a.startedAt?.getTime() === b.startedAt?.getTime() && a.endedAt?.getTime() === b.endedAt?.getTime();
 }
 
 function safeCall(listener: Listener, change: SlurmStateChange): void {

@@ -1,10 +1,10 @@
 import DataLoader from 'dataloader';
 import type pg from 'pg';
-import { groupScopeParams, groupScopeSql, type GroupScope } from '../../common/access';
+import { groupScopeParams, groupScopeSql, type CallerAccess, type GroupScope } from '../../common/access';
 import { badInput } from '../../common/errors';
 import { pageSql, type Page } from '../../common/pagination';
 import { decodeUuid, TOPIC_PREFIX, type StoredEvent } from '../events';
-import { foldRun, KNOWN_STATUSES, SUPPORT_TASK_PATTERN, type WorkflowRun } from '../fold';
+import { foldRun, KNOWN_STATUSES, SUPPORT_TASK_PATTERN, type Task, type WorkflowRun } from '../fold';
 import { redactEvent, redactRunEvents, runSecrets, STATUS_EVENT_TOPICS, type EventText } from '../redact';
 
 const T = (event: string) => `${TOPIC_PREFIX}${event}`;
@@ -148,13 +148,63 @@ function filteredRuns(scope: GroupScope, filter: WorkflowRunFilter | null | unde
   return { cte, params };
 }
 
-/** Reads runs from the event store, the truth; the biomero_* view tables are never needed. */
+/**
+ * Workflow runs as the caller may see them, read from the event store (the truth; the biomero_*
+ * view tables are never needed). Built per request with the caller's access, so each read is
+ * scoped: runs by the user and group of their WorkflowInitiated (OMERO's rule, access.ts).
+ */
 export class WorkflowEventSource {
-  /** `pool` is also what workflowStatistics (source/statistics.ts) reads with. */
-  constructor(readonly pool: pg.Pool, private readonly scope: GroupScope | null) {}
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly access: CallerAccess,
+  ) {}
 
-  /** Runs by id: their own events plus every event of the tasks they added, in one statement. */
-  readonly runs = new DataLoader<string, WorkflowRun | null>(async (ids) => {
+  /** Whether the caller may read this run (null stays null). */
+  visible(run: WorkflowRun | null): WorkflowRun | null {
+    return run && this.access.canSee({ groupId: run.groupId, userId: run.userId }) ? run : null;
+  }
+
+  /** Whether the caller may read a stored event's run (live streams: read at each event, the caller may be renewed). */
+  mayReadEvent(e: LiveEvent): boolean {
+    return e.run_id !== null && this.access.canSee({ groupId: e.run_group, userId: e.run_user });
+  }
+
+  /** One run, or null when missing or hidden (the same answer). `fresh` re-reads it (after a write, a live event). */
+  async run(id: string, fresh = false): Promise<WorkflowRun | null> {
+    const runId = decodeUuid(id);
+    if (!runId) return null;
+    if (fresh) this.folded.clear(runId);
+    return this.visible(await this.folded.load(runId));
+  }
+
+  /** Runs read again from the store (a live stream holds its own copy), hidden ones as null. */
+  async freshRuns(ids: string[]): Promise<(WorkflowRun | null)[]> {
+    this.folded.clearAll();
+    return (await this.folded.loadMany(ids)).map((run) => (run instanceof Error ? null : this.visible(run)));
+  }
+
+  /** The visible task with this id. */
+  async task(id: string): Promise<Task | null> {
+    const runId = await this.runOfTask.load(id);
+    const run = runId ? await this.run(runId) : null;
+    return run?.tasks.find((t) => t.id === decodeUuid(id)) ?? null;
+  }
+
+  /** The visible run that named this Slurm job id (the newest, should an id repeat). */
+  async runOfSlurmJob(jobId: number): Promise<WorkflowRun | null> {
+    const runId = await this.runOfJob.load(jobId);
+    return runId ? this.run(runId) : null;
+  }
+
+  /** The visible run and task BIOMERO's job view records for job id -1 (unsubmitted.ts). */
+  async unsubmittedJobRun(): Promise<{ run: WorkflowRun; taskId: string } | null> {
+    const owner = await this.unsubmittedJobOwner();
+    const run = owner ? await this.run(owner.runId) : null;
+    return run ? { run, taskId: owner!.taskId } : null;
+  }
+
+  /** Runs by id: their own events plus every event of the tasks they added, in one statement; `run` applies the access rule. */
+  private readonly folded = new DataLoader<string, WorkflowRun | null>(async (ids) => {
     const valid = ids.map((id) => decodeUuid(id)).filter((id): id is string => id !== null);
     const { rows } = await this.pool.query<StoredEvent>(
       // runs and their tasks as one id list joined on the store's (originator_id, version) index:
@@ -191,7 +241,7 @@ export class WorkflowEventSource {
   });
 
   /** The run of each task, from the task's TaskCreated (version 0). */
-  readonly runOfTask = new DataLoader<string, string | null>(async (taskIds) => {
+  private readonly runOfTask = new DataLoader<string, string | null>(async (taskIds) => {
     const valid = taskIds.map((id) => decodeUuid(id)).filter((id): id is string => id !== null);
     const { rows } = await this.pool.query<{ task_id: string; run_id: string | null }>(
       `SELECT originator_id::text AS task_id, (convert_from(state, 'UTF8')::jsonb->'workflow_id'->>'_data_') AS run_id
@@ -203,7 +253,7 @@ export class WorkflowEventSource {
   });
 
   /** The run of each Slurm job id, from the JobIdAdded that named it (the newest, should an id repeat). */
-  readonly runOfJob = new DataLoader<number, string | null>(async (jobIds) => {
+  private readonly runOfJob = new DataLoader<number, string | null>(async (jobIds) => {
     const { rows } = await this.pool.query<{ job_id: string; run_id: string | null }>(
       `SELECT DISTINCT ON (j.s->>'job_id') j.s->>'job_id' AS job_id, convert_from(c.state, 'UTF8')::jsonb->'workflow_id'->>'_data_' AS run_id
          FROM workflowtracker_events e, LATERAL (SELECT convert_from(e.state, 'UTF8')::jsonb AS s) j,
@@ -220,7 +270,7 @@ export class WorkflowEventSource {
    * The task BIOMERO's job view records for job id -1 (sbatch failed): the first JobIdAdded(-1)
    * in the store, as later ones violate the view's primary key (unsubmitted.ts).
    */
-  async unsubmittedJobOwner(): Promise<{ runId: string; taskId: string } | null> {
+  private async unsubmittedJobOwner(): Promise<{ runId: string; taskId: string } | null> {
     const { rows } = await this.pool.query<{ run_id: string | null; task_id: string }>(
       `SELECT convert_from(c.state, 'UTF8')::jsonb->'workflow_id'->>'_data_' AS run_id, e.originator_id::text AS task_id
          FROM workflowtracker_events e JOIN workflowtracker_events c ON c.originator_id = e.originator_id AND c.originator_version = 0
@@ -257,8 +307,8 @@ export class WorkflowEventSource {
    * caller, newest first: one statement for all images of a request.
    */
   readonly consumers = new DataLoader<number, { runId: string; key: number }[]>(async (imageIds) => {
-    const scope = this.scope;
-    if (!scope) return imageIds.map(() => []);
+    if (!this.access.caller) return imageIds.map(() => []);
+    const scope = this.access.scope();
     const { rows } = await this.pool.query<{ image_id: string; run_id: string; key: number }>(
       `SELECT img.id AS image_id, w.originator_id::text AS run_id, w.id AS key
          FROM workflowtracker_events e,
@@ -276,25 +326,28 @@ export class WorkflowEventSource {
   });
 
   /** Visible runs matching the filter, newest first, keyed by the id of their WorkflowInitiated event. */
-  async page(scope: GroupScope, filter: WorkflowRunFilter | null | undefined, page: Page): Promise<{ run_id: string; event_id: number }[]> {
-    const { cte, params } = filteredRuns(scope, filter);
+  async page(filter: WorkflowRunFilter | null | undefined, page: Page): Promise<{ key: number; node: WorkflowRun }[]> {
+    const { cte, params } = filteredRuns(this.access.scope(), filter);
     const keyset = pageSql(page, 'event_id', 'DESC', params.length + 1);
     const { rows } = await this.pool.query<{ run_id: string; event_id: number }>(
       `WITH ${cte} SELECT run_id::text AS run_id, event_id FROM runs
         WHERE ${keyset.where} ORDER BY event_id ${keyset.direction} LIMIT $${params.length + 3}`,
       [...params, ...keyset.params, page.limit + 1],
     );
-    return rows;
+    const runs = await Promise.all(rows.map((r) => this.run(r.run_id)));
+    return rows.flatMap((r, i) => (runs[i] ? [{ key: Number(r.event_id), node: runs[i] }] : []));
   }
 
-  async count(scope: GroupScope, filter: WorkflowRunFilter | null | undefined): Promise<number> {
-    const { cte, params } = filteredRuns(scope, filter);
+  async count(filter: WorkflowRunFilter | null | undefined): Promise<number> {
+    const { cte, params } = filteredRuns(this.access.scope(), filter);
     const { rows } = await this.pool.query<{ n: number }>(`WITH ${cte} SELECT count(*)::int AS n FROM runs`, params);
     return rows[0].n;
   }
 
-  /** Visible runs with no WorkflowCompleted/Failed yet (the ones whose jobs may still change), newest first. */
-  async unfinishedRunIds(scope: GroupScope, limit: number): Promise<string[]> {
+  /** Visible runs with no WorkflowCompleted/Failed yet (the ones whose jobs may still change), newest first; none once the caller is gone. */
+  async unfinishedRunIds(limit: number): Promise<string[]> {
+    if (!this.access.caller) return [];
+    const scope = this.access.scope();
     const { rows } = await this.pool.query<{ run_id: string }>(
       `SELECT e.originator_id::text AS run_id FROM workflowtracker_events e, LATERAL (SELECT convert_from(e.state, 'UTF8')::jsonb AS s) j
         WHERE e.topic = $1 AND ${groupScopeSql(`(j.s->>'group')::bigint`, `(j.s->>'user')::bigint`, 2, 'id')}

@@ -3,12 +3,16 @@ import { groupScopeParams, groupScopeSql, type GroupScope } from '../../common/a
 import { badInput } from '../../common/errors';
 import { KNOWN_STATUSES, SUPPORT_TASK_PATTERN } from '../fold';
 import { filterRunIds, runStatusAfterTaskSql, statusEnumSql, TOPICS, type WorkflowRunFilter } from './events';
+import { FACT_TYPES, factColumns, runSummaryOf, type RunFacts } from './run-summary';
 
 /**
  * workflowStatistics: runs grouped by workflow, version, owner, group, status and period, with
- * counts, rates and duration percentiles, in one set-based statement over the event store (the
- * truth: BIOMERO's view tables may miss runs, reference/biomero-models.md 1.4). Every run fact
- * is derived as the fold derives it (fold.ts); the test checks each number against the API.
+ * counts, rates and duration percentiles, in one set-based statement with the caller's access
+ * rule. The facts of each run come from the run summary (run-summary.ts: the fold's own facts,
+ * kept current from the event store, plus the runs touched since, folded in the request's
+ * snapshot); where our migration is not installed (or the summary is still being built), from
+ * the event store itself (`eventFactsSql`: every run fact derived as the fold derives it).
+ * statistics.test.ts checks each number against the API, run-summary.test.ts that both agree.
  */
 
 /** The most periods one workflowStatistics request may span (docs/limits.md). */
@@ -47,7 +51,12 @@ export interface WorkflowStatisticsBucket {
 
 /** Key → the column of `facts` it groups by. */
 const KEY_COLUMNS: Record<WorkflowStatisticsKey, string> = {
-  PERIOD: 'period', WORKFLOW: 'workflow', WORKFLOW_VERSION: 'workflow_version', USER: 'user_id', GROUP: 'group_id', STATUS: 'status',
+  PERIOD: 'period',
+  WORKFLOW: 'workflow',
+  WORKFLOW_VERSION: 'workflow_version',
+  USER: 'user_id',
+  GROUP: 'group_id',
+  STATUS: 'status',
 };
 const PERIOD_UNIT: Record<WorkflowStatisticsPeriod, string> = { DAY: 'day', WEEK: 'week', MONTH: 'month' };
 /** The longest period, for the limit check before any work (a month counted as 28 days would refuse valid ranges). */
@@ -58,21 +67,32 @@ const TERMINAL_JOB_STATE = '^(COMPLETED|FAILED|CANCELLED|TIMEOUT|OUT_OF_MEMORY|N
 
 interface Row {
   period: Date | null;
+  /** null in a zero bucket (no run) */
   workflow: string | null;
   workflow_version: string | null;
   user_id: string | null;
   group_id: string | null;
   status: string | null;
-  runs: number;
-  by_status: Record<string, number>;
-  slurm_jobs: number;
-  queued_n: number; queued_mean: number | null; queued_p: (number | null)[] | null;
-  running_n: number; running_mean: number | null; running_p: (number | null)[] | null;
-  total_n: number; total_mean: number | null; total_p: (number | null)[] | null;
+  runs: number | null;
+  /** runs per status, in STATUSES order */
+  by_status: number[] | null;
+  slurm_jobs: number | null;
+  queued_n: number | null;
+  queued_mean: number | null;
+  queued_p: (number | null)[] | null;
+  running_n: number | null;
+  running_mean: number | null;
+  running_p: (number | null)[] | null;
+  total_n: number | null;
+  total_mean: number | null;
+  total_p: (number | null)[] | null;
 }
 
+/** The columns every facts CTE gives, one row per run. */
+type FactsCte = { sql: string; params: unknown[] };
+
 /**
- * One fact row per visible run created in the range and matching the filter. Each event of the
+ * `facts` from the event store, for when the run summary cannot answer: one row per run. Each event of the
  * topics read is parsed once (`ev`, one pass over the store); the rest are hash joins on it.
  *  - workflow task: fold.ts workflowTaskOf; its first Slurm job gives queue wait (JobIdAdded →
  *    first RUNNING) and run time (→ first final state), as the fold's SlurmJob does;
@@ -80,14 +100,22 @@ interface Row {
  *    runStatusAfterTaskSql (the rule of STATUS_SQL), as an enum value;
  *  - total: creation → WorkflowCompleted/Failed.
  */
-function factsSql(first: number): { sql: string; params: unknown[] } {
+function eventFactsSql(first: number): FactsCte {
   const p = (i: number) => `$${first + i}`;
   const params = [
     [TOPICS.initiated, TOPICS.taskAdded, TOPICS.taskCreated, TOPICS.statusUpdated, TOPICS.jobIdAdded, TOPICS.completed, TOPICS.failed],
-    TOPICS.initiated, TOPICS.taskAdded, TOPICS.taskCreated, TOPICS.statusUpdated, TOPICS.jobIdAdded, TOPICS.completed, TOPICS.failed,
-    SUPPORT_TASK_PATTERN, STATUSES.slice(0, -1), TERMINAL_JOB_STATE,
+    TOPICS.initiated,
+    TOPICS.taskAdded,
+    TOPICS.taskCreated,
+    TOPICS.statusUpdated,
+    TOPICS.jobIdAdded,
+    TOPICS.completed,
+    TOPICS.failed,
+    SUPPORT_TASK_PATTERN,
+    STATUSES.slice(0, -1),
+    TERMINAL_JOB_STATE,
   ];
-  const [initiated, added, created, updated, jobAdded, completed, failed, pattern, known, terminal] = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10].map(p);
+  const [initiated, added, created, updated, jobAdded, completed, failed, pattern, _known, terminal] = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10].map(p);
   const sql = `
     ev AS MATERIALIZED (
       SELECT e.id, e.originator_id AS oid, e.topic, (j.s->'timestamp'->>'_data_')::timestamptz AS at,
@@ -147,14 +175,37 @@ function factsSql(first: number): { sql: string; params: unknown[] } {
 }
 
 /**
- * Runs the statement with nested loops off: the planner cannot estimate the CTEs' sizes and
- * would join them row by row (quadratic in the number of runs); every join here is a hash join.
+ * `facts` from the run summary: its rows, but those of the runs touched above its watermark,
+ * which `tail` gives as folded in this snapshot (run-summary.ts).
  */
-async function setBased<R extends pg.QueryResultRow>(pool: pg.Pool, sql: string, params: unknown[]): Promise<R[]> {
+function summaryFactsSql(first: number, tail: { touched: string[]; facts: RunFacts[] }): FactsCte {
+  const columns = factColumns(tail.facts).slice(0, -1); // not last_event_id
+  const unnest = FACT_TYPES.slice(0, -1)
+    .map((t, i) => `$${first + 1 + i}::${t}[]`)
+    .join(', ');
+  return {
+    sql: `facts AS (
+      SELECT run_id, user_id, group_id, created, workflow, workflow_version, status,
+             queued_seconds AS queued, running_seconds AS running, total_seconds AS total, slurm_jobs
+        FROM omero_graph_workflow_run_summary WHERE run_id <> ALL($${first}::uuid[])
+      UNION ALL
+      SELECT * FROM unnest(${unnest}) AS t(run_id, user_id, group_id, created, workflow, workflow_version, status, queued, running, total, slurm_jobs))`,
+    params: [tail.touched, ...columns],
+  };
+}
+
+/**
+ * The statement's settings: nested loops off (the planner cannot estimate the CTEs' sizes and
+ * would join them row by row, quadratic in the number of runs; every join here is a hash join),
+ * and the grouping's sort of 100,000 runs in memory (the default 4 MB spills it to disk).
+ */
+const SET_BASED = "SET LOCAL enable_nestloop = off; SET LOCAL work_mem = '64MB'";
+
+/** The event-store statement in a read-only transaction of its own. */
+async function inReadOnly<R extends pg.QueryResultRow>(pool: pg.Pool, sql: string, params: unknown[]): Promise<R[]> {
   const client = await pool.connect();
   try {
-    await client.query('BEGIN READ ONLY');
-    await client.query('SET LOCAL enable_nestloop = off');
+    await client.query(`BEGIN READ ONLY; ${SET_BASED}`);
     const { rows } = await client.query<R>(sql, params);
     await client.query('COMMIT');
     return rows;
@@ -171,9 +222,9 @@ function durationColumns(column: string, name: string): string {
           percentile_cont(ARRAY[0.5, 0.9, 0.99]) WITHIN GROUP (ORDER BY ${column}) AS ${name}_p`;
 }
 
-function durations(n: number, mean: number | null, p: (number | null)[] | null): DurationStatistics {
+function durations(n: number | null, mean: number | null, p: (number | null)[] | null): DurationStatistics {
   const at = (i: number) => (p?.[i] == null ? null : Number(p[i]));
-  return { count: n, mean: mean == null ? null : Number(mean), p50: at(0), p90: at(1), p99: at(2) };
+  return { count: n ?? 0, mean: mean == null ? null : Number(mean), p50: at(0), p90: at(1), p99: at(2) };
 }
 
 function optionalId(value: string | null | undefined, field: string): number | null {
@@ -196,30 +247,93 @@ export interface WorkflowStatisticsArgs {
  * the other keys seen in the range (zero buckets fill the gaps).
  */
 export async function workflowStatistics(pool: pg.Pool, scope: GroupScope, args: WorkflowStatisticsArgs): Promise<WorkflowStatisticsBucket[]> {
+  const statement = prepared(scope, args);
+  const rows = await runSummaryOf(pool).snapshot(SET_BASED, async (client, tail) => {
+    const { sql, params } = statement(summaryFactsSql(1, tail));
+    return (await client.query<Row>(sql, params)).rows;
+  });
+  if (rows) return rows.map(bucketOf);
+  const { sql, params } = statement(eventFactsSql(1));
+  return (await inReadOnly<Row>(pool, sql, params)).map(bucketOf);
+}
+
+/** The same buckets read from the event store alone: what answers without our migration (and the benchmark's baseline). */
+export async function workflowStatisticsFromEvents(pool: pg.Pool, scope: GroupScope, args: WorkflowStatisticsArgs): Promise<WorkflowStatisticsBucket[]> {
+  const { sql, params } = prepared(scope, args)(eventFactsSql(1));
+  return (await inReadOnly<Row>(pool, sql, params)).map(bucketOf);
+}
+
+/** The request checked (BAD_USER_INPUT) and its statement over a `facts` CTE. */
+function prepared(scope: GroupScope, args: WorkflowStatisticsArgs): (facts: FactsCte) => { sql: string; params: unknown[] } {
   const { from, to } = args.range;
   const period = args.period ?? 'DAY';
   if (!(from < to)) throw badInput('range.from must be before range.to.', 'range');
   if ((to.getTime() - from.getTime()) / PERIOD_MS[period] > MAX_WORKFLOW_STATISTICS_PERIODS) {
-    throw badInput(`range spans more than ${MAX_WORKFLOW_STATISTICS_PERIODS} periods (MAX_WORKFLOW_STATISTICS_PERIODS); use a longer period or a shorter range.`, 'range');
+    throw badInput(
+      `range spans more than ${MAX_WORKFLOW_STATISTICS_PERIODS} periods (MAX_WORKFLOW_STATISTICS_PERIODS); use a longer period or a shorter range.`,
+      'range',
+    );
   }
   const keys = [...new Set(args.groupBy)];
   const f = args.filter ?? {};
-  const facts = factsSql(1);
+  const others = [optionalId(f.userId, 'userId'), optionalId(f.groupId, 'groupId'), filterRunIds(f)] as const;
+  return (facts) => statisticsStatement(facts, scope, keys, period, args, others);
+}
+
+/**
+ * The statement over `facts` (its parameters first): the caller's access rule and the filter,
+ * grouped by the keys; with PERIOD, every period of the range (generate_series) × every
+ * combination of the other keys seen, zero buckets where no run falls.
+ */
+function statisticsStatement(
+  facts: FactsCte,
+  scope: GroupScope,
+  keys: WorkflowStatisticsKey[],
+  period: WorkflowStatisticsPeriod,
+  args: WorkflowStatisticsArgs,
+  [userId, groupId, ids]: readonly [number | null, number | null, string[] | null],
+): { sql: string; params: unknown[] } {
+  const f = args.filter ?? {};
   const n = facts.params.length;
   const params: unknown[] = [
     ...facts.params,
     ...groupScopeParams(scope, 'id'), // n+1..n+4
-    from, to, PERIOD_UNIT[period], // n+5..n+7
-    optionalId(f.userId, 'userId'), optionalId(f.groupId, 'groupId'), // n+8, n+9
-    f.createdAfter ?? null, f.createdBefore ?? null, // n+10, n+11
-    filterRunIds(f), f.workflow ?? null, f.version ?? null, // n+12..n+14
+    args.range.from,
+    args.range.to,
+    PERIOD_UNIT[period], // n+5..n+7
+    userId,
+    groupId, // n+8, n+9
+    f.createdAfter ?? null,
+    f.createdBefore ?? null, // n+10, n+11
+    ids,
+    f.workflow ?? null,
+    f.version ?? null, // n+12..n+14
     f.statuses?.length ? f.statuses : null, // n+15
   ];
   const $ = (i: number) => `$${n + i}`;
   const groupColumns = keys.map((k) => KEY_COLUMNS[k]);
-  const statusCounts = STATUSES.map((s) => `'${s}', count(*) FILTER (WHERE status = '${s}')`).join(', ');
-  const rows = await setBased<Row>(pool,
-    `WITH ${facts.sql},
+  const otherColumns = groupColumns.filter((c) => c !== 'period');
+  // one count per status, in STATUSES order (an int array: cheaper to build and read than JSON)
+  const statusCounts = STATUSES.map((s) => `count(*) FILTER (WHERE status = '${s}')`).join(', ');
+  const aggregates = ['runs', 'slurm_jobs', 'by_status', ...['queued', 'running', 'total'].flatMap((d) => [`${d}_n`, `${d}_mean`, `${d}_p`])];
+  const grouped = `
+     grouped AS (
+       SELECT ${groupColumns.map((c) => `${c}, `).join('')}${otherColumns.length ? `jsonb_build_array(${otherColumns.join(', ')}) AS combo, ` : ''}
+              count(*)::int AS runs, sum(slurm_jobs)::int AS slurm_jobs, ARRAY[${statusCounts}]::int[] AS by_status,
+              ${durationColumns('queued', 'queued')}, ${durationColumns('running', 'running')}, ${durationColumns('total', 'total')}
+         FROM chosen ${groupColumns.length ? `GROUP BY ${groupColumns.join(', ')}` : ''})`;
+  const select = !keys.includes('PERIOD')
+    ? `SELECT ${[...groupColumns, ...aggregates].join(', ')} FROM grouped ${groupColumns.length ? `ORDER BY ${groupColumns.join(', ')}` : ''}`
+    : `, periods AS (
+         SELECT g AT TIME ZONE 'UTC' AS period
+           FROM generate_series(date_trunc(${$(7)}, ${$(5)}::timestamptz AT TIME ZONE 'UTC'), (${$(6)}::timestamptz AT TIME ZONE 'UTC') - interval '1 microsecond', ('1 ' || ${$(7)})::interval) g),
+       -- grouped by PERIOD alone: one series, present even when no run falls in the range
+       combos AS (${otherColumns.length ? `SELECT DISTINCT combo, ${otherColumns.join(', ')} FROM grouped` : 'SELECT 1 AS one'})
+       SELECT p.period, ${[...otherColumns.map((c) => `c.${c}`), ...aggregates.map((a) => `g.${a}`)].join(', ')}
+         FROM periods p CROSS JOIN combos c
+         LEFT JOIN grouped g ON g.period = p.period${otherColumns.length ? ' AND g.combo = c.combo' : ''}
+        ORDER BY ${['p.period', ...otherColumns.map((c) => `c.${c}`)].join(', ')}`;
+  const sql = `WITH ${facts.sql},
      chosen AS (
        SELECT *, date_trunc(${$(7)}, created AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS period FROM facts
         WHERE created >= ${$(5)} AND created < ${$(6)}
@@ -228,20 +342,13 @@ export async function workflowStatistics(pool: pg.Pool, scope: GroupScope, args:
           AND (${$(10)}::timestamptz IS NULL OR created >= ${$(10)}) AND (${$(11)}::timestamptz IS NULL OR created < ${$(11)})
           AND (${$(12)}::uuid[] IS NULL OR run_id = ANY(${$(12)}::uuid[]))
           AND (${$(13)}::text IS NULL OR lower(workflow) = lower(${$(13)})) AND (${$(14)}::text IS NULL OR workflow_version = ${$(14)})
-          AND (${$(15)}::text[] IS NULL OR status = ANY(${$(15)}::text[])))
-     SELECT ${groupColumns.map((c) => `${c}, `).join('')}count(*)::int AS runs, sum(slurm_jobs)::int AS slurm_jobs,
-            jsonb_build_object(${statusCounts}) AS by_status,
-            ${durationColumns('queued', 'queued')}, ${durationColumns('running', 'running')}, ${durationColumns('total', 'total')}
-       FROM chosen ${groupColumns.length ? `GROUP BY ${groupColumns.join(', ')} ORDER BY ${groupColumns.join(', ')}` : ''}`,
-    params,
-  );
-  const buckets = rows.map((row) => bucketOf(row));
-  if (!keys.includes('PERIOD')) return buckets;
-  return withZeroPeriods(pool, buckets, keys, period, args.range);
+          AND (${$(15)}::text[] IS NULL OR status = ANY(${$(15)}::text[]))),${grouped}
+     ${select}`;
+  return { sql, params };
 }
 
 function bucketOf(row: Row): WorkflowStatisticsBucket {
-  const byStatus = STATUSES.map((status) => ({ status, count: Number(row.by_status?.[status] ?? 0) })).filter((s) => s.count > 0);
+  const byStatus = STATUSES.map((status, i) => ({ status, count: Number(row.by_status?.[i] ?? 0) })).filter((s) => s.count > 0);
   const count = (status: string) => byStatus.find((s) => s.status === status)?.count ?? 0;
   const succeeded = count('DONE');
   const failed = count('FAILED');
@@ -253,7 +360,7 @@ function bucketOf(row: Row): WorkflowStatisticsBucket {
     userId: row.user_id == null ? null : Number(row.user_id),
     groupId: row.group_id == null ? null : Number(row.group_id),
     status: row.status ?? null,
-    runs: row.runs,
+    runs: row.runs ?? 0,
     byStatus,
     succeeded,
     failed,
@@ -264,35 +371,4 @@ function bucketOf(row: Row): WorkflowStatisticsBucket {
     total: durations(row.total_n, row.total_mean, row.total_p),
     slurmJobs: row.slurm_jobs ?? 0,
   };
-}
-
-type KeyValues = Pick<WorkflowStatisticsBucket, 'workflow' | 'workflowVersion' | 'userId' | 'groupId' | 'status'>;
-
-function emptyBucket(periodStart: Date | null, values: Partial<KeyValues>): WorkflowStatisticsBucket {
-  const none: DurationStatistics = { count: 0, mean: null, p50: null, p90: null, p99: null };
-  return {
-    periodStart, workflow: null, workflowVersion: null, userId: null, groupId: null, status: null, ...values,
-    runs: 0, byStatus: [], succeeded: 0, failed: 0, successRate: null, failureRate: null,
-    queueWait: none, runTime: { ...none }, total: { ...none }, slurmJobs: 0,
-  };
-}
-
-/** Every period of the range × every combination of the other keys seen, so a chart needs no gap filling. */
-async function withZeroPeriods(pool: pg.Pool, buckets: WorkflowStatisticsBucket[], keys: WorkflowStatisticsKey[], period: WorkflowStatisticsPeriod, range: { from: Date; to: Date }): Promise<WorkflowStatisticsBucket[]> {
-  const { rows } = await pool.query<{ period: Date }>(
-    `SELECT g AT TIME ZONE 'UTC' AS period
-       FROM generate_series(date_trunc($1, $2::timestamptz AT TIME ZONE 'UTC'), ($3::timestamptz AT TIME ZONE 'UTC') - interval '1 microsecond', ('1 ' || $1)::interval) g`,
-    [PERIOD_UNIT[period], range.from, range.to],
-  );
-  const valuesOf = (b: WorkflowStatisticsBucket): KeyValues => ({ workflow: b.workflow, workflowVersion: b.workflowVersion, userId: b.userId, groupId: b.groupId, status: b.status });
-  const combos = new Map<string, KeyValues>();
-  for (const b of buckets) combos.set(JSON.stringify(valuesOf(b)), valuesOf(b));
-  // grouped by PERIOD alone: one series, present even when no run falls in the range
-  if (keys.length === 1 && combos.size === 0) combos.set(JSON.stringify({}), {} as KeyValues);
-  const found = new Map(buckets.map((b) => [`${b.periodStart?.getTime()}|${JSON.stringify(valuesOf(b))}`, b]));
-  const out: WorkflowStatisticsBucket[] = [];
-  for (const { period: start } of rows) {
-    for (const [combo, values] of combos) out.push(found.get(`${start.getTime()}|${combo}`) ?? emptyBucket(start, values));
-  }
-  return out;
 }

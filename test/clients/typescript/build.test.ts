@@ -26,7 +26,8 @@ it('clients/typescript/src/generated.ts is what npm run codegen writes now (run 
 }, 60_000);
 
 it('generates login and logout from the SDL the gateway serves them with', async () => {
-  const script = "import { signInTypeDefs, clientSchemaSdl } from './clients/codegen.ts'; console.log(JSON.stringify([signInTypeDefs('.'), clientSchemaSdl('.')]));";
+  const script =
+    "import { signInTypeDefs, clientSchemaSdl } from './clients/codegen.ts'; console.log(JSON.stringify([signInTypeDefs('.'), clientSchemaSdl('.')]));";
   const [signIn, schema] = JSON.parse((await node(['--input-type=module', '-e', script])).stdout) as [string, string];
   expect(signIn).toBe(SIGN_IN_TYPE_DEFS);
   const mutation = buildSchema(schema).getMutationType()!.getFields();
@@ -59,10 +60,20 @@ it('compiles the example app (tsc --noEmit) and bundles it for the browser with 
   // the esbuild CLI (its JS API trips over jest's realms); for the browser platform it refuses any Node built-in
   const out = mkdtempSync(join(tmpdir(), 'omero-graph-example-'));
   try {
-    await run(join(ROOT, 'node_modules', '.bin', 'esbuild'), [
-      join(SDK, 'examples', 'browser-app.ts'), '--bundle', '--platform=browser', '--format=esm', '--log-level=error',
-      `--alias:@omero-graph/client=${join(SDK, 'src', 'index.ts')}`, `--outfile=${join(out, 'app.js')}`, `--metafile=${join(out, 'meta.json')}`,
-    ], { cwd: ROOT });
+    await run(
+      join(ROOT, 'node_modules', '.bin', 'esbuild'),
+      [
+        join(SDK, 'examples', 'browser-app.ts'),
+        '--bundle',
+        '--platform=browser',
+        '--format=esm',
+        '--log-level=error',
+        `--alias:@omero-graph/client=${join(SDK, 'src', 'index.ts')}`,
+        `--outfile=${join(out, 'app.js')}`,
+        `--metafile=${join(out, 'meta.json')}`,
+      ],
+      { cwd: ROOT },
+    );
     const inputs = Object.keys(JSON.parse(readFileSync(join(out, 'meta.json'), 'utf8')).inputs as Record<string, unknown>);
     expect(inputs.some((path) => path.includes('graphql-sse'))).toBe(true);
     expect(inputs.some((path) => path.includes('graphql-ws'))).toBe(true);

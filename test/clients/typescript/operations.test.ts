@@ -1,7 +1,24 @@
 import {
-  CancelWorkflowRunDocument, createClient, DatasetImagesDocument, FormDocument, FormsDocument, GraphError, ImageLineageDocument,
-  ImportOrderDocument, ImportOrdersDocument, isGraphError, LineageDocument, LineageExportDocument, ProjectDatasetsDocument,
-  ProjectsDocument, ValidateFormDataDocument, WorkflowRunDocument, WorkflowRunsDocument, WorkflowRunHistoryDocument, WorkflowRunUpdatesDocument, type OmeroGraphClient,
+  CancelWorkflowRunDocument,
+  createClient,
+  DatasetImagesDocument,
+  FormDocument,
+  FormsDocument,
+  GraphError,
+  ImageLineageDocument,
+  ImportOrderDocument,
+  ImportOrdersDocument,
+  isGraphError,
+  LineageDocument,
+  LineageExportDocument,
+  ProjectDatasetsDocument,
+  ProjectsDocument,
+  ValidateFormDataDocument,
+  WorkflowRunDocument,
+  WorkflowRunsDocument,
+  WorkflowRunHistoryDocument,
+  WorkflowRunUpdatesDocument,
+  type OmeroGraphClient,
 } from '../../../clients/typescript/src/index.js';
 import { DEMO, DEMO_GROUPS, DEMO_PASSWORDS, DEMO_USERS } from '../../../database/demo/index.js';
 import { appendEvents, newRunEvents } from '../../../database/demo/workflows.js';
@@ -39,11 +56,19 @@ it('follows a run live, the folded run on every stored event (WorkflowRunUpdates
     const history: string[] = [];
     for await (const event of alice.paginate(WorkflowRunHistoryDocument, { id: run.id }, (d) => d.workflowRun?.events)) history.push(event.cursor);
     expect(history).toHaveLength(3); // the new run's first three events, read first
-    const updates = alice.subscribe(WorkflowRunUpdatesDocument, { filter: { userId: String(DEMO_USERS.alice.id) } }, { transport: 'sse', after: history.at(-1) });
+    const updates = alice.subscribe(
+      WorkflowRunUpdatesDocument,
+      { filter: { userId: String(DEMO_USERS.alice.id) } },
+      { transport: 'sse', after: history.at(-1) },
+    );
     try {
       await appendEvents(biomero, [{ originatorId: run.id, version: 2, type: 'WorkflowRun.WorkflowStarted' }]);
       const { value } = await updates.next();
-      expect(value.workflowRunUpdated).toMatchObject({ source: 'STORE', event: { type: 'WorkflowRun.WorkflowStarted' }, run: { id: run.id, tasks: [{ id: run.taskId }] } });
+      expect(value.workflowRunUpdated).toMatchObject({
+        source: 'STORE',
+        event: { type: 'WorkflowRun.WorkflowStarted' },
+        run: { id: run.id, tasks: [{ id: run.taskId }] },
+      });
       expect(updates.cursor).toBe(value.workflowRunUpdated.cursor);
     } finally {
       await updates.close();
@@ -84,7 +109,9 @@ it('browses projects → datasets → images with their key-value pairs', async 
 
 it('paginates a connection page by page, typed through a selector or found by itself', async () => {
   const { projects } = await alice.query(ProjectsDocument, {});
-  const raw = (await alice.query(ProjectDatasetsDocument, { id: projects.nodes.find((p) => p.name === 'Nuclei study')!.id })).project!.datasets.nodes.find((d) => d.name === 'Raw acquisitions')!;
+  const raw = (await alice.query(ProjectDatasetsDocument, { id: projects.nodes.find((p) => p.name === 'Nuclei study')!.id })).project!.datasets.nodes.find(
+    (d) => d.name === 'Raw acquisitions',
+  )!;
 
   const names: string[] = [];
   for await (const image of alice.paginate(DatasetImagesDocument, { id: raw.id, first: 1 }, (data) => data.dataset?.images)) names.push(image.name);
@@ -145,7 +172,11 @@ it('reads forms with their versions and validates data against a version', async
   const missing = await formmaster.query(ValidateFormDataDocument, { formId: DEMO.forms.sampleprep.id, data: {} });
   expect(missing.validateFormData.valid).toBe(false);
   expect(missing.validateFormData.errors.length).toBeGreaterThan(0);
-  const good = await formmaster.query(ValidateFormDataDocument, { formId: DEMO.forms.sampleprep.id, version: DEMO.forms.sampleprep.versions[1], data: { fixative: 'Methanol' } });
+  const good = await formmaster.query(ValidateFormDataDocument, {
+    formId: DEMO.forms.sampleprep.id,
+    version: DEMO.forms.sampleprep.versions[1],
+    data: { fixative: 'Methanol' },
+  });
   expect(good.validateFormData).toEqual({ valid: true, version: { timestamp: DEMO.forms.sampleprep.versions[1] }, errors: [] });
 });
 
@@ -224,7 +255,11 @@ it('runs its operations on a gateway that runs trusted documents only (PERSISTED
   const trusted = await startGateway({
     supergraphSdl: readSupergraph(),
     subgraphUrls: Object.fromEntries(Object.entries(stack.subgraphs).map(([name, s]) => [name, s.url])),
-    omeroPool: pool, secret: TEST_SECRET, host: '127.0.0.1', port: 0, sessionCacheMs: 0,
+    omeroPool: pool,
+    secret: TEST_SECRET,
+    host: '127.0.0.1',
+    port: 0,
+    sessionCacheMs: 0,
     settings: { persistedOperations: 'trusted' },
   });
   try {

@@ -1,8 +1,16 @@
 import type pg from 'pg';
 import WebSocket from 'ws';
 import {
-  createClient, GraphError, ImportOrderDocument, ImportOrderUpdatesDocument, WorkflowRunEventsDocument, WorkflowRunHistoryDocument,
-  type ImportOrderUpdatesSubscription, type OmeroGraphClient, type Subscription, type WorkflowRunEventsSubscription,
+  createClient,
+  GraphError,
+  ImportOrderDocument,
+  ImportOrderUpdatesDocument,
+  WorkflowRunEventsDocument,
+  WorkflowRunHistoryDocument,
+  type ImportOrderUpdatesSubscription,
+  type OmeroGraphClient,
+  type Subscription,
+  type WorkflowRunEventsSubscription,
 } from '../../../clients/typescript/src/index.js';
 import { DEMO, DEMO_GROUPS, DEMO_USERS } from '../../../database/demo/index.js';
 import { appendEvents, newRunEvents } from '../../../database/demo/workflows.js';
@@ -51,7 +59,12 @@ afterAll(async () => {
 });
 
 function client(session: string = DEMO_USERS.bob.sessionUuid): OmeroGraphClient {
-  return createClient({ url: gateway!.url, sessionKey: session, webSocketImpl: WebSocket, subscriptions: { retryDelayMs: 50, maxRetryDelayMs: 500, maxReconnects: 40 } });
+  return createClient({
+    url: gateway!.url,
+    sessionKey: session,
+    webSocketImpl: WebSocket,
+    subscriptions: { retryDelayMs: 50, maxRetryDelayMs: 500, maxReconnects: 40 },
+  });
 }
 
 async function appendStage(uuid: string, stage: string): Promise<void> {
@@ -104,7 +117,11 @@ it('resumes over graphql-ws and SSE across a gateway restart, losing and repeati
     await new Promise((r) => setTimeout(r, 500)); // both streams are open
     await appendStage(uuid, 'Import Started');
     await appendEvents(biomero, [{ originatorId: run.taskId, version: 1, type: 'Task.TaskStarted' }]);
-    await until(() => stages.length === 1 && events.length === 1, failures, () => [stages, events]);
+    await until(
+      () => stages.length === 1 && events.length === 1,
+      failures,
+      () => [stages, events],
+    );
 
     // The gateway goes away; stages and events keep being written meanwhile.
     const port = gateway!.port;
@@ -117,7 +134,11 @@ it('resumes over graphql-ws and SSE across a gateway restart, losing and repeati
     await appendStage(uuid, 'Import Completed');
     await appendEvents(biomero, [{ originatorId: run.id, version: 2, type: 'WorkflowRun.WorkflowStarted' }]);
 
-    await until(() => stages.length >= 3 && events.length >= 3, failures, () => [stages, events, overWs.reconnects, overSse.reconnects]);
+    await until(
+      () => stages.length >= 3 && events.length >= 3,
+      failures,
+      () => [stages, events, overWs.reconnects, overSse.reconnects],
+    );
     await new Promise((r) => setTimeout(r, 500)); // nothing more may arrive
     expect(stages.map((s) => s.importOrderUpdated.stageRaw)).toEqual(['Import Started', 'Import Preprocessing', 'Import Completed']);
     expect(events.map((e) => e.workflowRunEvents.type)).toEqual(['Task.TaskStarted', 'Task.StatusUpdated', 'WorkflowRun.WorkflowStarted']);
@@ -138,7 +159,11 @@ it('resumes across a restart of the subgraph that owns the stream, telling of th
   const failures: unknown[] = [];
   const alice = client(DEMO_USERS.alice.sessionUuid);
   const { importOrder } = await alice.query(ImportOrderDocument, { uuid });
-  const subscription = alice.subscribe(ImportOrderUpdatesDocument, { uuid }, { after: importOrder!.history.at(-1)!.cursor, onInterrupted: (error) => interruptions.push(error) });
+  const subscription = alice.subscribe(
+    ImportOrderUpdatesDocument,
+    { uuid },
+    { after: importOrder!.history.at(-1)!.cursor, onInterrupted: (error) => interruptions.push(error) },
+  );
   void (async () => {
     try {
       for await (const update of subscription) received.push(update.importOrderUpdated.stageRaw);
@@ -149,15 +174,27 @@ it('resumes across a restart of the subgraph that owns the stream, telling of th
   try {
     await new Promise((r) => setTimeout(r, 500));
     await appendStage(uuid, 'Import Preprocessing');
-    await until(() => received.length === 1, failures, () => received);
+    await until(
+      () => received.length === 1,
+      failures,
+      () => received,
+    );
 
     const imports = stack.subgraphs.imports;
     await imports.stop();
     await appendStage(uuid, 'Import Postprocessing');
     await appendStage(uuid, 'Import Completed');
-    stack.subgraphs.imports = await startSubgraph(importsSubgraph({ databaseUrl: stack.dbs.biomeroUrl }), { port: imports.port, host: '127.0.0.1', secret: TEST_SECRET });
+    stack.subgraphs.imports = await startSubgraph(importsSubgraph({ databaseUrl: stack.dbs.biomeroUrl }), {
+      port: imports.port,
+      host: '127.0.0.1',
+      secret: TEST_SECRET,
+    });
 
-    await until(() => received.length >= 3, failures, () => received);
+    await until(
+      () => received.length >= 3,
+      failures,
+      () => received,
+    );
     await new Promise((r) => setTimeout(r, 500));
     expect(received).toEqual(['Import Preprocessing', 'Import Postprocessing', 'Import Completed']);
     expect(interruptions.length).toBeGreaterThan(0);

@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { Registry } from 'prom-client';
-import { LogTailer } from '../../../subgraphs/common/eventlog';
+import { HOLDERS_SQL, LogTailer } from '../../../subgraphs/common/eventlog';
 import { registerEventLag } from '../../../subgraphs/common/metrics';
 import { createTestDatabases, type TestDatabases } from '../../support/databases';
 
@@ -29,17 +29,23 @@ afterAll(async () => {
   await dbs.drop();
 });
 
-function tailer(opts: { maxQueue?: number; pollIntervalMs?: number; table?: string } = {}): LogTailer<Row> {
+function tailer(opts: { maxQueue?: number; pollIntervalMs?: number; table?: string; pool?: pg.Pool } = {}): LogTailer<Row> {
   const table = opts.table ?? 'log_under_test';
   const t = new LogTailer<Row>({
-    pool,
+    pool: opts.pool ?? pool,
     name: table,
     table,
     channel: table,
     pollIntervalMs: opts.pollIntervalMs ?? 50,
     maxQueue: opts.maxQueue,
     fetch: async (client, lower, upper, limit) =>
-      (await client.query<Row>(`SELECT id::int AS id, v FROM ${table} WHERE id > $1 AND ($2::bigint IS NULL OR id <= $2) ORDER BY id LIMIT $3`, [lower, upper, limit])).rows,
+      (
+        await client.query<Row>(`SELECT id::int AS id, v FROM ${table} WHERE id > $1 AND ($2::bigint IS NULL OR id <= $2) ORDER BY id LIMIT $3`, [
+          lower,
+          upper,
+          limit,
+        ])
+      ).rows,
   });
   tailers.push(t);
   return t;
@@ -196,6 +202,46 @@ describe('LogTailer', () => {
     await quiet(resumed, 200);
     await resumed.return!();
     expect(seen.map((r) => r.id)).toEqual(ids.slice(0, 2));
+  });
+
+  it('a subscriber resuming while a round is between taking rows and broadcasting them receives each of them once', async () => {
+    // the round reads the lock holders between taking settled rows and broadcasting them: that read waits here
+    let gate: Promise<void> | null = null;
+    let release!: () => void;
+    let reached!: () => void;
+    const atGate = new Promise<void>((resolve) => (reached = resolve));
+    const gated = {
+      query: (...args: Parameters<pg.Pool['query']>) => {
+        if (gate && args[0] === HOLDERS_SQL) {
+          reached();
+          return gate.then(() => (pool.query as (...a: unknown[]) => unknown)(...args));
+        }
+        return (pool.query as (...a: unknown[]) => unknown)(...args);
+      },
+      connect: () => pool.connect(),
+    } as unknown as pg.Pool;
+    const [before] = await insert('race-0');
+    const t = tailer({ pollIntervalMs: 60_000, pool: gated }); // rounds only when woken
+    await t.start();
+    gate = new Promise<void>((resolve) => (release = resolve));
+    await insert('race-1'); // settled
+    const slow = await openTransaction('log_under_test', 'race-2'); // open: a gap
+    await insert('race-3'); // held behind it
+    t.wake(); // takes race-1, then reads the holders for the gap (held at the gate)
+    await atGate;
+    const resumed = t.subscribe(before, () => true);
+    expect((await next(resumed)).v).toBe('race-1'); // from its replay: the frontier has passed it
+    gate = null;
+    release(); // the round goes on and broadcasts race-1
+    await slow.commit();
+    const rounds = setInterval(() => t.wake(), 50);
+    try {
+      expect(await collect(resumed, 2)).toEqual(['race-2', 'race-3']);
+      await quiet(resumed, 200);
+    } finally {
+      clearInterval(rounds);
+      await resumed.return!();
+    }
   });
 
   it('ends a subscriber that falls too far behind with SLOW_CONSUMER instead of buffering without bound', async () => {

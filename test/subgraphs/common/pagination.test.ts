@@ -9,7 +9,13 @@ const cursor = (key: number) => encodeCursor(KIND, key);
 
 function page(items: number[], order: 'ASC' | 'DESC', args: PageArgs) {
   const p = pageArgs(KIND, args);
-  const conn = connection(KIND, p, pageOfList(items, p, (n) => n, order), (n) => n, items.length);
+  const conn = connection(
+    KIND,
+    p,
+    pageOfList(items, p, (n) => n, order),
+    (n) => n,
+    items.length,
+  );
   return { keys: conn.nodes, info: conn.pageInfo };
 }
 

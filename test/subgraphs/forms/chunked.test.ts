@@ -28,7 +28,12 @@ const [S3, S2, S1] = ['2026-03-21T09:30:00.750000', '2026-03-21T09:20:00.125000'
 const BIG_SCHEMA = {
   title: 'Large protocol',
   type: 'object',
-  properties: Object.fromEntries(Array.from({ length: 30 }, (_, i) => [`step${i}`, { type: 'string', title: `Step ${i}`, description: `What was done in step ${i} of the protocol, in the lab's own words` }])),
+  properties: Object.fromEntries(
+    Array.from({ length: 30 }, (_, i) => [
+      `step${i}`,
+      { type: 'string', title: `Step ${i}`, description: `What was done in step ${i} of the protocol, in the lab's own words` },
+    ]),
+  ),
 };
 const SMALL_SCHEMA = { title: 'Large protocol', type: 'object', properties: { step0: { type: 'string' } } };
 const BIG_DATA = { step0: 'fixed', step1: 'µ-manager acquisition; '.repeat(80) };
@@ -64,15 +69,31 @@ function withoutChunk1(rows: Entry[]): Entry[] {
 /** Hex noise hardly compresses: a payload of several chunks. */
 const NOISY_SCHEMA = { title: 'Noisy', type: 'object', description: randomBytes(2000).toString('hex') };
 const brokenDefinition: Entry[] = [
-  ...withoutChunk1(encodePayload(V2, versionPayload({ formId: BROKEN, schema: JSON.stringify(NOISY_SCHEMA), uiSchema: '{}', author: CAROL, timestamp: V2, message: 'Thirty steps' }))),
+  ...withoutChunk1(
+    encodePayload(
+      V2,
+      versionPayload({ formId: BROKEN, schema: JSON.stringify(NOISY_SCHEMA), uiSchema: '{}', author: CAROL, timestamp: V2, message: 'Thirty steps' }),
+    ),
+  ),
   ['id', BROKEN],
-  ...encodePayload(V1, versionPayload({ formId: BROKEN, schema: JSON.stringify(SMALL_SCHEMA), uiSchema: '{}', author: CAROL, timestamp: V1, message: 'First' })),
+  ...encodePayload(
+    V1,
+    versionPayload({ formId: BROKEN, schema: JSON.stringify(SMALL_SCHEMA), uiSchema: '{}', author: CAROL, timestamp: V1, message: 'First' }),
+  ),
   ['owner', String(CAROL)],
   ['objType', 'Dataset'],
 ];
 const brokenHistory: Entry[] = [
-  ...withoutChunk1(encodePayload(S2, submissionPayload({ formId: BROKEN, formTimestamp: V1, formData: JSON.stringify(NOISY_SCHEMA), changedBy: CAROL, changedAt: S2, message: '' }))),
-  ...encodePayload(S1, submissionPayload({ formId: BROKEN, formTimestamp: V1, formData: JSON.stringify({ step0: 'fixed' }), changedBy: CAROL, changedAt: S1, message: '' })),
+  ...withoutChunk1(
+    encodePayload(
+      S2,
+      submissionPayload({ formId: BROKEN, formTimestamp: V1, formData: JSON.stringify(NOISY_SCHEMA), changedBy: CAROL, changedAt: S2, message: '' }),
+    ),
+  ),
+  ...encodePayload(
+    S1,
+    submissionPayload({ formId: BROKEN, formTimestamp: V1, formData: JSON.stringify({ step0: 'fixed' }), changedBy: CAROL, changedAt: S1, message: '' }),
+  ),
 ];
 
 let dbs: TestDatabases;
@@ -86,14 +107,26 @@ beforeAll(async () => {
   await db.connect();
   try {
     await writeStoreAnnotation(db, { id: 9001, linkId: 9001, ns: `${FORMS_NS}/schema/${FORM}`, entries: definition });
-    await writeStoreAnnotation(db, { id: 9002, linkId: 9002, ns: `${FORMS_NS}/assignments/${FORM}/3`, entries: [['formId', FORM], ['groupId', '3']] });
+    await writeStoreAnnotation(db, {
+      id: 9002,
+      linkId: 9002,
+      ns: `${FORMS_NS}/assignments/${FORM}/3`,
+      entries: [
+        ['formId', FORM],
+        ['groupId', '3'],
+      ],
+    });
     await writeStoreAnnotation(db, { id: 9003, linkId: 9003, ns: `${FORMS_NS}/data/Dataset/${DATASET}/${FORM}`, entries: history });
   } finally {
     await db.end();
   }
   web = await startFakeOmeroWeb({ omeroDatabaseUrl: dbs.omeroUrl, formsVersion: '2.2' });
   database = await startSubgraph(formsSubgraph({ databaseUrl: dbs.omeroUrl }), { port: 0, host: '127.0.0.1', secret: TEST_SECRET });
-  jsonApi = await startSubgraph(formsSubgraph({ databaseUrl: dbs.omeroUrl, source: 'json-api', omeroWebUrl: web.url }), { port: 0, host: '127.0.0.1', secret: TEST_SECRET });
+  jsonApi = await startSubgraph(formsSubgraph({ databaseUrl: dbs.omeroUrl, source: 'json-api', omeroWebUrl: web.url }), {
+    port: 0,
+    host: '127.0.0.1',
+    secret: TEST_SECRET,
+  });
 });
 afterAll(async () => {
   await jsonApi?.stop();
@@ -110,7 +143,8 @@ async function ask(service: RunningService, user: DemoUserName, query: string, v
   });
   return (await res.json()) as { data?: any; errors?: unknown[] };
 }
-const both = (user: DemoUserName, query: string, variables?: Record<string, unknown>) => Promise.all([ask(database, user, query, variables), ask(jsonApi, user, query, variables)]);
+const both = (user: DemoUserName, query: string, variables?: Record<string, unknown>) =>
+  Promise.all([ask(database, user, query, variables), ask(jsonApi, user, query, variables)]);
 
 const FORM_Q = `{ form(id: "${FORM}") { errors versions { timestamp error message uiSchema schema } } }`;
 const HISTORY_Q = `{ _entities(representations: [{ __typename: "Dataset", id: "${DATASET}" }]) { ... on Dataset {
@@ -130,28 +164,40 @@ describe('the stored rows are what OMERO.forms writes', () => {
 
 describe('both sources read chunked payloads as OMERO.forms does', () => {
   // dave can read no object, so the endpoints give him the newest version only (contract.test.ts)
-  it.each(['alice', 'carol', 'erin'] as DemoUserName[])('versions: chunk entries are not versions, manifests are their payload, an empty uiSchema is {} — %s', async (user) => {
-    const [fromDatabase, fromJsonApi] = await both(user, FORM_Q);
-    expect(fromDatabase.errors).toBeUndefined();
-    expect(fromDatabase.data.form.errors).toEqual([]);
-    expect(fromDatabase.data.form.versions.map((v: { timestamp: string }) => v.timestamp)).toEqual([V3, V2, V1]);
-    expect(fromDatabase.data.form.versions[0]).toMatchObject({ error: null, uiSchema: {}, message: 'uiSchema left out by the client' });
-    expect(fromDatabase.data.form.versions[1]).toMatchObject({ error: null, uiSchema: { step1: { 'ui:widget': 'textarea' } }, schema: BIG_SCHEMA });
-    expect(fromJsonApi).toEqual(fromDatabase);
-  });
+  it.each(['alice', 'carol', 'erin'] as DemoUserName[])(
+    'versions: chunk entries are not versions, manifests are their payload, an empty uiSchema is {} — %s',
+    async (user) => {
+      const [fromDatabase, fromJsonApi] = await both(user, FORM_Q);
+      expect(fromDatabase.errors).toBeUndefined();
+      expect(fromDatabase.data.form.errors).toEqual([]);
+      expect(fromDatabase.data.form.versions.map((v: { timestamp: string }) => v.timestamp)).toEqual([V3, V2, V1]);
+      expect(fromDatabase.data.form.versions[0]).toMatchObject({ error: null, uiSchema: {}, message: 'uiSchema left out by the client' });
+      expect(fromDatabase.data.form.versions[1]).toMatchObject({ error: null, uiSchema: { step1: { 'ui:widget': 'textarea' } }, schema: BIG_SCHEMA });
+      expect(fromJsonApi).toEqual(fromDatabase);
+    },
+  );
 
-  it.each(['alice', 'carol', 'erin'] as DemoUserName[])('history: one submission per entry, newest first, decoded, diffed against the previous — %s', async (user) => {
-    const [fromDatabase, fromJsonApi] = await both(user, HISTORY_Q);
-    expect(fromDatabase.errors).toBeUndefined();
-    const subs = fromDatabase.data._entities[0].formSubmissions;
-    const times = subs.map((s: { changedAt: string }) => s.changedAt);
-    expect(times).toEqual([...times].sort().reverse());
-    expect(subs).toHaveLength(3);
-    expect(subs.every((s: { error: string | null }) => s.error === null)).toBe(true);
-    expect(subs[0]).toMatchObject({ formTimestamp: V2, data: { ...BIG_DATA, step2: 'stained' }, changedBy: { id: String(ALICE) }, version: { timestamp: V2 }, changes: [{ path: '/step2', kind: 'ADDED' }] });
-    expect(subs[1]).toMatchObject({ formTimestamp: V2, data: BIG_DATA, changes: [{ path: '/step1', kind: 'ADDED' }] });
-    expect(fromJsonApi).toEqual(fromDatabase);
-  });
+  it.each(['alice', 'carol', 'erin'] as DemoUserName[])(
+    'history: one submission per entry, newest first, decoded, diffed against the previous — %s',
+    async (user) => {
+      const [fromDatabase, fromJsonApi] = await both(user, HISTORY_Q);
+      expect(fromDatabase.errors).toBeUndefined();
+      const subs = fromDatabase.data._entities[0].formSubmissions;
+      const times = subs.map((s: { changedAt: string }) => s.changedAt);
+      expect(times).toEqual([...times].sort().reverse());
+      expect(subs).toHaveLength(3);
+      expect(subs.every((s: { error: string | null }) => s.error === null)).toBe(true);
+      expect(subs[0]).toMatchObject({
+        formTimestamp: V2,
+        data: { ...BIG_DATA, step2: 'stained' },
+        changedBy: { id: String(ALICE) },
+        version: { timestamp: V2 },
+        changes: [{ path: '/step2', kind: 'ADDED' }],
+      });
+      expect(subs[1]).toMatchObject({ formTimestamp: V2, data: BIG_DATA, changes: [{ path: '/step1', kind: 'ADDED' }] });
+      expect(fromJsonApi).toEqual(fromDatabase);
+    },
+  );
 
   it.each([
     ['every submission of the form', { formId: FORM }, 3],
@@ -168,7 +214,11 @@ describe('both sources read chunked payloads as OMERO.forms does', () => {
 
   it('dashboard: a page of one behind two manifests of another version (the database reads past what decoding drops)', async () => {
     const [fromDatabase, fromJsonApi] = await both('carol', DASHBOARD, { filter: { formId: FORM, version: V1 }, first: 1 });
-    expect(fromDatabase.data.formSubmissions).toEqual({ totalCount: 1, pageInfo: { hasNextPage: false }, nodes: [{ changedAt: expect.any(String), formTimestamp: V1 }] });
+    expect(fromDatabase.data.formSubmissions).toEqual({
+      totalCount: 1,
+      pageInfo: { hasNextPage: false },
+      nodes: [{ changedAt: expect.any(String), formTimestamp: V1 }],
+    });
     expect(fromJsonApi).toEqual(fromDatabase);
   });
 });
@@ -196,7 +246,11 @@ describe('a chunked payload that lost a chunk', () => {
       { timestamp: V1, error: null, schema: SMALL_SCHEMA },
     ]);
     expect(form.data.form.errors).toEqual([`version ${V2}: chunk payload is missing chunk(s): 1`]);
-    const history = await ask(database, 'carol', HISTORY_Q.replace(`formId: "${FORM}"`, `formId: "${BROKEN}"`).replace(`id: "${DATASET}"`, `id: "${BROKEN_DATASET}"`));
+    const history = await ask(
+      database,
+      'carol',
+      HISTORY_Q.replace(`formId: "${FORM}"`, `formId: "${BROKEN}"`).replace(`id: "${DATASET}"`, `id: "${BROKEN_DATASET}"`),
+    );
     expect(history.errors).toBeUndefined();
     expect(history.data._entities[0].formSubmissions.map((x: { error: string | null; data: unknown }) => [x.error, x.data])).toEqual([
       ['chunk payload is missing chunk(s): 1', null],
@@ -205,7 +259,11 @@ describe('a chunked payload that lost a chunk', () => {
   });
 
   it('json-api: OMERO.forms 2.2 refuses the whole annotation (PayloadCodecError, wrapped in a 500), so the request fails', async () => {
-    const history = await ask(jsonApi, 'carol', HISTORY_Q.replace(`formId: "${FORM}"`, `formId: "${BROKEN}"`).replace(`id: "${DATASET}"`, `id: "${BROKEN_DATASET}"`));
+    const history = await ask(
+      jsonApi,
+      'carol',
+      HISTORY_Q.replace(`formId: "${FORM}"`, `formId: "${BROKEN}"`).replace(`id: "${DATASET}"`, `id: "${BROKEN_DATASET}"`),
+    );
     expect((history.errors as { extensions: { code: string } }[])[0].extensions.code).toBe('INTERNAL_SERVER_ERROR');
   });
 });

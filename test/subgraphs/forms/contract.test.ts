@@ -96,31 +96,60 @@ const IMAGE_FORM_DATA = `query($r: [_Any!]!) { _entities(representations: $r) { 
 
 const CASES: Case[] = [
   { name: 'forms list', query: `{ forms { totalCount nodes { ${FORM} } } }`, users: NEITHER },
-  { name: 'forms list without versions', query: `{ forms { totalCount nodes { id title objectTypes owners { id } latestVersion { timestamp fields { path } } } } }`, users: NOT_ALICE },
+  {
+    name: 'forms list without versions',
+    query: `{ forms { totalCount nodes { id title objectTypes owners { id } latestVersion { timestamp fields { path } } } } }`,
+    users: NOT_ALICE,
+  },
   { name: 'forms of one object type', query: `{ forms(objectType: PLATE) { totalCount nodes { id } } }`, users: NOT_ALICE },
   { name: 'forms paged', query: `{ forms(first: 1) { totalCount pageInfo { hasNextPage endCursor } nodes { id } } }`, users: NOT_ALICE },
   { name: 'forms assigned to group 5', query: `{ forms(group: "5") { totalCount nodes { id } } }`, users: ['carol', 'erin'] },
   { name: 'assigned groups (group leaders and admins)', query: `{ forms { nodes { id assignedGroups { id } } } }`, users: ['carol', 'erin'] },
-  ...[SP.id, IM.id].map((id) => ({ name: `form ${id} with versions and fields`, query: `{ form(id: "${id}") { ${FORM} version(timestamp: "${SP.versions[1]}") { timestamp } } }`, users: NOT_DAVE })),
+  ...[SP.id, IM.id].map((id) => ({
+    name: `form ${id} with versions and fields`,
+    query: `{ form(id: "${id}") { ${FORM} version(timestamp: "${SP.versions[1]}") { timestamp } } }`,
+    users: NOT_DAVE,
+  })),
   { name: `form ${QC.id} (an uncompilable and a broken version)`, query: `{ form(id: "${QC.id}") { ${FORM} } }`, users: NEITHER },
   { name: 'an unknown form', query: `{ form(id: "no-such-form") { id } }` },
   { name: `dataset ${SP.objId}: history with changes`, query: entity('Dataset', SP.objId, `formSubmissions { ${WITH_FORM} } formData { formId changedAt }`) },
   { name: `dataset ${IM.objId}: one form's history`, query: entity('Dataset', IM.objId, `formSubmissions(formId: "${IM.id}") { ${WITH_FORM} }`) },
   { name: 'plate 1: history and latest', query: entity('Plate', IM.plateId, `formSubmissions { ${WITH_FORM} } formData { formId changedAt data }`) },
   { name: 'screen 1: history', query: entity('Screen', QC.objId, `formSubmissions { ${WITH_FORM} }`), users: NOT_ALICE },
-  { name: 'objects without submissions, and unknown ones', query: `{ _entities(representations: [{ __typename: "Dataset", id: "3" }, { __typename: "Dataset", id: "4" }, { __typename: "Project", id: "2" }, { __typename: "Plate", id: "99999" }]) {
-      ... on Dataset { formSubmissions { formId } } ... on Project { formData { formId } } ... on Plate { formData { formId } } } }` },
-  { name: 'Image.formData of every demo image', query: IMAGE_FORM_DATA, variables: { r: [...images, 99999].map((id) => ({ __typename: 'Image', id: String(id) })) }, users: NOT_PROJECT_1 },
-  { name: 'Image.formData of images outside project 1', query: IMAGE_FORM_DATA, variables: { r: [...images.filter((i) => i > 6), 99999].map((id) => ({ __typename: 'Image', id: String(id) })) } },
+  {
+    name: 'objects without submissions, and unknown ones',
+    query: `{ _entities(representations: [{ __typename: "Dataset", id: "3" }, { __typename: "Dataset", id: "4" }, { __typename: "Project", id: "2" }, { __typename: "Plate", id: "99999" }]) {
+      ... on Dataset { formSubmissions { formId } } ... on Project { formData { formId } } ... on Plate { formData { formId } } } }`,
+  },
+  {
+    name: 'Image.formData of every demo image',
+    query: IMAGE_FORM_DATA,
+    variables: { r: [...images, 99999].map((id) => ({ __typename: 'Image', id: String(id) })) },
+    users: NOT_PROJECT_1,
+  },
+  {
+    name: 'Image.formData of images outside project 1',
+    query: IMAGE_FORM_DATA,
+    variables: { r: [...images.filter((i) => i > 6), 99999].map((id) => ({ __typename: 'Image', id: String(id) })) },
+  },
   { name: 'dashboard: every submission', query: DASHBOARD, users: ['bob', 'dave'] },
   { name: 'dashboard: datasets', query: DASHBOARD, variables: { filter: { objectType: 'DATASET' } } },
   { name: 'dashboard: one form', query: DASHBOARD, variables: { filter: { formId: IM.id } } },
   { name: 'dashboard: one version', query: DASHBOARD, variables: { filter: { formId: IM.id, version: IM.versions[1] } } },
   { name: 'dashboard: one user', query: DASHBOARD, variables: { filter: { formId: IM.id, user: String(DEMO_USERS.carol.id) } } },
-  { name: 'dashboard: a time window, first page', query: DASHBOARD, variables: { filter: { objectType: 'DATASET', from: '2026-03-09T00:00:00Z', to: '2026-03-14T00:00:00Z' }, first: 2 } },
+  {
+    name: 'dashboard: a time window, first page',
+    query: DASHBOARD,
+    variables: { filter: { objectType: 'DATASET', from: '2026-03-09T00:00:00Z', to: '2026-03-14T00:00:00Z' }, first: 2 },
+  },
   { name: 'dashboard: one object', query: DASHBOARD, variables: { filter: { objectType: 'PLATE', objectId: String(IM.plateId) } } },
   { name: 'validate against the latest version', query: VALIDATE, variables: { formId: IM.id, data: { objective: '40x', exposureMs: -1 } } },
-  { name: 'validate against a named version', query: VALIDATE, variables: { formId: IM.id, version: IM.versions[2], data: { objective: '20x' } }, users: NOT_DAVE },
+  {
+    name: 'validate against a named version',
+    query: VALIDATE,
+    variables: { formId: IM.id, version: IM.versions[2], data: { objective: '20x' } },
+    users: NOT_DAVE,
+  },
   { name: 'validate: form hidden from some users', query: VALIDATE, variables: { formId: SP.id, data: { fixative: 'PFA 4%' } } },
   { name: 'validate: an uncompilable version', query: VALIDATE, variables: { formId: QC.id, data: {} }, users: NOT_ALICE },
   { name: 'validate: an unknown version', query: VALIDATE, variables: { formId: IM.id, version: 'nope', data: {} } },
@@ -132,7 +161,11 @@ const CASES: Case[] = [
 describe.each(['1.0', '2.1'] as const)('OMERO.forms %s', (version) => {
   beforeAll(async () => {
     web = await startFakeOmeroWeb({ omeroDatabaseUrl: dbs.omeroUrl, formsVersion: version });
-    jsonApi = await startSubgraph(formsSubgraph({ databaseUrl: dbs.omeroUrl, source: 'json-api', omeroWebUrl: web.url }), { port: 0, host: '127.0.0.1', secret: TEST_SECRET });
+    jsonApi = await startSubgraph(formsSubgraph({ databaseUrl: dbs.omeroUrl, source: 'json-api', omeroWebUrl: web.url }), {
+      port: 0,
+      host: '127.0.0.1',
+      secret: TEST_SECRET,
+    });
   });
   afterAll(async () => {
     await jsonApi?.stop();
@@ -164,7 +197,7 @@ describe.each(['1.0', '2.1'] as const)('OMERO.forms %s', (version) => {
       expect(web.requests).toBeGreaterThan(sent);
     });
 
-    it('pages of the dashboard follow each source\'s own cursor to the same submissions', async () => {
+    it("pages of the dashboard follow each source's own cursor to the same submissions", async () => {
       const Q = `query($after: String) { formSubmissions(filter: { objectType: DATASET }, first: 2, after: $after) { pageInfo { hasNextPage endCursor } nodes { formId changedAt objectType } } }`;
       const walk = async (service: RunningService) => {
         const seen: unknown[] = [];
@@ -181,9 +214,30 @@ describe.each(['1.0', '2.1'] as const)('OMERO.forms %s', (version) => {
       expect(fromDatabase.length).toBe(SP.submissions.length + IM.submissions.length);
       expect(await walk(jsonApi)).toEqual(fromDatabase);
     });
+
+    it('and backwards from the end with last/before, each with its own cursors, to the same submissions', async () => {
+      const Q = `query($before: String) { formSubmissions(filter: { objectType: DATASET }, last: 2, before: $before) {
+        pageInfo { hasPreviousPage startCursor } nodes { formId changedAt objectType } } }`;
+      const walk = async (service: RunningService) => {
+        const pages: unknown[] = [];
+        let before: string | null = null;
+        for (let i = 0; i < 10; i++) {
+          const page: Answer = await ask(service, 'carol', Q, { before });
+          pages.push(page.data.formSubmissions.nodes);
+          if (!page.data.formSubmissions.pageInfo.hasPreviousPage) break;
+          before = page.data.formSubmissions.pageInfo.startCursor;
+        }
+        return pages;
+      };
+      const fromDatabase = await walk(database);
+      expect(fromDatabase.length).toBeGreaterThan(1);
+      expect(await walk(jsonApi)).toEqual(fromDatabase);
+      const forms = '{ forms(last: 2) { pageInfo { hasPreviousPage hasNextPage startCursor } nodes { id } } }';
+      expect((await ask(jsonApi, 'erin', forms)).data).toEqual((await ask(database, 'erin', forms)).data);
+    });
   });
 
-  describe('differences, each source\'s own answer', () => {
+  describe("differences, each source's own answer", () => {
     // A deleted form: OMERO.forms' delete_form removes the definition and its assignments, never the data.
     const RETIRED = 'retired_form';
     beforeAll(async () => {
@@ -191,8 +245,20 @@ describe.each(['1.0', '2.1'] as const)('OMERO.forms %s', (version) => {
       await db.connect();
       try {
         const changedAt = '2026-03-16T10:00:00.000000';
-        const entry = submissionPayload({ formId: RETIRED, formTimestamp: '2026-03-01T09:00:00.000000', formData: JSON.stringify({ note: 'kept' }), changedBy: DEMO_USERS.alice.id, changedAt, message: '' });
-        await writeStoreAnnotation(db, { id: 9101, linkId: 9101, ns: `${FORMS_NS}/data/Plate/${IM.plateId}/${RETIRED}`, entries: encodePayload(changedAt, entry) });
+        const entry = submissionPayload({
+          formId: RETIRED,
+          formTimestamp: '2026-03-01T09:00:00.000000',
+          formData: JSON.stringify({ note: 'kept' }),
+          changedBy: DEMO_USERS.alice.id,
+          changedAt,
+          message: '',
+        });
+        await writeStoreAnnotation(db, {
+          id: 9101,
+          linkId: 9101,
+          ns: `${FORMS_NS}/data/Plate/${IM.plateId}/${RETIRED}`,
+          entries: encodePayload(changedAt, entry),
+        });
       } finally {
         await db.end();
       }
@@ -209,19 +275,25 @@ describe.each(['1.0', '2.1'] as const)('OMERO.forms %s', (version) => {
       }
     });
 
-    it.each(USERS)('a deleted form\'s data: the same through a formId filter (no form, no version), missing from unfiltered histories on json-api — %s', async (user) => {
-      const [byForm, byFormJsonApi] = await both(user, `{ formSubmissions(filter: { formId: "${RETIRED}" }) { totalCount nodes { formId data form { id } version { timestamp } } } }`);
-      expect(byFormJsonApi).toEqual(byForm);
-      const sees = user !== 'dave'; // plate 1 is in group 5
-      expect(byForm.errors).toBeUndefined();
-      expect(byForm.data.formSubmissions.nodes).toEqual(sees ? [{ formId: RETIRED, data: { note: 'kept' }, form: null, version: null }] : []);
-      // list_forms cannot name a form that has no definition, so an object's whole history lacks it there
-      const Q = entity('Plate', IM.plateId, 'formSubmissions { formId }');
-      const [history, historyJsonApi] = await both(user, Q);
-      const ids = (a: Answer) => (a.data._entities[0]?.formSubmissions ?? []).map((x: { formId: string }) => x.formId);
-      expect(ids(history).includes(RETIRED)).toBe(sees);
-      expect(ids(historyJsonApi)).toEqual(ids(history).filter((f: string) => f !== RETIRED));
-    });
+    it.each(USERS)(
+      "a deleted form's data: the same through a formId filter (no form, no version), missing from unfiltered histories on json-api — %s",
+      async (user) => {
+        const [byForm, byFormJsonApi] = await both(
+          user,
+          `{ formSubmissions(filter: { formId: "${RETIRED}" }) { totalCount nodes { formId data form { id } version { timestamp } } } }`,
+        );
+        expect(byFormJsonApi).toEqual(byForm);
+        const sees = user !== 'dave'; // plate 1 is in group 5
+        expect(byForm.errors).toBeUndefined();
+        expect(byForm.data.formSubmissions.nodes).toEqual(sees ? [{ formId: RETIRED, data: { note: 'kept' }, form: null, version: null }] : []);
+        // list_forms cannot name a form that has no definition, so an object's whole history lacks it there
+        const Q = entity('Plate', IM.plateId, 'formSubmissions { formId }');
+        const [history, historyJsonApi] = await both(user, Q);
+        const ids = (a: Answer) => (a.data._entities[0]?.formSubmissions ?? []).map((x: { formId: string }) => x.formId);
+        expect(ids(history).includes(RETIRED)).toBe(sees);
+        expect(ids(historyJsonApi)).toEqual(ids(history).filter((f: string) => f !== RETIRED));
+      },
+    );
 
     it('assigned groups: the endpoints tell only the groups the caller leads and their active group', async () => {
       const Q = `{ form(id: "${IM.id}") { assignedGroups { id } } }`;
@@ -233,7 +305,10 @@ describe.each(['1.0', '2.1'] as const)('OMERO.forms %s', (version) => {
     it('a form assigned only to a group the caller is in but has not active: visible on database, hidden on json-api', async () => {
       const Q = `{ form(id: "${QC.id}") { id } forms { nodes { id } } }`;
       const [fromDatabase, fromJsonApi] = await both('alice', Q);
-      expect(fromDatabase.data).toEqual({ form: { id: QC.id }, forms: { nodes: [{ id: IM.id }, { id: SP.id }, { id: QC.id }].sort((a, b) => (a.id < b.id ? -1 : 1)) } });
+      expect(fromDatabase.data).toEqual({
+        form: { id: QC.id },
+        forms: { nodes: [{ id: IM.id }, { id: SP.id }, { id: QC.id }].sort((a, b) => (a.id < b.id ? -1 : 1)) },
+      });
       expect(fromJsonApi.data).toEqual({ form: null, forms: { nodes: [{ id: IM.id }, { id: SP.id }].sort((a, b) => (a.id < b.id ? -1 : 1)) } });
     });
 
@@ -261,7 +336,11 @@ describe.each(['1.0', '2.1'] as const)('OMERO.forms %s', (version) => {
     });
 
     it('a scan larger than FORMS_WEB_REQUEST_LIMIT is refused with a clear error', async () => {
-      const small = await startSubgraph(formsSubgraph({ databaseUrl: dbs.omeroUrl, source: 'json-api', omeroWebUrl: web.url, requestLimit: 5 }), { port: 0, host: '127.0.0.1', secret: TEST_SECRET });
+      const small = await startSubgraph(formsSubgraph({ databaseUrl: dbs.omeroUrl, source: 'json-api', omeroWebUrl: web.url, requestLimit: 5 }), {
+        port: 0,
+        host: '127.0.0.1',
+        secret: TEST_SECRET,
+      });
       try {
         const answer = await ask(small, 'carol', DASHBOARD, { filter: { objectType: 'DATASET' } });
         expect(answer.errors?.[0].code).toBe('BAD_USER_INPUT');
@@ -282,7 +361,7 @@ describe.each(['1.0', '2.1'] as const)('OMERO.forms %s', (version) => {
       return { requests: web.requests - sent, ms: Math.round(performance.now() - start) };
     };
 
-    it('one object\'s history: list_forms + one history per form (twice outside the active group)', async () => {
+    it("one object's history: list_forms + one history per form (twice outside the active group)", async () => {
       const m = await measure(entity('Plate', IM.plateId, 'formSubmissions { formId changedAt }'));
       console.log(`Plate 1 formSubmissions: ${m.requests} requests, ${m.ms} ms`);
       // plate 1 is in group 5, not carol's active group 3: OMERO.forms finds it in none of the three
@@ -328,7 +407,9 @@ describe.each(['1.0', '2.1'] as const)('OMERO.forms %s', (version) => {
     });
 
     it('get_form_data_history: Django writes changedAt without the zero fraction; versions come along', async () => {
-      const h = await s.get<{ data: Record<string, unknown>[]; versions: Record<string, unknown>[] }>(`/omero_forms/get_form_data_history/${SP.id}/Dataset/${SP.objId}/`);
+      const h = await s.get<{ data: Record<string, unknown>[]; versions: Record<string, unknown>[] }>(
+        `/omero_forms/get_form_data_history/${SP.id}/Dataset/${SP.objId}/`,
+      );
       expect(h.data.map((d) => d.changedAt)).toEqual(SP.submissions.map((k) => k.replace('.000000', '')));
       expect(Object.keys(h.data[0]).sort()).toEqual(['changedAt', 'changedBy', 'formData', 'formId', 'formTimestamp', 'message']);
       expect(h.versions.map((v) => v.timestamp)).toEqual([...SP.versions]);
@@ -344,8 +425,12 @@ describe.each(['1.0', '2.1'] as const)('OMERO.forms %s', (version) => {
       const wrapped = (message: string) => ({ status: 500, type: 'text/html; charset=utf-8', text: `OMERO.forms admin connection error: ${message}` });
       const notFound = version === '1.0' ? () => ({ status: 404 }) : wrapped;
       expect(await raw('/omero_forms/get_form/no_such_form/')).toMatchObject(notFound('Form: no_such_form, not found'));
-      expect(await raw('/omero_forms/get_form_data_history/x/Dataset/99999/')).toMatchObject(notFound('If this data exists, this user does not have permissions to read it'));
-      expect(await raw(`/omero_forms/get_form_data/${IM.id}/Dataset/99999/`)).toMatchObject(notFound('If this form exists, this user does not have permissions to read it'));
+      expect(await raw('/omero_forms/get_form_data_history/x/Dataset/99999/')).toMatchObject(
+        notFound('If this data exists, this user does not have permissions to read it'),
+      );
+      expect(await raw(`/omero_forms/get_form_data/${IM.id}/Dataset/99999/`)).toMatchObject(
+        notFound('If this form exists, this user does not have permissions to read it'),
+      );
       const malformed = await raw(`/omero_forms/get_form_data_history/${SP.id}/Project/${SP.malformed.objId}/`);
       expect(malformed.status).toBe(500);
       expect(malformed.text.startsWith('OMERO.forms admin connection error: ')).toBe(version !== '1.0');
@@ -353,7 +438,7 @@ describe.each(['1.0', '2.1'] as const)('OMERO.forms %s', (version) => {
       await expect(dave.get(`/omero_forms/get_form_data/${QC.id}/Screen/${QC.objId}/`)).rejects.toMatchObject({ status: version === '1.0' ? 404 : 500 });
     });
 
-    it('objects are found in the session\'s active group only; /webclient/active_group/ switches it', async () => {
+    it("objects are found in the session's active group only; /webclient/active_group/ switches it", async () => {
       // carol's default group is 3; plate 1 is in group 5, which she is in too
       const history = `/omero_forms/get_form_data_history/${IM.id}/Plate/${IM.plateId}/`;
       const fresh = await loginToOmeroWeb(web.url, DEMO_USERS.carol.sessionUuid, DEMO_USERS.carol.sessionUuid);
@@ -373,5 +458,5 @@ describe.each(['1.0', '2.1'] as const)('OMERO.forms %s', (version) => {
 });
 
 function cookieOf(session: OmeroWebSession): string {
-  return ((session as unknown as { cookies: Map<string, string> }).cookies).get('sessionid') ?? '';
+  return (session as unknown as { cookies: Map<string, string> }).cookies.get('sessionid') ?? '';
 }

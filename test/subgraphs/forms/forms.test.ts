@@ -44,15 +44,32 @@ function objectHistory(type: string, id: number, formId?: string) {
 
 describe('definitions and versions', () => {
   it('a form: title from its schema, object types, owners, assigned groups, versions newest first', async () => {
-    const { form } = await ok('alice', `{ form(id: "${SP.id}") {
+    const { form } = await ok(
+      'alice',
+      `{ form(id: "${SP.id}") {
       id title objectTypes owners { id } assignedGroups { id } errors
       versions { formId timestamp savedAt message author { id } error schema uiSchema }
       latestVersion { timestamp fields { path types required enum } }
       version(timestamp: "${SP.versions[1]}") { message }
-    } }`);
-    expect(form).toMatchObject({ id: SP.id, title: 'Sample preparation', objectTypes: ['DATASET', 'PROJECT'], owners: [{ id: String(SP.owner) }], assignedGroups: [{ id: '3' }], errors: [] });
+    } }`,
+    );
+    expect(form).toMatchObject({
+      id: SP.id,
+      title: 'Sample preparation',
+      objectTypes: ['DATASET', 'PROJECT'],
+      owners: [{ id: String(SP.owner) }],
+      assignedGroups: [{ id: '3' }],
+      errors: [],
+    });
     expect(form.versions.map((v: { timestamp: string }) => v.timestamp)).toEqual([...SP.versions]);
-    expect(form.versions[0]).toMatchObject({ formId: SP.id, savedAt: '2026-03-10T09:00:00.000Z', message: 'Add incubation time', author: { id: String(DEMO_USERS.carol.id) }, error: null, uiSchema: { stainingProtocol: { 'ui:widget': 'textarea' } } });
+    expect(form.versions[0]).toMatchObject({
+      formId: SP.id,
+      savedAt: '2026-03-10T09:00:00.000Z',
+      message: 'Add incubation time',
+      author: { id: String(DEMO_USERS.carol.id) },
+      error: null,
+      uiSchema: { stainingProtocol: { 'ui:widget': 'textarea' } },
+    });
     expect(form.versions[0].schema.properties.incubationMinutes).toEqual({ type: 'number', title: 'Incubation (minutes)', minimum: 0 });
     expect(form.latestVersion.timestamp).toBe(SP.versions[0]);
     expect(form.latestVersion.fields).toEqual([
@@ -74,7 +91,10 @@ describe('definitions and versions', () => {
 
   it('a FormVersion resolves by its key (formId timestamp) for other subgraphs', async () => {
     const data = await ok('alice', `query($r: [_Any!]!) { _entities(representations: $r) { ... on FormVersion { timestamp message } } }`, {
-      r: [{ __typename: 'FormVersion', formId: IM.id, timestamp: IM.versions[1] }, { __typename: 'FormVersion', formId: IM.id, timestamp: 'nope' }],
+      r: [
+        { __typename: 'FormVersion', formId: IM.id, timestamp: IM.versions[1] },
+        { __typename: 'FormVersion', formId: IM.id, timestamp: 'nope' },
+      ],
     });
     expect(data._entities).toEqual([{ timestamp: IM.versions[1], message: 'Add microscope' }, null]);
   });
@@ -88,7 +108,14 @@ describe('submissions and their changes', () => {
     expect(subs.map((s: { version: { timestamp: string } }) => s.version.timestamp)).toEqual([...IM.versions]);
     expect(subs.map((s: { formTimestamp: string }) => s.formTimestamp)).toEqual([...IM.versions]);
     expect(subs.map((s: { changedBy: { id: string } }) => Number(s.changedBy.id))).toEqual([DEMO_USERS.alice.id, DEMO_USERS.carol.id, DEMO_USERS.alice.id]);
-    expect(subs[0]).toMatchObject({ formId: IM.id, form: { id: IM.id }, objectType: 'DATASET', object: { __typename: 'Dataset', id: String(IM.objId) }, error: null, submittedAt: '2026-03-15T10:00:00.000Z' });
+    expect(subs[0]).toMatchObject({
+      formId: IM.id,
+      form: { id: IM.id },
+      objectType: 'DATASET',
+      object: { __typename: 'Dataset', id: String(IM.objId) },
+      error: null,
+      submittedAt: '2026-03-15T10:00:00.000Z',
+    });
     expect(subs[0].data).toEqual({ objective: '63x', channels: ['DAPI', 'mCherry'], microscope: { name: 'Leica SP8', serial: 'SP8-0042' }, exposureMs: 120 });
     expect(subs[0].changes).toEqual([
       { path: '/channels/1', kind: 'CHANGED', before: 'GFP', after: 'mCherry' },
@@ -128,26 +155,46 @@ describe('submissions and their changes', () => {
       `version ${M.unknownVersion} is not a version of form ${SP.id}`,
       'missing formTimestamp, changedBy',
     ]);
-    expect(subs[0]).toMatchObject({ data: { fixative: 'Glutaraldehyde 2.5%', stainingProtocol: 'EM prep' }, version: { timestamp: SP.versions[0] }, changes: null });
+    expect(subs[0]).toMatchObject({
+      data: { fixative: 'Glutaraldehyde 2.5%', stainingProtocol: 'EM prep' },
+      version: { timestamp: SP.versions[0] },
+      changes: null,
+    });
     expect(subs[1]).toMatchObject({ data: null, version: null, changedBy: null, changes: null, form: { id: SP.id } });
     expect(subs[2]).toMatchObject({ data: { fixative: 'Methanol' }, version: null, formTimestamp: M.unknownVersion });
-    expect(subs[3]).toMatchObject({ data: { fixative: 'PFA 4%' }, formTimestamp: null, changedBy: null, changes: [{ path: '/fixative', kind: 'ADDED', before: null, after: 'PFA 4%' }] });
+    expect(subs[3]).toMatchObject({
+      data: { fixative: 'PFA 4%' },
+      formTimestamp: null,
+      changedBy: null,
+      changes: [{ path: '/fixative', kind: 'ADDED', before: null, after: 'PFA 4%' }],
+    });
   });
 
   it('formData: the latest submission of each form on a container', async () => {
-    const data = await ok('alice', `{ _entities(representations: [{ __typename: "Dataset", id: "${SP.objId}" }, { __typename: "Plate", id: "${IM.plateId}" }]) {
-      ... on Dataset { formData { formId changedAt data } } ... on Plate { formData { formId changedAt version { timestamp } } } } }`);
-    expect(data._entities[0].formData).toEqual([{ formId: SP.id, changedAt: SP.submissions[0], data: { fixative: 'PFA 4%', stainingProtocol: 'DAPI + phalloidin', incubationMinutes: 30 } }]);
+    const data = await ok(
+      'alice',
+      `{ _entities(representations: [{ __typename: "Dataset", id: "${SP.objId}" }, { __typename: "Plate", id: "${IM.plateId}" }]) {
+      ... on Dataset { formData { formId changedAt data } } ... on Plate { formData { formId changedAt version { timestamp } } } } }`,
+    );
+    expect(data._entities[0].formData).toEqual([
+      { formId: SP.id, changedAt: SP.submissions[0], data: { fixative: 'PFA 4%', stainingProtocol: 'DAPI + phalloidin', incubationMinutes: 30 } },
+    ]);
     expect(data._entities[1].formData).toEqual([{ formId: IM.id, changedAt: IM.plateSubmission, version: { timestamp: IM.versions[0] } }]);
   });
 });
 
 describe('images reach the form data of their containers', () => {
   it('through datasets and their projects, and through well sample → well → plate → screen', async () => {
-    const data = await ok('alice', `query($r: [_Any!]!) { _entities(representations: $r) { ... on Image { formData { formId objectType object { ... on Dataset { id } ... on Project { id } ... on Plate { id } ... on Screen { id } } } } } }`, {
-      r: [DEMO.images.aliceRaw1, DEMO.images.aliceSeg1, DEMO.images.plateA1, DEMO.images.bobLive1].map((id) => ({ __typename: 'Image', id: String(id) })),
-    });
-    const summary = data._entities.map((e: { formData: { formId: string; objectType: string; object: { id: string } }[] }) => e.formData.map((f) => `${f.objectType}:${f.object.id}:${f.formId}`));
+    const data = await ok(
+      'alice',
+      `query($r: [_Any!]!) { _entities(representations: $r) { ... on Image { formData { formId objectType object { ... on Dataset { id } ... on Project { id } ... on Plate { id } ... on Screen { id } } } } } }`,
+      {
+        r: [DEMO.images.aliceRaw1, DEMO.images.aliceSeg1, DEMO.images.plateA1, DEMO.images.bobLive1].map((id) => ({ __typename: 'Image', id: String(id) })),
+      },
+    );
+    const summary = data._entities.map((e: { formData: { formId: string; objectType: string; object: { id: string } }[] }) =>
+      e.formData.map((f) => `${f.objectType}:${f.object.id}:${f.formId}`),
+    );
     expect(summary).toEqual([
       [`DATASET:1:${SP.id}`, `PROJECT:1:${SP.id}`],
       [`DATASET:2:${IM.id}`, `PROJECT:1:${SP.id}`],
@@ -170,7 +217,10 @@ describe('images reach the form data of their containers', () => {
       const res = await fetch(service.url, {
         method: 'POST',
         headers: { 'content-type': 'application/json', [IDENTITY_HEADER]: signIdentity(identityOf('carol'), TEST_SECRET, 60) },
-        body: JSON.stringify({ query: 'query($r: [_Any!]!) { _entities(representations: $r) { ... on Image { formData { formId } } } }', variables: { r: images } }),
+        body: JSON.stringify({
+          query: 'query($r: [_Any!]!) { _entities(representations: $r) { ... on Image { formData { formId } } } }',
+          variables: { r: images },
+        }),
       });
       const body = (await res.json()) as { data: { _entities: { formData: unknown[] }[] }; errors?: unknown };
       expect(body.errors).toBeUndefined();
@@ -202,8 +252,15 @@ describe('visibility across groups', () => {
     try {
       expect(ids(await ok('bob', FORM_IDS))).toEqual([QC.id]);
     } finally {
-      await omeroSql('INSERT INTO groupexperimentermap (id, permissions, owner, version, child, parent, child_index) VALUES ($1, $2, $3, $4, $5, $6, $7)',
-        [row.id, row.permissions, row.owner, row.version, row.child, row.parent, row.child_index]);
+      await omeroSql('INSERT INTO groupexperimentermap (id, permissions, owner, version, child, parent, child_index) VALUES ($1, $2, $3, $4, $5, $6, $7)', [
+        row.id,
+        row.permissions,
+        row.owner,
+        row.version,
+        row.child,
+        row.parent,
+        row.child_index,
+      ]);
     }
     expect(ids(await ok('bob', FORM_IDS))).toEqual([IM.id, QC.id]);
   });
@@ -216,7 +273,8 @@ describe('visibility across groups', () => {
   });
 
   it('submissions follow the object: a private group hides them from other members', async () => {
-    const history = async (user: 'alice' | 'dave' | 'bob' | 'carol') => (await ok(user, objectHistory('Dataset', SP.objId)))._entities[0].formSubmissions.length;
+    const history = async (user: 'alice' | 'dave' | 'bob' | 'carol') =>
+      (await ok(user, objectHistory('Dataset', SP.objId)))._entities[0].formSubmissions.length;
     expect(await history('alice')).toBe(2);
     expect(await history('carol')).toBe(2); // leader of the private group
     expect(await history('dave')).toBe(0); // member of lab-private, not the owner
@@ -228,17 +286,25 @@ describe('visibility across groups', () => {
     const [link] = await omeroSql('DELETE FROM experimenterannotationlink WHERE child = $1 RETURNING *', [DEMO.forms.annotations.screenQcAssign5]);
     try {
       const data = await ok('alice', objectHistory('Screen', QC.objId));
-      expect(data._entities[0].formSubmissions).toEqual([expect.objectContaining({ formId: QC.id, form: null, version: null, formTimestamp: QC.versions[1], data: { zPrime: 0.62, passed: true }, error: null })]);
+      expect(data._entities[0].formSubmissions).toEqual([
+        expect.objectContaining({ formId: QC.id, form: null, version: null, formTimestamp: QC.versions[1], data: { zPrime: 0.62, passed: true }, error: null }),
+      ]);
       expect((await ok('bob', objectHistory('Screen', QC.objId)))._entities[0].formSubmissions[0].form).toEqual({ id: QC.id });
     } finally {
       const cols = Object.keys(link);
-      await omeroSql(`INSERT INTO experimenterannotationlink (${cols.join(', ')}) VALUES (${cols.map((_, i) => `$${i + 1}`).join(', ')})`, cols.map((c) => link[c]));
+      await omeroSql(
+        `INSERT INTO experimenterannotationlink (${cols.join(', ')}) VALUES (${cols.map((_, i) => `$${i + 1}`).join(', ')})`,
+        cols.map((c) => link[c]),
+      );
     }
   });
 
   it('the formmaster store account is never shown as an owner or author', async () => {
     const { forms } = await ok('erin', '{ forms { nodes { owners { id } versions { author { id } } } } }');
-    const people = forms.nodes.flatMap((f: { owners: { id: string }[]; versions: { author: { id: string } | null }[] }) => [...f.owners, ...f.versions.map((v) => v.author)]);
+    const people = forms.nodes.flatMap((f: { owners: { id: string }[]; versions: { author: { id: string } | null }[] }) => [
+      ...f.owners,
+      ...f.versions.map((v) => v.author),
+    ]);
     expect(people.length).toBeGreaterThan(0);
     expect(people.map((p: { id: string } | null) => p?.id)).not.toContain(String(DEMO_USERS.formmaster.id));
   });
@@ -277,13 +343,53 @@ describe('formSubmissions across objects', () => {
       after = c.pageInfo.endCursor;
     }
     expect(seen).toEqual([
-      `PROJECT@${SP.malformed.submissions[0]}`, `PROJECT@${SP.malformed.submissions[1]}`, `DATASET@${SP.submissions[0]}`,
-      `PROJECT@${SP.malformed.submissions[2]}`, `PROJECT@${SP.malformed.submissions[3]}`, `DATASET@${SP.submissions[1]}`,
+      `PROJECT@${SP.malformed.submissions[0]}`,
+      `PROJECT@${SP.malformed.submissions[1]}`,
+      `DATASET@${SP.submissions[0]}`,
+      `PROJECT@${SP.malformed.submissions[2]}`,
+      `PROJECT@${SP.malformed.submissions[3]}`,
+      `DATASET@${SP.submissions[1]}`,
     ]);
     const bad = await h.query('carol', Q, { after: 'bm90LWEtY3Vyc29y' });
     expect(bad.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
     const tooMany = await h.query('carol', Q, { first: 501 });
     expect(tooMany.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
+  });
+
+  it("pages backwards with last/before, as a table's previous page; forms too", async () => {
+    const BACK = `query($filter: FormSubmissionFilter, $first: Int, $after: String, $last: Int, $before: String) {
+      formSubmissions(filter: $filter, first: $first, after: $after, last: $last, before: $before) {
+        pageInfo { hasNextPage hasPreviousPage startCursor endCursor } edges { cursor node { formId changedAt objectType } } } }`;
+    const filter = { formId: SP.id };
+    const all = keys((await ok('carol', BACK, { filter, first: 50 })).formSubmissions);
+    expect(all).toHaveLength(6);
+    const end = (await ok('carol', BACK, { filter, last: 2 })).formSubmissions;
+    expect(keys(end)).toEqual(all.slice(4));
+    expect(end.pageInfo).toMatchObject({ hasNextPage: false, hasPreviousPage: true });
+    const previous = (await ok('carol', BACK, { filter, last: 3, before: end.pageInfo.startCursor })).formSubmissions;
+    expect(keys(previous)).toEqual(all.slice(1, 4));
+    expect(previous.pageInfo).toMatchObject({ hasNextPage: true, hasPreviousPage: true });
+    const first = (await ok('carol', BACK, { filter, last: 3, before: previous.pageInfo.startCursor })).formSubmissions;
+    expect(keys(first)).toEqual(all.slice(0, 1));
+    expect(first.pageInfo.hasPreviousPage).toBe(false);
+    // forward again from the backward page's end, and both bounds at once
+    expect(keys((await ok('carol', BACK, { filter, first: 2, after: previous.pageInfo.endCursor })).formSubmissions)).toEqual(all.slice(4));
+    const between = (await ok('carol', BACK, { filter, first: 10, after: first.pageInfo.endCursor, before: end.pageInfo.startCursor })).formSubmissions;
+    expect(keys(between)).toEqual(all.slice(1, 4));
+    const both = await h.query('carol', BACK, { first: 1, last: 1 });
+    expect(both.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
+    const badBefore = await h.query('carol', BACK, { last: 1, before: 'bm90LWEtY3Vyc29y' });
+    expect(badBefore.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
+
+    const FORMS =
+      'query($last: Int, $before: String) { forms(last: $last, before: $before) { pageInfo { hasNextPage hasPreviousPage startCursor } nodes { id } } }';
+    const ids = (await ok('erin', '{ forms(first: 50) { nodes { id } } }')).forms.nodes.map((f: { id: string }) => f.id);
+    expect(ids.length).toBeGreaterThanOrEqual(3);
+    const lastForm = (await ok('erin', FORMS, { last: 1 })).forms;
+    expect(lastForm.nodes.map((f: { id: string }) => f.id)).toEqual(ids.slice(-1));
+    const rest = (await ok('erin', FORMS, { last: 50, before: lastForm.pageInfo.startCursor })).forms;
+    expect(rest.nodes.map((f: { id: string }) => f.id)).toEqual(ids.slice(0, -1));
+    expect(rest.pageInfo).toMatchObject({ hasNextPage: true, hasPreviousPage: false });
   });
 
   it('filters by version, user, time range and object type', async () => {
@@ -301,14 +407,23 @@ describe('formSubmissions across objects', () => {
   });
 
   it('reads naive timestamps in FORMS_TIMEZONE', async () => {
-    const service = await startSubgraph(formsSubgraph({ databaseUrl: h.dbs.omeroUrl, timeZone: 'Europe/Amsterdam' }), { port: 0, host: '127.0.0.1', secret: TEST_SECRET });
+    const service = await startSubgraph(formsSubgraph({ databaseUrl: h.dbs.omeroUrl, timeZone: 'Europe/Amsterdam' }), {
+      port: 0,
+      host: '127.0.0.1',
+      secret: TEST_SECRET,
+    });
     try {
-      const post = async (query: string, variables?: unknown) => (await (await fetch(service.url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', [IDENTITY_HEADER]: signIdentity(identityOf('erin'), TEST_SECRET, 60) },
-        body: JSON.stringify({ query, variables }),
-      })).json()) as any;
-      const { data } = await post(Q.replace('changedAt', 'changedAt submittedAt'), { filter: { formId: IM.id, from: '2026-03-15T09:00:00Z', to: '2026-03-15T09:30:00Z' } });
+      const post = async (query: string, variables?: unknown) =>
+        (await (
+          await fetch(service.url, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', [IDENTITY_HEADER]: signIdentity(identityOf('erin'), TEST_SECRET, 60) },
+            body: JSON.stringify({ query, variables }),
+          })
+        ).json()) as any;
+      const { data } = await post(Q.replace('changedAt', 'changedAt submittedAt'), {
+        filter: { formId: IM.id, from: '2026-03-15T09:00:00Z', to: '2026-03-15T09:30:00Z' },
+      });
       // 10:00 in Amsterdam (UTC+1 in March) is 09:00Z
       expect(data.formSubmissions.edges.map((e: any) => [e.node.changedAt, e.node.submittedAt])).toEqual([[IM.submissions[0], '2026-03-15T09:00:00.000Z']]);
     } finally {
@@ -326,7 +441,11 @@ describe('validateFormData', () => {
     expect(good).toEqual({ valid: true, version: { timestamp: IM.versions[0] }, errors: [] });
     const bad = (await ok('alice', V, { formId: IM.id, data: { objective: '40x', exposureMs: -1 } })).validateFormData;
     expect(bad.valid).toBe(false);
-    expect(bad.errors.map((e: { path: string; keyword: string }) => [e.path, e.keyword])).toEqual([['/channels', 'required'], ['/objective', 'enum'], ['/exposureMs', 'minimum']]);
+    expect(bad.errors.map((e: { path: string; keyword: string }) => [e.path, e.keyword])).toEqual([
+      ['/channels', 'required'],
+      ['/objective', 'enum'],
+      ['/exposureMs', 'minimum'],
+    ]);
     // the oldest version did not require channels
     const v1 = (await ok('alice', V, { formId: IM.id, version: IM.versions[2], data: { objective: '20x' } })).validateFormData;
     expect(v1).toMatchObject({ valid: true, version: { timestamp: IM.versions[2] } });

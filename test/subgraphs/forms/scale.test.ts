@@ -68,7 +68,10 @@ it('pages 10,000 entries with filters in SQL', async () => {
   const hidden = await timed('dave (cannot see dataset 1)', () => page('dave'));
   expect(hidden.totalCount).toBe(0);
   const history = await timed('Dataset.formSubmissions (whole history, 10,002 entries)', async () => {
-    const res = await h.query('alice', `{ _entities(representations: [{ __typename: "Dataset", id: "${DEMO.datasets.aliceRaw}" }]) { ... on Dataset { formSubmissions { changedAt } } } }`);
+    const res = await h.query(
+      'alice',
+      `{ _entities(representations: [{ __typename: "Dataset", id: "${DEMO.datasets.aliceRaw}" }]) { ... on Dataset { formSubmissions { changedAt } } } }`,
+    );
     return res.data._entities[0].formSubmissions;
   });
   expect(history).toHaveLength(FORMS * ENTRIES + 2);

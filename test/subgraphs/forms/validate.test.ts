@@ -28,13 +28,19 @@ describe('fields and validation', () => {
     expect(validateFormData(version, { objective: '63x', email: 'a@b.org' })).toEqual({ valid: true, errors: [] });
     const bad = validateFormData(version, { objective: '40x', channels: [1], email: 'nope' });
     expect(bad.valid).toBe(false);
-    expect(bad.errors.map((e) => [e.path, e.keyword])).toEqual([['/objective', 'enum'], ['/channels/0', 'type'], ['/email', 'format']]);
+    expect(bad.errors.map((e) => [e.path, e.keyword])).toEqual([
+      ['/objective', 'enum'],
+      ['/channels/0', 'type'],
+      ['/email', 'format'],
+    ]);
     expect(validateFormData(version, {}).errors).toEqual([expect.objectContaining({ path: '/objective', keyword: 'required' })]);
   });
 
   it('a schema ajv refuses is a coded error naming the version, and so is a broken entry', () => {
     const refused = { ...version, timestamp: 'T2', schema: { type: 'object', properties: { z: { type: 'strng' } } } };
-    expect(() => validateFormData(refused, {})).toThrow(expect.objectContaining({ message: expect.stringContaining('version T2'), extensions: expect.objectContaining({ code: 'BAD_USER_INPUT' }) }));
+    expect(() => validateFormData(refused, {})).toThrow(
+      expect.objectContaining({ message: expect.stringContaining('version T2'), extensions: expect.objectContaining({ code: 'BAD_USER_INPUT' }) }),
+    );
     const broken = { ...version, timestamp: 'T3', schema: null, error: 'schema is not valid JSON' };
     expect(() => validateFormData(broken, {})).toThrow(/version T3 .*schema is not valid JSON/);
   });

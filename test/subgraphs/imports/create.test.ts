@@ -23,7 +23,9 @@ const G = {
 const alice: Identity = { userId: 2, userName: 'alice', isAdmin: false, groups: [G.private, G.annotate, G.user] };
 const bob: Identity = { userId: 3, userName: 'bob', isAdmin: false, groups: [G.annotate, G.readonly, G.user] };
 const carol: Identity = {
-  userId: 4, userName: 'carol', isAdmin: false,
+  userId: 4,
+  userName: 'carol',
+  isAdmin: false,
   groups: [{ ...G.private, leader: true }, { ...G.annotate, leader: true }, G.user],
 };
 const erin: Identity = { userId: 6, userName: 'erin', isAdmin: true, groups: [{ id: 0, name: 'system', perm: 'rw----', leader: false }, G.user] };
@@ -34,9 +36,7 @@ beforeAll(async () => {
   biomero = new pg.Pool({ connectionString: dbs.biomeroUrl, max: 3 });
   root = await realpath(await mkdtemp(path.join(tmpdir(), 'og-create-')));
   mount = path.join(root, 'mount');
-  const files = [
-    'lab-private/a.tif', 'lab-private/sub/c.tif', 'lab-private2/x.tif', 'other/file.tif', 'lab-annotate/s.tif',
-  ];
+  const files = ['lab-private/a.tif', 'lab-private/sub/c.tif', 'lab-private2/x.tif', 'other/file.tif', 'lab-annotate/s.tif'];
   for (const f of files) {
     await mkdir(path.dirname(path.join(mount, f)), { recursive: true });
     await writeFile(path.join(mount, f), f);
@@ -48,9 +48,12 @@ beforeAll(async () => {
   await symlink('sub/c.tif', path.join(mount, 'lab-private/alias.tif'));
   await symlink('../lab-private2/x.tif', path.join(mount, 'lab-private/sibling.tif'));
   const configFile = path.join(root, 'biomero-config.json');
-  await writeFile(configFile, JSON.stringify({
-    group_mappings: { '3': { folder: 'lab-private', groupName: 'lab-private' }, '5': { folder: 'lab-annotate', groupName: 'lab-annotate' } },
-  }));
+  await writeFile(
+    configFile,
+    JSON.stringify({
+      group_mappings: { '3': { folder: 'lab-private', groupName: 'lab-private' }, '5': { folder: 'lab-annotate', groupName: 'lab-annotate' } },
+    }),
+  );
   deps = { biomero, omero, config: new BiomeroConfigFile(configFile, mount) };
 });
 afterAll(async () => {
@@ -107,8 +110,15 @@ describe('createImportOrder', () => {
     expect(rows).toHaveLength(1);
     const [row] = rows;
     expect(row).toMatchObject({
-      group_name: 'lab-private', user_name: 'alice', destination_id: '1', destination_type: 'Dataset',
-      stage: 'Import Pending', uuid, description: null, preprocessing_id: null, import_options: null,
+      group_name: 'lab-private',
+      user_name: 'alice',
+      destination_id: '1',
+      destination_type: 'Dataset',
+      stage: 'Import Pending',
+      uuid,
+      description: null,
+      preprocessing_id: null,
+      import_options: null,
     });
     expect(JSON.parse(row.files)).toEqual([p('lab-private/a.tif'), p('lab-private/sub/c.tif'), p('lab-private/sub/c.tif')]);
     expect(JSON.parse(row.file_names)).toEqual(['a.tif', 'c.tif', 'c.tif']);
@@ -118,15 +128,27 @@ describe('createImportOrder', () => {
 
   it('writes one preprocessing row with OMERO.biomero’s defaults when a container is asked for', async () => {
     const before = await counts();
-    const uuid = await createImportOrder(deps, alice, order({
-      preprocessing: { container: 'cellularimagingcf/convertleica-docker:v1.3.1', extraParams: { saveoption: 'single' } },
-    }));
+    const uuid = await createImportOrder(
+      deps,
+      alice,
+      order({
+        preprocessing: { container: 'cellularimagingcf/convertleica-docker:v1.3.1', extraParams: { saveoption: 'single' } },
+      }),
+    );
     const [row] = await rowOf(uuid);
-    const { rows } = await biomero.query('SELECT container, input_file, output_folder, alt_output_folder, extra_params FROM imports_preprocessing WHERE id = $1', [row.preprocessing_id]);
-    expect(rows).toEqual([{
-      container: 'cellularimagingcf/convertleica-docker:v1.3.1', input_file: '{Files}', output_folder: '/data',
-      alt_output_folder: '/out', extra_params: { saveoption: 'single' },
-    }]);
+    const { rows } = await biomero.query(
+      'SELECT container, input_file, output_folder, alt_output_folder, extra_params FROM imports_preprocessing WHERE id = $1',
+      [row.preprocessing_id],
+    );
+    expect(rows).toEqual([
+      {
+        container: 'cellularimagingcf/convertleica-docker:v1.3.1',
+        input_file: '{Files}',
+        output_folder: '/data',
+        alt_output_folder: '/out',
+        extra_params: { saveoption: 'single' },
+      },
+    ]);
     expect(await counts()).toEqual({ imports: before.imports + 1, preprocessing: before.preprocessing + 1 });
   });
 
@@ -206,17 +228,20 @@ describe('createImportOrder', () => {
     expect(JSON.parse((await rowOf(uuid))[0].files)).toHaveLength(MAX_IMPORT_FILES);
   });
 
-  it.each([
-    [''], ['   '], ['evil; rm -rf /'], ['image name'], ['$(touch /tmp/x)'], ['img`id`'], ['repo/Upper:tag'], ['img:tag|cat'], ['-v/:/host'],
-  ])('refuses container %j', async (container) => {
-    const e = await refused(alice, order({ preprocessing: { container } }), 'BAD_USER_INPUT');
-    expect(e.field).toBe('preprocessing.container');
-  });
+  it.each([[''], ['   '], ['evil; rm -rf /'], ['image name'], ['$(touch /tmp/x)'], ['img`id`'], ['repo/Upper:tag'], ['img:tag|cat'], ['-v/:/host']])(
+    'refuses container %j',
+    async (container) => {
+      const e = await refused(alice, order({ preprocessing: { container } }), 'BAD_USER_INPUT');
+      expect(e.field).toBe('preprocessing.container');
+    },
+  );
 
   it('refuses unsafe preprocessing paths and parameters', async () => {
     const container = 'cellularimagingcf/convertleica-docker:v1.3.1';
     expect((await refused(alice, order({ preprocessing: { container, outputFolder: '../host' } }), 'BAD_USER_INPUT')).field).toBe('preprocessing.outputFolder');
-    expect((await refused(alice, order({ preprocessing: { container, altOutputFolder: '/out;x' } }), 'BAD_USER_INPUT')).field).toBe('preprocessing.altOutputFolder');
+    expect((await refused(alice, order({ preprocessing: { container, altOutputFolder: '/out;x' } }), 'BAD_USER_INPUT')).field).toBe(
+      'preprocessing.altOutputFolder',
+    );
     await refused(alice, order({ preprocessing: { container, extraParams: { 'bad key': 1 } } }), 'BAD_USER_INPUT');
     await refused(alice, order({ preprocessing: { container, extraParams: { nested: { a: 1 } } } }), 'BAD_USER_INPUT');
   });

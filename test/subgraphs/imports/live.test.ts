@@ -21,9 +21,13 @@ afterAll(async () => {
 const EVENT = 'cursor uuid stage stageRaw';
 
 function client(session: string): Client {
-  return createClient({ url: stack.gateway.url.replace(/^http/, 'ws'), webSocketImpl: WebSocket, retryAttempts: 0, connectionParams: { authorization: `Bearer ${session}` } });
+  return createClient({
+    url: stack.gateway.url.replace(/^http/, 'ws'),
+    webSocketImpl: WebSocket,
+    retryAttempts: 0,
+    connectionParams: { authorization: `Bearer ${session}` },
+  });
 }
-
 
 /**
  * The cursor of the newest stage row: a subscription resuming after it gets exactly the rows
@@ -47,7 +51,12 @@ it('streams every visible stage row to importOrderEvents, filtered by stage, and
   const asAlice = client(DEMO_USERS.alice.sessionUuid);
   try {
     const after = await newestCursor();
-    const bobSees = collect(asBob, `subscription($f: ImportOrderEventFilter, $after: String) { importOrderEvents(filter: $f, after: $after) { ${EVENT} } }`, { f: { stages: ['FAILED'] }, after }, (e) => e.length === 1);
+    const bobSees = collect(
+      asBob,
+      `subscription($f: ImportOrderEventFilter, $after: String) { importOrderEvents(filter: $f, after: $after) { ${EVENT} } }`,
+      { f: { stages: ['FAILED'] }, after },
+      (e) => e.length === 1,
+    );
     const aliceSees = collect(asAlice, `subscription($after: String) { importOrderEvents(after: $after) { ${EVENT} } }`, { after }, (e) => e.length === 2);
     await appendStage(DEMO.importOrders.completed, 'Import Failed'); // alice, lab-private: hidden from bob
     await appendStage(DEMO.importOrders.pending, 'Import Started'); // bob: not FAILED
@@ -69,7 +78,12 @@ it('streams every visible stage row to importOrderEvents, filtered by stage, and
 it('delivers a lower id committed after a higher one, in id order', async () => {
   const c = client(DEMO_USERS.erin.sessionUuid);
   try {
-    const events = collect(c, `subscription($after: String) { importOrderEvents(after: $after) { ${EVENT} } }`, { after: await newestCursor() }, (e) => e.length === 2);
+    const events = collect(
+      c,
+      `subscription($after: String) { importOrderEvents(after: $after) { ${EVENT} } }`,
+      { after: await newestCursor() },
+      (e) => e.length === 2,
+    );
     const slow = await writer.connect();
     await slow.query('BEGIN');
     await appendStage(DEMO.importOrders.started, 'Import Preprocessing', slow); // takes the lower id

@@ -16,7 +16,9 @@ const EMPTY_VERSION = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7
 const ORIGINAL = {
   PREPROCESSING_EXTENSION_MAP: { '.lif': 'dataset_leica_uuid', '.db': 'screen_db' },
   group_mappings: { '3': { folder: 'lab-private', groupName: 'lab-private', note: 'kept' } },
-  PREPROCESSING_CONFIG: { screen_db: { container: 'cellularimagingcf/convertleica-docker:v1.3.1', extra_params: { saveoption: 'single', n: 1.5, on: true, none: null } } },
+  PREPROCESSING_CONFIG: {
+    screen_db: { container: 'cellularimagingcf/convertleica-docker:v1.3.1', extra_params: { saveoption: 'single', n: 1.5, on: true, none: null } },
+  },
   FILE_OR_EXTENSION_PATTERNS_EXCLUSIVE: ['.xlef', 'Metadata/'],
 };
 
@@ -143,20 +145,15 @@ describe('BiomeroConfigFile', () => {
     expect(ids).toContain('3');
 
     // The loser retries with the new version and both land.
-    const loser = results[0].status === 'rejected' ? { groupId: 5, groupName: 'lab-annotate', folder: 'annotate' } : { groupId: 4, groupName: 'lab-readonly', folder: 'readonly' };
+    const loser =
+      results[0].status === 'rejected'
+        ? { groupId: 5, groupName: 'lab-annotate', folder: 'annotate' }
+        : { groupId: 4, groupName: 'lab-readonly', folder: 'readonly' };
     await config.setMapping(loser, (await config.read()).version);
     expect(Object.keys((await onDisk()).group_mappings).sort()).toEqual(['3', '4', '5']);
   });
 
-  it.each([
-    ['../x'],
-    ['/abs'],
-    ['a/../../b'],
-    [''],
-    ['   '],
-    ['.'],
-    ['a/..'],
-  ])('refuses folder %j with BAD_USER_INPUT on field folder', async (folder) => {
+  it.each([['../x'], ['/abs'], ['a/../../b'], [''], ['   '], ['.'], ['a/..']])('refuses folder %j with BAD_USER_INPUT on field folder', async (folder) => {
     const config = await seed();
     const v = (await config.read()).version;
     const before = await readFile(file);

@@ -42,10 +42,21 @@ async function biomero<T extends pg.QueryResultRow>(sql: string, params: unknown
 describe('the fold of stage rows', () => {
   it('a completed order: its stages, files, destination, people and the images annotated with its UUID', async () => {
     const o = await order(DEMO.importOrders.completed);
-    expect(o).toMatchObject({ stage: 'COMPLETED', stageRaw: 'Import Completed', destinationType: 'Dataset', destination: { __typename: 'Dataset', id: String(DEMO.datasets.aliceRaw) }, user: { userName: 'alice' }, group: { name: 'lab-private' }, preprocessing: null });
+    expect(o).toMatchObject({
+      stage: 'COMPLETED',
+      stageRaw: 'Import Completed',
+      destinationType: 'Dataset',
+      destination: { __typename: 'Dataset', id: String(DEMO.datasets.aliceRaw) },
+      user: { userName: 'alice' },
+      group: { name: 'lab-private' },
+      preprocessing: null,
+    });
     expect(o.history.map((h: { stageRaw: string }) => h.stageRaw)).toEqual(['Import Pending', 'Import Started', 'Import Completed']);
     expect(o.files.length).toBe(o.fileNames.length);
-    expect(o.importedObjects).toEqual([{ __typename: 'Image', id: String(DEMO.images.aliceRaw1) }, { __typename: 'Image', id: String(DEMO.images.aliceRaw2) }]);
+    expect(o.importedObjects).toEqual([
+      { __typename: 'Image', id: String(DEMO.images.aliceRaw1) },
+      { __typename: 'Image', id: String(DEMO.images.aliceRaw2) },
+    ]);
     expect(o.durationSeconds).toBeCloseTo((Date.parse(o.finishedAt) - Date.parse(o.createdAt)) / 1000, 3);
   });
 
@@ -53,8 +64,13 @@ describe('the fold of stage rows', () => {
     const o = await order(DEMO.importOrders.preprocessed);
     expect(o.history.map((h: { stageRaw: string }) => h.stageRaw)).toEqual(['Import Pending', 'Import Started', 'Import Preprocessing', 'Import Completed']);
     expect(o.preprocessing).toEqual({
-      container: 'cellularimagingcf/convertleica-docker:v1.3.1', image: 'cellularimagingcf/convertleica-docker', tag: 'v1.3.1',
-      inputFile: '{Files}', outputFolder: '/data', altOutputFolder: '/out', extraParams: { saveoption: 'single' },
+      container: 'cellularimagingcf/convertleica-docker:v1.3.1',
+      image: 'cellularimagingcf/convertleica-docker',
+      tag: 'v1.3.1',
+      inputFile: '{Files}',
+      outputFolder: '/data',
+      altOutputFolder: '/out',
+      extraParams: { saveoption: 'single' },
     });
     expect(o.importedObjects.map((x: { id: string }) => Number(x.id))).toEqual([DEMO.images.aliceRaw3, DEMO.images.aliceRaw4]);
   });
@@ -75,8 +91,11 @@ describe('the fold of stage rows', () => {
   });
 
   it('keeps an unknown future stage readable, with its raw string', async () => {
-    await biomero(`INSERT INTO imports (group_name, user_name, destination_id, destination_type, stage, uuid, "timestamp", files, file_names)
-      SELECT group_name, user_name, destination_id, destination_type, 'Import Postprocessing', uuid, now(), files, file_names FROM imports WHERE uuid = $1 ORDER BY id DESC LIMIT 1`, [DEMO.importOrders.started]);
+    await biomero(
+      `INSERT INTO imports (group_name, user_name, destination_id, destination_type, stage, uuid, "timestamp", files, file_names)
+      SELECT group_name, user_name, destination_id, destination_type, 'Import Postprocessing', uuid, now(), files, file_names FROM imports WHERE uuid = $1 ORDER BY id DESC LIMIT 1`,
+      [DEMO.importOrders.started],
+    );
     const o = await order(DEMO.importOrders.started);
     expect(o).toMatchObject({ stage: 'UNKNOWN', stageRaw: 'Import Postprocessing', finishedAt: null });
   });
@@ -86,7 +105,11 @@ describe('the fold of stage rows', () => {
     await biomero('ALTER TABLE imports DROP COLUMN import_options, DROP COLUMN description');
     const imports = stack.subgraphs.imports;
     await imports.stop();
-    stack.subgraphs.imports = await startSubgraph(importsSubgraph({ databaseUrl: stack.dbs.biomeroUrl }), { port: imports.port, host: '127.0.0.1', secret: TEST_SECRET });
+    stack.subgraphs.imports = await startSubgraph(importsSubgraph({ databaseUrl: stack.dbs.biomeroUrl }), {
+      port: imports.port,
+      host: '127.0.0.1',
+      secret: TEST_SECRET,
+    });
     const o = await order(DEMO.importOrders.completed);
     expect(o).toMatchObject({ stage: 'COMPLETED', description: null });
     const list = await gql(stack.gateway.url, '{ importOrders(first: 500) { totalCount } }', { session: erin });
@@ -94,7 +117,10 @@ describe('the fold of stage rows', () => {
   });
 
   it('lists source files as entities that lead back to the orders naming them', async () => {
-    const res = await gql(stack.gateway.url, `query($u: ID!) { importOrder(uuid: $u) { files sourceFiles { path name importOrders { uuid } } } }`, { session: alice, variables: { u: DEMO.importOrders.completed } });
+    const res = await gql(stack.gateway.url, `query($u: ID!) { importOrder(uuid: $u) { files sourceFiles { path name importOrders { uuid } } } }`, {
+      session: alice,
+      variables: { u: DEMO.importOrders.completed },
+    });
     const o = res.data.importOrder;
     expect(o.sourceFiles.map((f: { path: string }) => f.path)).toEqual(o.files);
     expect(o.sourceFiles[0].name).toBe(o.files[0].split('/').pop());
@@ -104,7 +130,11 @@ describe('the fold of stage rows', () => {
 
 describe('lists, filters and statistics', () => {
   const list = async (filter: Record<string, unknown>, session: string = erin) => {
-    const res = await gql(stack.gateway.url, 'query($f: ImportOrderFilter) { importOrders(filter: $f, first: 500) { totalCount nodes { uuid stage createdAt finishedAt } } }', { session, variables: { f: filter } });
+    const res = await gql(
+      stack.gateway.url,
+      'query($f: ImportOrderFilter) { importOrders(filter: $f, first: 500) { totalCount nodes { uuid stage createdAt finishedAt } } }',
+      { session, variables: { f: filter } },
+    );
     expect(res.errors).toBeUndefined();
     expect(res.data.importOrders.totalCount).toBe(res.data.importOrders.nodes.length);
     return res.data.importOrders.nodes as { uuid: string; stage: string; createdAt: string; finishedAt: string | null }[];
@@ -135,11 +165,24 @@ describe('lists, filters and statistics', () => {
 
   it('counts orders per day and stage with failure rate and median duration, matching the orders themselves', async () => {
     const all = await list({});
-    const res = await gql(stack.gateway.url, `query($r: TimeRange!) { importStatistics(groupBy: DAY, range: $r) { periodStart total completed failed failureRate medianDurationSeconds byStage { stage count } } }`, {
-      session: erin, variables: { r: { from: '2026-01-01T00:00:00Z', to: '2027-01-01T00:00:00Z' } },
-    });
+    const res = await gql(
+      stack.gateway.url,
+      `query($r: TimeRange!) { importStatistics(groupBy: DAY, range: $r) { periodStart total completed failed failureRate medianDurationSeconds byStage { stage count } } }`,
+      {
+        session: erin,
+        variables: { r: { from: '2026-01-01T00:00:00Z', to: '2027-01-01T00:00:00Z' } },
+      },
+    );
     expect(res.errors).toBeUndefined();
-    const stats = res.data.importStatistics as { periodStart: string; total: number; completed: number; failed: number; failureRate: number | null; medianDurationSeconds: number | null; byStage: { stage: string; count: number }[] }[];
+    const stats = res.data.importStatistics as {
+      periodStart: string;
+      total: number;
+      completed: number;
+      failed: number;
+      failureRate: number | null;
+      medianDurationSeconds: number | null;
+      byStage: { stage: string; count: number }[];
+    }[];
     expect(stats.reduce((n, s) => n + s.total, 0)).toBe(all.length);
     for (const s of stats) {
       const day = all.filter((o) => o.createdAt.slice(0, 10) === s.periodStart.slice(0, 10));
@@ -149,7 +192,12 @@ describe('lists, filters and statistics', () => {
       expect(s.completed + s.failed).toBe(finished.length);
       expect(s.failureRate).toBe(finished.length ? s.failed / finished.length : null);
       const durations = finished.map((o) => (Date.parse(o.finishedAt!) - Date.parse(o.createdAt)) / 1000).sort((a, b) => a - b);
-      const median = durations.length === 0 ? null : durations.length % 2 ? durations[(durations.length - 1) / 2] : (durations[durations.length / 2 - 1] + durations[durations.length / 2]) / 2;
+      const median =
+        durations.length === 0
+          ? null
+          : durations.length % 2
+            ? durations[(durations.length - 1) / 2]
+            : (durations[durations.length / 2 - 1] + durations[durations.length / 2]) / 2;
       if (median === null) expect(s.medianDurationSeconds).toBeNull();
       else expect(s.medianDurationSeconds).toBeCloseTo(median, 2);
     }
@@ -157,11 +205,20 @@ describe('lists, filters and statistics', () => {
 
   it('refuses statistics over too many periods or an empty range', async () => {
     const q = 'query($r: TimeRange!, $g: StatisticsPeriod) { importStatistics(groupBy: $g, range: $r) { total } }';
-    const tooLong = await gql(stack.gateway.url, q, { session: erin, variables: { g: 'DAY', r: { from: '2020-01-01T00:00:00Z', to: '2026-01-01T00:00:00Z' } } });
+    const tooLong = await gql(stack.gateway.url, q, {
+      session: erin,
+      variables: { g: 'DAY', r: { from: '2020-01-01T00:00:00Z', to: '2026-01-01T00:00:00Z' } },
+    });
     expect(tooLong.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
-    const weekly = await gql(stack.gateway.url, q, { session: erin, variables: { g: 'WEEK', r: { from: '2020-01-01T00:00:00Z', to: '2026-01-01T00:00:00Z' } } });
+    const weekly = await gql(stack.gateway.url, q, {
+      session: erin,
+      variables: { g: 'WEEK', r: { from: '2020-01-01T00:00:00Z', to: '2026-01-01T00:00:00Z' } },
+    });
     expect(weekly.errors).toBeUndefined();
-    const backwards = await gql(stack.gateway.url, q, { session: erin, variables: { g: 'DAY', r: { from: '2026-02-01T00:00:00Z', to: '2026-01-01T00:00:00Z' } } });
+    const backwards = await gql(stack.gateway.url, q, {
+      session: erin,
+      variables: { g: 'DAY', r: { from: '2026-02-01T00:00:00Z', to: '2026-01-01T00:00:00Z' } },
+    });
     expect(backwards.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
   });
 });

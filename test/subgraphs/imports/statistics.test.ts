@@ -37,10 +37,19 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-interface Order { uuid: string; stage: string; createdAt: string; finishedAt: string | null; userName: string; groupName: string }
+interface Order {
+  uuid: string;
+  stage: string;
+  createdAt: string;
+  finishedAt: string | null;
+  userName: string;
+  groupName: string;
+}
 
 async function orders(session: string): Promise<Order[]> {
-  const res = await gql(stack.gateway.url, '{ importOrders(first: 500) { nodes { uuid stage createdAt finishedAt user { userName } group { name } } } }', { session });
+  const res = await gql(stack.gateway.url, '{ importOrders(first: 500) { nodes { uuid stage createdAt finishedAt user { userName } group { name } } } }', {
+    session,
+  });
   expect(res.errors).toBeUndefined();
   return (res.data as any).importOrders.nodes.map((o: any) => ({ ...o, userName: o.user.userName, groupName: o.group.name }));
 }
@@ -74,10 +83,14 @@ it('per day, owner and group: counts, rates, mean and percentiles match the orde
     const finished = mine.filter((o) => o.stage === 'COMPLETED' || o.stage === 'FAILED');
     const seconds = finished.map((o) => (Date.parse(o.finishedAt!) - Date.parse(o.createdAt)) / 1000);
     const want = {
-      total: mine.length, completed: mine.filter((o) => o.stage === 'COMPLETED').length, failed: mine.filter((o) => o.stage === 'FAILED').length,
+      total: mine.length,
+      completed: mine.filter((o) => o.stage === 'COMPLETED').length,
+      failed: mine.filter((o) => o.stage === 'FAILED').length,
       failureRate: finished.length ? mine.filter((o) => o.stage === 'FAILED').length / finished.length : null,
       meanDurationSeconds: seconds.length ? seconds.reduce((a, c) => a + c, 0) / seconds.length : null,
-      medianDurationSeconds: percentileCont(seconds, 0.5), p90DurationSeconds: percentileCont(seconds, 0.9), p99DurationSeconds: percentileCont(seconds, 0.99),
+      medianDurationSeconds: percentileCont(seconds, 0.5),
+      p90DurationSeconds: percentileCont(seconds, 0.9),
+      p99DurationSeconds: percentileCont(seconds, 0.99),
     };
     for (const [k, v] of Object.entries(want)) {
       const actual = b[k];

@@ -45,15 +45,36 @@ const HIDDEN: Expectation = { readable: false, canEdit: false, canAnnotate: fals
 /** The rules (reference/omero-api.md B.4 and OMERO's documentation of group permission levels). */
 const EXPECTED: Record<Level, Record<Role, Expectation>> = {
   PRIVATE: { owner: ALL, leader: ALL, admin: ALL, 'other member': HIDDEN, 'non-member': HIDDEN },
-  READ_ONLY: { owner: ALL, leader: ALL, admin: ALL, 'other member': { readable: true, canEdit: false, canAnnotate: false, canDelete: false, canLink: false }, 'non-member': HIDDEN },
-  READ_ANNOTATE: { owner: ALL, leader: ALL, admin: ALL, 'other member': { readable: true, canEdit: false, canAnnotate: true, canDelete: false, canLink: false }, 'non-member': HIDDEN },
-  READ_WRITE: { owner: ALL, leader: ALL, admin: ALL, 'other member': { readable: true, canEdit: true, canAnnotate: true, canDelete: false, canLink: true }, 'non-member': HIDDEN },
+  READ_ONLY: {
+    owner: ALL,
+    leader: ALL,
+    admin: ALL,
+    'other member': { readable: true, canEdit: false, canAnnotate: false, canDelete: false, canLink: false },
+    'non-member': HIDDEN,
+  },
+  READ_ANNOTATE: {
+    owner: ALL,
+    leader: ALL,
+    admin: ALL,
+    'other member': { readable: true, canEdit: false, canAnnotate: true, canDelete: false, canLink: false },
+    'non-member': HIDDEN,
+  },
+  READ_WRITE: {
+    owner: ALL,
+    leader: ALL,
+    admin: ALL,
+    'other member': { readable: true, canEdit: true, canAnnotate: true, canDelete: false, canLink: true },
+    'non-member': HIDDEN,
+  },
 };
 
 function identity(i: number, role: Role): Identity {
   if (role === 'admin') return identityOf(DEMO_USERS.erin);
   const id = role === 'non-member' ? OUTSIDER : userId(i, role);
-  const groups = role === 'non-member' ? [{ id: 1, name: 'user', perm: 'rwr-r-', leader: false }] : [{ id: groupId(i), name: `access-${i}`, perm: LEVELS[i].perm, leader: role === 'leader' }];
+  const groups =
+    role === 'non-member'
+      ? [{ id: 1, name: 'user', perm: 'rwr-r-', leader: false }]
+      : [{ id: groupId(i), name: `access-${i}`, perm: LEVELS[i].perm, leader: role === 'leader' }];
   return { userId: id, userName: `u${id}`, isAdmin: false, groups, sessionKey: sessionKey(id) };
 }
 
@@ -67,7 +88,10 @@ async function seed(url: string): Promise<void> {
   try {
     const users = [OUTSIDER, ...LEVELS.flatMap((_, i) => [userId(i, 'owner'), userId(i, 'other member'), userId(i, 'leader')])];
     for (const u of users) {
-      await c.query(`INSERT INTO experimenter (id, permissions, version, omename, firstname, lastname, ldap) VALUES ($1, 0, 0, $2, 'Access', $2, false)`, [u, `u${u}`]);
+      await c.query(`INSERT INTO experimenter (id, permissions, version, omename, firstname, lastname, ldap) VALUES ($1, 0, 0, $2, 'Access', $2, false)`, [
+        u,
+        `u${u}`,
+      ]);
       await c.query(
         `INSERT INTO session (id, permissions, uuid, defaulteventtype, started, closed, timetolive, timetoidle, node, owner, version)
          VALUES ($1, -52, $2, 'User', '2026-03-01 08:00:00', NULL, 0, 0, 0, $1, 0)`,
@@ -75,11 +99,23 @@ async function seed(url: string): Promise<void> {
       );
     }
     let mapId = 500;
-    await c.query('INSERT INTO groupexperimentermap (id, permissions, version, parent, child, child_index, owner) VALUES ($1, -52, 0, 1, $2, 0, false)', [mapId++, OUTSIDER]);
+    await c.query('INSERT INTO groupexperimentermap (id, permissions, version, parent, child, child_index, owner) VALUES ($1, -52, 0, 1, $2, 0, false)', [
+      mapId++,
+      OUTSIDER,
+    ]);
     for (const [i, l] of LEVELS.entries()) {
-      await c.query('INSERT INTO experimentergroup (id, permissions, version, name, ldap) VALUES ($1, $2, 0, $3, false)', [groupId(i), l.permissions, `access-${i}`]);
+      await c.query('INSERT INTO experimentergroup (id, permissions, version, name, ldap) VALUES ($1, $2, 0, $3, false)', [
+        groupId(i),
+        l.permissions,
+        `access-${i}`,
+      ]);
       for (const role of ['owner', 'other member', 'leader'] as const) {
-        await c.query('INSERT INTO groupexperimentermap (id, permissions, version, parent, child, child_index, owner) VALUES ($1, -52, 0, $2, $3, 0, $4)', [mapId++, groupId(i), userId(i, role), role === 'leader']);
+        await c.query('INSERT INTO groupexperimentermap (id, permissions, version, parent, child, child_index, owner) VALUES ($1, -52, 0, $2, $3, 0, $4)', [
+          mapId++,
+          groupId(i),
+          userId(i, role),
+          role === 'leader',
+        ]);
       }
       await c.query(
         `INSERT INTO image (id, permissions, name, series, version, creation_id, update_id, owner_id, group_id)
@@ -134,9 +170,11 @@ describe.each(['database', 'json-api'])('%s source', (source) => {
     }
     const { readable: _r, ...flags } = expected;
     expect(answer.data.image).toEqual({
-      id: String(imageId(i)), name: `access image ${level}`,
+      id: String(imageId(i)),
+      name: `access image ${level}`,
       permissions: { perm: LEVELS[i].perm, ...flags },
-      owner: { id: String(userId(i, 'owner')) }, group: { id: String(groupId(i)), permissionLevel: level },
+      owner: { id: String(userId(i, 'owner')) },
+      group: { id: String(groupId(i)), permissionLevel: level },
     });
     const list = await ask(services[source], identity(i, role), `{ images(first: 500, filter: { group: "${groupId(i)}" }) { totalCount nodes { id } } }`);
     expect(list.data.images).toEqual({ totalCount: 1, nodes: [{ id: String(imageId(i)) }] });
@@ -158,9 +196,12 @@ describe.each(['database', 'json-api'])('%s source, an annotation by id', (sourc
     }
     const { readable: _r, ...flags } = expected;
     expect(answer.data.annotation).toEqual({
-      __typename: 'TagAnnotation', id: String(tagId(i)), text: `access tag ${level}`,
+      __typename: 'TagAnnotation',
+      id: String(tagId(i)),
+      text: `access tag ${level}`,
       permissions: { perm: LEVELS[i].perm, ...flags },
-      owner: { id: String(userId(i, 'owner')) }, group: { id: String(groupId(i)), permissionLevel: level },
+      owner: { id: String(userId(i, 'owner')) },
+      group: { id: String(groupId(i)), permissionLevel: level },
       linkedObjects: [{ id: String(imageId(i)) }],
     });
   });

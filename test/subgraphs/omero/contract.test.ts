@@ -55,7 +55,10 @@ interface Case {
 }
 
 const CASES: Case[] = [
-  { name: 'me', query: `{ me { id userName firstName middleName lastName email institution isAdmin groups { group { id name description perm permissionLevel } leader } } }` },
+  {
+    name: 'me',
+    query: `{ me { id userName firstName middleName lastName email institution isAdmin groups { group { id name description perm permissionLevel } leader } } }`,
+  },
   ...ALL_IMAGES.map((id) => ({ name: `image ${id}`, query: `query($id: ID!) { image(id: $id) { ${IMAGE} } }`, variables: { id: String(id) } })),
   { name: 'image with a bad id', query: '{ image(id: "not-a-number") { id } }' },
   ...[1, 2, 3, 4, 99].map((id) => ({
@@ -89,7 +92,11 @@ const CASES: Case[] = [
   { name: 'orphaned datasets', query: `{ datasets(first: 50, filter: { orphaned: true }) { ${PAGE} } }` },
   { name: 'images by name', query: `{ images(first: 50, filter: { nameContains: "IMG_00" }) { ${PAGE} } }` },
   { name: 'images by key only', query: `{ images(first: 50, filter: { keyValue: { key: "Cell line" } }) { ${PAGE} } }` },
-  { name: 'images by key and value, second page', query: `{ images(first: 1, after: "${Buffer.from('Image:1').toString('base64url')}", filter: { keyValue: { ns: "biomero.import", key: "UUID", value: "${DEMO.importOrders.completed}" } }) { ${PAGE} } }` },
+  { name: 'image list, last page', query: `{ images(last: 3) { ${PAGE} pageInfo { hasPreviousPage startCursor } } }` },
+  {
+    name: 'wells, last page',
+    query: `{ plate(id: "${DEMO.plates.plate1}") { wells(last: 4) { totalCount edges { cursor node { id } } pageInfo { hasNextPage endCursor { hasPreviousPage startCursor } nodes { label } } } }`,
+  },
   { name: 'projects, datasets, screens, plates', query: `{ projects { ${PAGE} } datasets { ${PAGE} } screens { ${PAGE} } plates { ${PAGE} } }` },
   {
     name: 'objectsByKeyValue: an import order UUID',
@@ -122,20 +129,38 @@ const CASES: Case[] = [
       ... on Experimenter { id userName } ... on ExperimenterGroup { id name perm } } }`,
     variables: {
       r: [
-        { __typename: 'Image', id: '1' }, { __typename: 'Image', id: '7' }, { __typename: 'Dataset', id: '4' }, { __typename: 'Project', id: '2' },
-        { __typename: 'Screen', id: '1' }, { __typename: 'Plate', id: '1' }, { __typename: 'Experimenter', userName: 'carol' },
-        { __typename: 'Experimenter', id: '3' }, { __typename: 'ExperimenterGroup', name: 'lab-annotate' }, { __typename: 'ExperimenterGroup', id: '6' },
+        { __typename: 'Image', id: '1' },
+        { __typename: 'Image', id: '7' },
+        { __typename: 'Dataset', id: '4' },
+        { __typename: 'Project', id: '2' },
+        { __typename: 'Screen', id: '1' },
+        { __typename: 'Plate', id: '1' },
+        { __typename: 'Experimenter', userName: 'carol' },
+        { __typename: 'Experimenter', id: '3' },
+        { __typename: 'ExperimenterGroup', name: 'lab-annotate' },
+        { __typename: 'ExperimenterGroup', id: '6' },
       ],
     },
   },
-  { name: 'groups and users by id', query: '{ experimenterGroup(id: "5") { id name description perm permissionLevel } experimenter(id: "3") { id userName firstName isAdmin } nobody: experimenter(id: "999") { id } }' },
-  ...ALL_ANNOTATIONS.map((id) => ({ name: `annotation ${id}`, query: `query($id: ID!) { annotation(id: $id) { ${ANNOTATION} } }`, variables: { id: String(id) } })),
+  {
+    name: 'groups and users by id',
+    query:
+      '{ experimenterGroup(id: "5") { id name description perm permissionLevel } experimenter(id: "3") { id userName firstName isAdmin } nobody: experimenter(id: "999") { id } }',
+  },
+  ...ALL_ANNOTATIONS.map((id) => ({
+    name: `annotation ${id}`,
+    query: `query($id: ID!) { annotation(id: $id) { ${ANNOTATION} } }`,
+    variables: { id: String(id) },
+  })),
   {
     name: 'many annotations in one request',
     query: `{ ${ALL_ANNOTATIONS.map((id) => `a${id}: annotation(id: "${id}") { id __typename owner { userName } }`).join(' ')} }`,
   },
   { name: 'annotation with a bad id', query: '{ annotation(id: "tag-1") { id } }' },
-  { name: 'annotations of an object carry owner, group and permissions', query: `{ image(id: "1") { tags { ${ANNOTATION} } fileAnnotations { id ${OWNED} } } }` },
+  {
+    name: 'annotations of an object carry owner, group and permissions',
+    query: `{ image(id: "1") { tags { ${ANNOTATION} } fileAnnotations { id ${OWNED} } } }`,
+  },
   { name: 'bad filter input', query: '{ images(filter: { owner: "x" }) { totalCount } }' },
   { name: 'too large a page', query: '{ images(first: 501) { totalCount } }' },
 ];
@@ -147,30 +172,84 @@ describe.each(USERS)('as %s', (user) => {
   });
 });
 
+/** Follows a list page by page as a client does, from both sources, with the cursors one of them gave. */
+const WALKS = [
+  {
+    name: 'images by key and value',
+    list: (args: string) =>
+      `{ images(${args}, filter: { keyValue: { ns: "biomero.import", key: "UUID", value: "${DEMO.importOrders.completed}" } }) { ${PAGE} pageInfo { hasPreviousPage startCursor } } }`,
+    pick: (d: any) => d.images,
+  },
+  { name: 'images', list: (args: string) => `{ images(${args}) { ${PAGE} pageInfo { hasPreviousPage startCursor } } }`, pick: (d: any) => d.images },
+  {
+    name: 'wells',
+    list: (args: string) =>
+      `{ plate(id: "${DEMO.plates.plate1}") { wells(${args}) { totalCount edges { cursor node { id label } } pageInfo { hasNextPage endCursor hasPreviousPage startCursor } } } }`,
+    pick: (d: any) => d.plate?.wells,
+  },
+];
+
+describe.each(USERS)('as %s, page by page', (user) => {
+  it.each(WALKS.map((w) => [w.name, w] as const))('%s: forwards then backwards, database and json-api answer alike', async (_name, walk) => {
+    let args = 'first: 1';
+    const seen: string[] = [];
+    for (let step = 0; step < 12; step++) {
+      const [fromDatabase, fromJsonApi] = await Promise.all([ask(database, user, walk.list(args)), ask(jsonApi, user, walk.list(args))]);
+      expect(fromJsonApi).toEqual(fromDatabase);
+      const page = walk.pick(fromDatabase.data);
+      if (!page) return;
+      seen.push(...page.edges.map((e: { node: { id: string } }) => e.node.id));
+      if (step < 6 && page.pageInfo.hasNextPage) args = `first: 1, after: "${page.pageInfo.endCursor}"`;
+      else if (page.pageInfo.hasPreviousPage && page.pageInfo.startCursor) args = `last: 1, before: "${page.pageInfo.startCursor}"`;
+      else break;
+    }
+    if (user === 'alice') expect(new Set(seen).size).toBeGreaterThan(1); // not a walk over nothing
+  });
+});
+
 // The contract must not pass by both sides answering nothing: spot-check what the database says.
 describe('the answers compared above carry the demo world', () => {
   it('alice sees her image 1 with pixels, channels, ROI shapes, tag, comment and ordered key-values', async () => {
     const { data } = await ask(database, 'alice', `{ image(id: "1") { ${IMAGE} } }`);
     expect(data.image).toMatchObject({
-      name: 'img_001.tif', owner: { userName: 'alice' }, group: { name: 'lab-private', permissionLevel: 'PRIVATE' },
+      name: 'img_001.tif',
+      owner: { userName: 'alice' },
+      group: { name: 'lab-private', permissionLevel: 'PRIVATE' },
       permissions: { perm: 'rw----', canEdit: true, canDelete: true },
-      pixels: { sizeX: 1024, sizeZ: 5, pixelType: 'uint16', dimensionOrder: 'XYZCT', physicalSizeX: { value: 0.65, unit: 'µm' },
-        channels: [{ name: 'DAPI', color: { red: 0, green: 0, blue: 255, alpha: 255 }, emissionWavelength: { value: 461, unit: 'nm' } }, { name: 'GFP' }] },
+      pixels: {
+        sizeX: 1024,
+        sizeZ: 5,
+        pixelType: 'uint16',
+        dimensionOrder: 'XYZCT',
+        physicalSizeX: { value: 0.65, unit: 'µm' },
+        channels: [{ name: 'DAPI', color: { red: 0, green: 0, blue: 255, alpha: 255 }, emissionWavelength: { value: 461, unit: 'nm' } }, { name: 'GFP' }],
+      },
       datasets: [{ name: 'Raw acquisitions', projects: [{ name: 'Nuclei study' }] }],
-      tags: [{ text: 'nuclei' }], comments: [{ text: 'Good focus, use as reference image.' }],
+      tags: [{ text: 'nuclei' }],
+      comments: [{ text: 'Good focus, use as reference image.' }],
       importOrder: { uuid: DEMO.importOrders.completed },
     });
     expect(data.image.rois[0].shapes.map((s: { __typename: string }) => s.__typename)).toEqual(['Rectangle', 'Ellipse', 'Point', 'Polygon']);
     const client = data.image.mapAnnotations.find((m: { namespace: string }) => m.namespace === 'openmicroscopy.org/omero/client/mapAnnotation');
-    expect(client.pairs).toEqual([{ key: 'Cell line', value: 'HeLa' }, { key: 'Treatment', value: 'DMSO' }, { key: 'Objective', value: '63x/1.4 Oil' }]);
+    expect(client.pairs).toEqual([
+      { key: 'Cell line', value: 'HeLa' },
+      { key: 'Treatment', value: 'DMSO' },
+      { key: 'Objective', value: '63x/1.4 Oil' },
+    ]);
   });
 
   it('every shape kind and a file annotation are part of the compared answers', async () => {
-    const { data } = await ask(jsonApi, 'alice', `{ a: image(id: "1") { fileAnnotations { file { name size mimetype } } } b: image(id: "2") { rois { ${SHAPES} } } }`);
+    const { data } = await ask(
+      jsonApi,
+      'alice',
+      `{ a: image(id: "1") { fileAnnotations { file { name size mimetype } } } b: image(id: "2") { rois { ${SHAPES} } } }`,
+    );
     expect(data.a.fileAnnotations).toEqual([{ file: { name: 'analysis_notes.pdf', size: 48213, mimetype: 'application/pdf' } }]);
     expect(data.b.rois[0].shapes).toMatchObject([
-      { __typename: 'Line', x1: 10, y1: 20, x2: 300, y2: 40 }, { __typename: 'Polyline', points: '5,5 50,60 120,80' },
-      { __typename: 'Label', x: 400, y: 30, text: 'scale bar 10 µm' }, { __typename: 'Mask', width: 16, height: 8 },
+      { __typename: 'Line', x1: 10, y1: 20, x2: 300, y2: 40 },
+      { __typename: 'Polyline', points: '5,5 50,60 120,80' },
+      { __typename: 'Label', x: 400, y: 30, text: 'scale bar 10 µm' },
+      { __typename: 'Mask', width: 16, height: 8 },
     ]);
   });
 
@@ -183,14 +262,22 @@ describe('the answers compared above carry the demo world', () => {
     const owned = { owner: { userName: 'alice' }, group: { name: 'lab-private' }, permissions: { perm: 'rw----', canEdit: true, canDelete: true } };
     expect(data.tag).toMatchObject({ __typename: 'TagAnnotation', text: 'nuclei', linkedObjects: onImage1, ...owned });
     expect(data.comment).toMatchObject({ __typename: 'CommentAnnotation', text: 'Good focus, use as reference image.', linkedObjects: onImage1 });
-    expect(data.map).toMatchObject({ __typename: 'MapAnnotation', pairs: [{ key: 'Cell line', value: 'HeLa' }, { key: 'Treatment', value: 'DMSO' }, { key: 'Objective', value: '63x/1.4 Oil' }] });
+    expect(data.map).toMatchObject({
+      __typename: 'MapAnnotation',
+      pairs: [
+        { key: 'Cell line', value: 'HeLa' },
+        { key: 'Treatment', value: 'DMSO' },
+        { key: 'Objective', value: '63x/1.4 Oil' },
+      ],
+    });
     expect(data.file).toMatchObject({ __typename: 'FileAnnotation', file: { name: 'analysis_notes.pdf', size: 48213 }, linkedObjects: onImage1 });
   });
 
   it('an admin finds by id exactly the annotations linked to projects, datasets, images, screens and plates', async () => {
     const c = new pg.Client({ connectionString: sources.dbs.omeroUrl });
     await c.connect();
-    const linked = await c.query(`SELECT DISTINCT a.id FROM annotation a WHERE a.discriminator IN ('/map/', '/basic/text/tag/', '/basic/text/comment/', '/type/OriginalFile/')
+    const linked =
+      await c.query(`SELECT DISTINCT a.id FROM annotation a WHERE a.discriminator IN ('/map/', '/basic/text/tag/', '/basic/text/comment/', '/type/OriginalFile/')
       AND a.id IN (SELECT child FROM projectannotationlink UNION SELECT child FROM datasetannotationlink UNION SELECT child FROM imageannotationlink
                    UNION SELECT child FROM screenannotationlink UNION SELECT child FROM plateannotationlink) ORDER BY a.id`);
     await c.end();
@@ -199,7 +286,11 @@ describe('the answers compared above carry the demo world', () => {
     for (const service of [database, jsonApi]) {
       const answer = await ask(service, 'erin', `{ ${ALL_ANNOTATIONS.map((id) => `a${id}: annotation(id: "${id}") { id }`).join(' ')} }`);
       expect(answer.errors).toBeUndefined();
-      expect(Object.values(answer.data).filter((a) => a !== null).map((a) => (a as { id: string }).id)).toEqual(expected);
+      expect(
+        Object.values(answer.data)
+          .filter((a) => a !== null)
+          .map((a) => (a as { id: string }).id),
+      ).toEqual(expected);
     }
   });
 

@@ -26,14 +26,15 @@ it('database: times and the fileset with client paths; image → well (both sour
   expect(errors).toBeUndefined();
   expect(data.image.createdAt).toBe('2026-03-02T09:01:00.000Z');
   expect(data.image.fileset).toMatchObject({
-    id: '1', templatePrefix: 'alice_2/2026-03/02/09-00-05.113/',
+    id: '1',
+    templatePrefix: 'alice_2/2026-03/02/09-00-05.113/',
     originalFiles: [{ name: 'img_001.tif', clientPath: '/data/lab-private/alice/exp1/img_001.tif', mimetype: 'image/tiff' }],
   });
   expect(data.plateImage.well).toEqual({ id: String(DEMO.wells.B2), label: 'B2', plate: { name: 'Plate 1' } });
   expect(data.plateImage.fileset.originalFiles[0].clientPath).toBe('/data/lab-annotate/alice/drugscreen/Plate1/Plate1.companion.ome');
 });
 
-it('json-api: times and filesets answer null (not in OMERO.web\'s JSON API); the well comes from paths_to_object', async () => {
+it("json-api: times and filesets answer null (not in OMERO.web's JSON API); the well comes from paths_to_object", async () => {
   const { data, errors } = await ask(jsonApi, 'alice', Q);
   expect(errors).toBeUndefined();
   expect(data).toEqual({
@@ -42,18 +43,20 @@ it('json-api: times and filesets answer null (not in OMERO.web\'s JSON API); the
   });
 });
 
-it('leaderships of other users: known to the database, null from json-api; the caller\'s own from both', async () => {
+it("leaderships of other users: known to the database, null from json-api; the caller's own from both", async () => {
   const q = '{ experimenter(id: "4") { groups { group { name } leader } } me { groups { group { name } leader } } }';
   const fromDatabase = (await ask(database, 'alice', q)).data;
   const fromJsonApi = (await ask(jsonApi, 'alice', q)).data;
   expect(fromDatabase.experimenter.groups).toEqual([
-    { group: { name: 'lab-annotate' }, leader: true }, { group: { name: 'lab-private' }, leader: true }, { group: { name: 'user' }, leader: false },
+    { group: { name: 'lab-annotate' }, leader: true },
+    { group: { name: 'lab-private' }, leader: true },
+    { group: { name: 'user' }, leader: false },
   ]);
   expect(fromJsonApi.experimenter.groups.map((g: { leader: unknown }) => g.leader)).toEqual([null, null, null]);
   expect(fromJsonApi.me).toEqual(fromDatabase.me);
 });
 
-it('an annotation\'s update time: from the database, null from json-api (its creation time from both)', async () => {
+it("an annotation's update time: from the database, null from json-api (its creation time from both)", async () => {
   const q = `{ annotation(id: "${DEMO.annotations.tag}") { createdAt updatedAt } }`;
   const fromDatabase = (await ask(database, 'alice', q)).data.annotation;
   const fromJsonApi = (await ask(jsonApi, 'alice', q)).data.annotation;

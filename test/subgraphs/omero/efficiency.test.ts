@@ -59,8 +59,14 @@ async function measure(service: RunningService, query: string): Promise<{ statem
 
 describe('annotations by id', () => {
   const BULK_TAG = FIRST_IMAGE + 2 * COUNT; // shared by the 600 bulk images
-  const BY_ID = (n: number) => `{ ${Array.from({ length: n }, (_, i) => FIRST_IMAGE + i).concat(BULK_TAG)
-    .map((id) => `a${id}: annotation(id: "${id}") { id owner { userName } group { name } permissions { perm canEdit } linkedObjects { ... on Image { id name } } }`).join(' ')} }`;
+  const BY_ID = (n: number) =>
+    `{ ${Array.from({ length: n }, (_, i) => FIRST_IMAGE + i)
+      .concat(BULK_TAG)
+      .map(
+        (id) =>
+          `a${id}: annotation(id: "${id}") { id owner { userName } group { name } permissions { perm canEdit } linkedObjects { ... on Image { id name } } }`,
+      )
+      .join(' ')} }`;
 
   async function measureById(service: RunningService, n: number) {
     const s0 = statements;
@@ -120,8 +126,17 @@ describe('a page of images with key-values, tags and owners', () => {
     expect(small.nodes).toHaveLength(5);
     expect(large.nodes).toHaveLength(500);
     expect(large.nodes.find((n) => n.name === 'bulk_00001.tif')).toMatchObject({
-      owner: { userName: 'bob' }, tags: [{ text: 'bulk' }],
-      mapAnnotations: [{ pairs: [{ key: 'Sample', value: 'v1' }, { key: 'Well', value: 'v1' }, { key: 'Sample', value: 'v1' }] }],
+      owner: { userName: 'bob' },
+      tags: [{ text: 'bulk' }],
+      mapAnnotations: [
+        {
+          pairs: [
+            { key: 'Sample', value: 'v1' },
+            { key: 'Well', value: 'v1' },
+            { key: 'Sample', value: 'v1' },
+          ],
+        },
+      ],
     });
     // page + count + map annotations + tags + experimenters + groups
     expect(large.statements).toBe(small.statements);

@@ -43,8 +43,10 @@ it('password login → session key → gateway → json-api source as the same u
   expect(res.data).toEqual({
     me: { userName: 'alice' },
     image: {
-      name: 'img_001_cp_masks.tif', permissions: { perm: 'rw----', canEdit: true },
-      producedBy: { id: DEMO.workflows.cellpose.id, name: expect.any(String) }, datasets: [{ name: 'Segmentations' }],
+      name: 'img_001_cp_masks.tif',
+      permissions: { perm: 'rw----', canEdit: true },
+      producedBy: { id: DEMO.workflows.cellpose.id, name: expect.any(String) },
+      datasets: [{ name: 'Segmentations' }],
     },
     dataset: null, // bob's read-only group: alice is not a member
   });

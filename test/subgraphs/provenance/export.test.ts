@@ -73,13 +73,28 @@ function checkRoCrate(crate: Json): void {
   const graph = crate['@graph'] as Json[];
   const byId = new Map(graph.map((e) => [e['@id'], e]));
   expect(byId.size).toBe(graph.length);
-  expect(byId.get('ro-crate-metadata.json')).toMatchObject({ '@type': 'CreativeWork', about: { '@id': './' }, conformsTo: { '@id': 'https://w3id.org/ro/crate/1.1' } });
+  expect(byId.get('ro-crate-metadata.json')).toMatchObject({
+    '@type': 'CreativeWork',
+    about: { '@id': './' },
+    conformsTo: { '@id': 'https://w3id.org/ro/crate/1.1' },
+  });
   const root = byId.get('./')!;
   expect(root).toMatchObject({ '@type': 'Dataset', conformsTo: { '@id': 'https://w3id.org/ro/wfrun/process/0.5' } });
   for (const key of ['name', 'description', 'datePublished']) expect(typeof root[key]).toBe('string');
   // every reference resolves inside the crate (but the RO-Crate spec the descriptor conforms to)
-  const refs = (value: unknown): string[] => (Array.isArray(value) ? value.flatMap(refs) : value && typeof value === 'object' ? ('@id' in value && Object.keys(value).length === 1 ? [String((value as Json)['@id'])] : Object.values(value).flatMap(refs)) : []);
-  for (const entity of graph) for (const [key, value] of Object.entries(entity)) if (key !== '@id') for (const id of refs(value)) if (id !== 'https://w3id.org/ro/crate/1.1') expect([entity['@id'], key, byId.has(id)]).toEqual([entity['@id'], key, true]);
+  const refs = (value: unknown): string[] =>
+    Array.isArray(value)
+      ? value.flatMap(refs)
+      : value && typeof value === 'object'
+        ? '@id' in value && Object.keys(value).length === 1
+          ? [String((value as Json)['@id'])]
+          : Object.values(value).flatMap(refs)
+        : [];
+  for (const entity of graph)
+    for (const [key, value] of Object.entries(entity))
+      if (key !== '@id')
+        for (const id of refs(value))
+          if (id !== 'https://w3id.org/ro/crate/1.1') expect([entity['@id'], key, byId.has(id)]).toEqual([entity['@id'], key, true]);
   const actions = graph.filter((e) => e['@type'] === 'CreateAction');
   expect(root.mentions.map((m: Json) => m['@id']).sort()).toEqual(actions.map((a) => a['@id']).sort());
   for (const action of actions) {
@@ -87,7 +102,9 @@ function checkRoCrate(crate: Json): void {
     expect(instruments.length).toBeGreaterThan(0);
     for (const i of instruments) expect(byId.get(i['@id'])?.['@type']).toBe('SoftwareApplication');
     for (const o of [...action.object, ...action.result]) expect(['File', 'Thing']).toContain(byId.get(o['@id'])?.['@type']);
-    expect(['http://schema.org/CompletedActionStatus', 'http://schema.org/FailedActionStatus', 'http://schema.org/ActiveActionStatus']).toContain(action.actionStatus);
+    expect(['http://schema.org/CompletedActionStatus', 'http://schema.org/FailedActionStatus', 'http://schema.org/ActiveActionStatus']).toContain(
+      action.actionStatus,
+    );
     if (action.agent) expect(byId.get(action.agent['@id'])?.['@type']).toBe('Person');
   }
 }
@@ -97,13 +114,24 @@ describe('PROV-JSON', () => {
     const doc = toProvJson(await walk('alice', 'Image:17')) as Json;
     checkProvJson(doc);
     const run = `og:WorkflowRun/${LINEAGE_DEMO.runs.measurement.id}`;
-    expect(doc.activity[run]).toMatchObject({ 'prov:startTime': LINEAGE_DEMO.runs.measurement.started, 'prov:endTime': LINEAGE_DEMO.runs.measurement.ended, 'og:status': 'COMPLETED' });
+    expect(doc.activity[run]).toMatchObject({
+      'prov:startTime': LINEAGE_DEMO.runs.measurement.started,
+      'prov:endTime': LINEAGE_DEMO.runs.measurement.ended,
+      'og:status': 'COMPLETED',
+    });
     expect(doc.entity['og:Image/17']).toMatchObject({ 'prov:label': 'nuclei_measurements.tif' });
     expect(doc.agent['og:Experimenter/2']).toMatchObject({ 'prov:type': { $: 'prov:Person', type: 'xsd:QName' }, 'prov:label': 'Alice Andersen' });
     expect(doc.entity['og:Workflow/cellprofiler_measure%40v4.2.6']).toMatchObject({ 'prov:type': { $: 'prov:Plan', type: 'xsd:QName' } });
-    expect(Object.values(doc.wasAssociatedWith)).toContainEqual({ 'prov:activity': run, 'prov:agent': 'og:Experimenter/2', 'prov:plan': 'og:Workflow/cellprofiler_measure%40v4.2.6' });
+    expect(Object.values(doc.wasAssociatedWith)).toContainEqual({
+      'prov:activity': run,
+      'prov:agent': 'og:Experimenter/2',
+      'prov:plan': 'og:Workflow/cellprofiler_measure%40v4.2.6',
+    });
     expect(Object.values(doc.wasGeneratedBy)).toContainEqual({ 'prov:entity': 'og:Image/17', 'prov:activity': run });
-    expect(Object.values(doc.used)).toContainEqual({ 'prov:activity': `og:ImportOrder/${DEMO.importOrders.preprocessed}`, 'prov:entity': `og:SourceFile/${encodeURIComponent('/data/lab-private/alice/exp2/experiment2.lif')}` });
+    expect(Object.values(doc.used)).toContainEqual({
+      'prov:activity': `og:ImportOrder/${DEMO.importOrders.preprocessed}`,
+      'prov:entity': `og:SourceFile/${encodeURIComponent('/data/lab-private/alice/exp2/experiment2.lif')}`,
+    });
     expect(Object.values(doc.wasDerivedFrom)).toContainEqual({ 'prov:generatedEntity': 'og:Image/17', 'prov:usedEntity': 'og:Image/16' });
   });
 
@@ -134,7 +162,11 @@ describe('Workflow Run RO-Crate', () => {
     const order = graph.find((e) => e['@id'] === `#importorder-${DEMO.importOrders.preprocessed}`)!;
     expect(order.instrument).toEqual([{ '@id': '#software-biomero-importer' }, { '@id': '#software-cellularimagingcf%2Fconvertleica-docker%40v1.3.1' }]);
     expect(order.object).toEqual([{ '@id': `urn:omero-graph:SourceFile:${encodeURIComponent('/data/lab-private/alice/exp2/experiment2.lif')}` }]);
-    expect(graph.find((e) => e['@id'] === '#workflow-cellprofiler_measure%40v4.2.6')).toMatchObject({ '@type': 'SoftwareApplication', name: 'cellprofiler_measure', softwareVersion: 'v4.2.6' });
+    expect(graph.find((e) => e['@id'] === '#workflow-cellprofiler_measure%40v4.2.6')).toMatchObject({
+      '@type': 'SoftwareApplication',
+      name: 'cellprofiler_measure',
+      softwareVersion: 'v4.2.6',
+    });
   });
 
   it('hidden nodes are bare Things', async () => {

@@ -39,9 +39,31 @@ afterAll(async () => {
 const NODE = 'id: nodeId type kind hop redacted label startedAt endedAt status';
 const LINEAGE = `root truncated redactedCount nodes { ${NODE} } edges { relation from to }`;
 
-interface Node { id: string; type: string; kind: string; hop: number; redacted: boolean; label: string | null; startedAt: string | null; endedAt: string | null; status: string | null }
-interface Edge { relation: string; from: string; to: string }
-interface LineageResult { root: string; truncated: boolean; redactedCount: number; nodes: Node[]; edges: Edge[]; provJson?: any; roCrate?: any }
+interface Node {
+  id: string;
+  type: string;
+  kind: string;
+  hop: number;
+  redacted: boolean;
+  label: string | null;
+  startedAt: string | null;
+  endedAt: string | null;
+  status: string | null;
+}
+interface Edge {
+  relation: string;
+  from: string;
+  to: string;
+}
+interface LineageResult {
+  root: string;
+  truncated: boolean;
+  redactedCount: number;
+  nodes: Node[];
+  edges: Edge[];
+  provJson?: any;
+  roCrate?: any;
+}
 
 async function ask(user: keyof typeof DEMO_USERS, query: string, variables: Record<string, unknown> = {}) {
   const { token } = (await sessions.tokenFor(DEMO_USERS[user].sessionUuid))!;
@@ -53,9 +75,17 @@ async function ask(user: keyof typeof DEMO_USERS, query: string, variables: Reco
   return (await res.json()) as { data?: { lineage: LineageResult }; errors?: { message: string; extensions?: { code?: string } }[] };
 }
 
-async function lineage(user: keyof typeof DEMO_USERS, of: string, args: { direction?: string; depth?: number; asOf?: string } = {}, fields = LINEAGE): Promise<LineageResult> {
-  const res = await ask(user, `query($of: ID!, $d: LineageDirection, $depth: Int, $asOf: DateTime) { lineage(of: $of, direction: $d, depth: $depth, asOf: $asOf) { ${fields} } }`,
-    { of, d: args.direction ?? 'UPSTREAM', depth: args.depth ?? 10, asOf: args.asOf ?? null });
+async function lineage(
+  user: keyof typeof DEMO_USERS,
+  of: string,
+  args: { direction?: string; depth?: number; asOf?: string } = {},
+  fields = LINEAGE,
+): Promise<LineageResult> {
+  const res = await ask(
+    user,
+    `query($of: ID!, $d: LineageDirection, $depth: Int, $asOf: DateTime) { lineage(of: $of, direction: $d, depth: $depth, asOf: $asOf) { ${fields} } }`,
+    { of, d: args.direction ?? 'UPSTREAM', depth: args.depth ?? 10, asOf: args.asOf ?? null },
+  );
   expect(res.errors).toBeUndefined();
   return res.data!.lineage;
 }
@@ -107,7 +137,12 @@ describe('upstream: from a measurement back to the acquisition files', () => {
     expect(has(l, 'WAS_ASSOCIATED_WITH', run, `Experimenter:${DEMO_USERS.alice.id}`)).toBe(true);
     expect(has(l, 'WAS_ATTRIBUTED_TO', 'Image:17', `Experimenter:${DEMO_USERS.alice.id}`)).toBe(true);
     expect(has(l, 'HAD_PLAN', run, 'Workflow:cellprofiler_measure@v4.2.6')).toBe(true);
-    expect(l.nodes.find((n) => n.id === run)).toMatchObject({ kind: 'ACTIVITY', status: 'COMPLETED', startedAt: R.measurement.started, endedAt: R.measurement.ended });
+    expect(l.nodes.find((n) => n.id === run)).toMatchObject({
+      kind: 'ACTIVITY',
+      status: 'COMPLETED',
+      startedAt: R.measurement.started,
+      endedAt: R.measurement.ended,
+    });
     expect(l.nodes.find((n) => n.id === `Experimenter:${DEMO_USERS.alice.id}`)).toMatchObject({ kind: 'AGENT', label: 'Alice Andersen' });
   });
 
@@ -149,19 +184,39 @@ describe('downstream: what was derived from an acquisition', () => {
 });
 
 describe('access', () => {
-  it('alice sees bob\'s run in lab-readonly (not her group) as a placeholder, and the walk stops there', async () => {
+  it("alice sees bob's run in lab-readonly (not her group) as a placeholder, and the walk stops there", async () => {
     // bob reads image 18 (lab-annotate) in a run of his in lab-readonly, where alice is no member
     const bobs = '0c7e5a3b-1f2d-4e6a-8b9c-7d1e2f3a4bdd';
     const task = '1a2b3c4d-5e6f-4a1b-9c2d-3e4f5a6b7cdd';
     const at = new Date('2026-03-09T13:00:00Z');
     await appendEvents(biomero, [
-      { originatorId: bobs, version: 0, type: 'WorkflowRun.WorkflowInitiated', at, fields: { name: 'Slurm Workflow', description: 'bob reuses the summary\n2.0.1', user: DEMO_USERS.bob.id, group: 4 } },
-      { originatorId: task, version: 0, type: 'Task.TaskCreated', at, fields: { workflow_id: { _type_: 'uuid_hex', _data_: bobs.replace(/-/g, '') }, task_name: 'bob_secret_pipeline', task_version: 'v9', input_data: 'x', params: { IDs: [18], Data_Type: 'Image' } } },
+      {
+        originatorId: bobs,
+        version: 0,
+        type: 'WorkflowRun.WorkflowInitiated',
+        at,
+        fields: { name: 'Slurm Workflow', description: 'bob reuses the summary\n2.0.1', user: DEMO_USERS.bob.id, group: 4 },
+      },
+      {
+        originatorId: task,
+        version: 0,
+        type: 'Task.TaskCreated',
+        at,
+        fields: {
+          workflow_id: { _type_: 'uuid_hex', _data_: bobs.replace(/-/g, '') },
+          task_name: 'bob_secret_pipeline',
+          task_version: 'v9',
+          input_data: 'x',
+          params: { IDs: [18], Data_Type: 'Image' },
+        },
+      },
       { originatorId: bobs, version: 1, type: 'WorkflowRun.TaskAdded', at, fields: { task_id: { _type_: 'uuid_hex', _data_: task.replace(/-/g, '') } } },
     ]);
     const l = await lineage('alice', 'Image:17', { direction: 'DOWNSTREAM' }, `${LINEAGE} provJson roCrate`);
     const hidden = l.nodes.filter((n) => n.redacted);
-    expect(hidden).toEqual([{ id: 'redacted:1', type: 'WorkflowRun', kind: 'ACTIVITY', hop: 3, redacted: true, label: null, startedAt: null, endedAt: null, status: null }]);
+    expect(hidden).toEqual([
+      { id: 'redacted:1', type: 'WorkflowRun', kind: 'ACTIVITY', hop: 3, redacted: true, label: null, startedAt: null, endedAt: null, status: null },
+    ]);
     expect(l.redactedCount).toBe(1);
     expect(has(l, 'USED', 'redacted:1', 'Image:18')).toBe(true);
     expect(l.edges.filter((e) => e.from === 'redacted:1' || e.to === 'redacted:1')).toHaveLength(1);
@@ -174,9 +229,14 @@ describe('access', () => {
     expect(mine.nodes.find((n) => n.id === `WorkflowRun:${bobs}`)).toMatchObject({ redacted: false, hop: 1 });
   });
 
-  it('bob (lab-annotate) sees the summary, but alice\'s private measurement as a placeholder and nothing behind it', async () => {
+  it("bob (lab-annotate) sees the summary, but alice's private measurement as a placeholder and nothing behind it", async () => {
     const l = await lineage('bob', 'Image:18');
-    expect(l.nodes.filter((n) => !n.redacted).map((n) => n.id).sort()).toEqual(['Experimenter:2', 'Image:18', `WorkflowRun:${R.summary.id}`, 'Workflow:summary_plots@v1.0.0'].sort());
+    expect(
+      l.nodes
+        .filter((n) => !n.redacted)
+        .map((n) => n.id)
+        .sort(),
+    ).toEqual(['Experimenter:2', 'Image:18', `WorkflowRun:${R.summary.id}`, 'Workflow:summary_plots@v1.0.0'].sort());
     expect(l.nodes.filter((n) => n.redacted).map((n) => n.type)).toEqual(['Image']);
     expect(l.redactedCount).toBe(1);
   });
@@ -219,12 +279,27 @@ describe('cost and limits', () => {
     const at = new Date('2026-03-10T10:00:00Z');
     const params = { IDs: [...Array.from({ length: 298 }, (_, i) => 100_000 + i), I.aliceRaw1, I.aliceRaw2], Data_Type: 'Image' };
     await appendEvents(biomero, [
-      { originatorId: wide, version: 0, type: 'WorkflowRun.WorkflowInitiated', at, fields: { name: 'Slurm Workflow', description: 'wide\n2.0.1', user: 2, group: 3 } },
-      { originatorId: task, version: 0, type: 'Task.TaskCreated', at, fields: { workflow_id: { _type_: 'uuid_hex', _data_: wide.replace(/-/g, '') }, task_name: 'wide', task_version: 'v1', input_data: 'x', params } },
+      {
+        originatorId: wide,
+        version: 0,
+        type: 'WorkflowRun.WorkflowInitiated',
+        at,
+        fields: { name: 'Slurm Workflow', description: 'wide\n2.0.1', user: 2, group: 3 },
+      },
+      {
+        originatorId: task,
+        version: 0,
+        type: 'Task.TaskCreated',
+        at,
+        fields: { workflow_id: { _type_: 'uuid_hex', _data_: wide.replace(/-/g, '') }, task_name: 'wide', task_version: 'v1', input_data: 'x', params },
+      },
       { originatorId: wide, version: 1, type: 'WorkflowRun.TaskAdded', at, fields: { task_id: { _type_: 'uuid_hex', _data_: task.replace(/-/g, '') } } },
     ]);
     const caller = await sessions.resolve(DEMO_USERS.alice.sessionUuid);
-    const narrow = await walkLineage(new LineageSource(omero, biomero, caller), parseGlobalId(`WorkflowRun:${R.stardist.id}`), { direction: 'UPSTREAM', depth: 3 });
+    const narrow = await walkLineage(new LineageSource(omero, biomero, caller), parseGlobalId(`WorkflowRun:${R.stardist.id}`), {
+      direction: 'UPSTREAM',
+      depth: 3,
+    });
     const broad = await walkLineage(new LineageSource(omero, biomero, caller), parseGlobalId(`WorkflowRun:${wide}`), { direction: 'UPSTREAM', depth: 3 });
     expect(broad.nodes.length).toBeGreaterThan(300);
     for (const perHop of [narrow.statementsPerHop, broad.statementsPerHop]) {
@@ -237,7 +312,11 @@ describe('cost and limits', () => {
     // the 298 unknown ids become placeholders: visible-or-not is all the caller learns
     expect(broad.redactedCount).toBe(298);
 
-    const capped = await walkLineage(new LineageSource(omero, biomero, caller), parseGlobalId(`WorkflowRun:${wide}`), { direction: 'UPSTREAM', depth: 1, maxNodesPerHop: 50 });
+    const capped = await walkLineage(new LineageSource(omero, biomero, caller), parseGlobalId(`WorkflowRun:${wide}`), {
+      direction: 'UPSTREAM',
+      depth: 1,
+      maxNodesPerHop: 50,
+    });
     expect(capped.truncated).toBe(true);
     expect(capped.nodes.filter((n) => n.hop === 1 && n.type === 'Image')).toHaveLength(50);
   });
@@ -248,13 +327,35 @@ describe('cost and limits', () => {
     const task = '1a2b3c4d-5e6f-4a1b-9c2d-3e4f5a6b7cee';
     const at = new Date('2026-03-10T11:00:00Z');
     await appendEvents(biomero, [
-      { originatorId: loop, version: 0, type: 'WorkflowRun.WorkflowInitiated', at, fields: { name: 'Slurm Workflow', description: 'loop\n2.0.1', user: 2, group: 5 } },
-      { originatorId: task, version: 0, type: 'Task.TaskCreated', at, fields: { workflow_id: { _type_: 'uuid_hex', _data_: loop.replace(/-/g, '') }, task_name: 'loop', task_version: 'v1', input_data: 'x', params: { IDs: [18], Data_Type: 'Image' } } },
+      {
+        originatorId: loop,
+        version: 0,
+        type: 'WorkflowRun.WorkflowInitiated',
+        at,
+        fields: { name: 'Slurm Workflow', description: 'loop\n2.0.1', user: 2, group: 5 },
+      },
+      {
+        originatorId: task,
+        version: 0,
+        type: 'Task.TaskCreated',
+        at,
+        fields: {
+          workflow_id: { _type_: 'uuid_hex', _data_: loop.replace(/-/g, '') },
+          task_name: 'loop',
+          task_version: 'v1',
+          input_data: 'x',
+          params: { IDs: [18], Data_Type: 'Image' },
+        },
+      },
       { originatorId: loop, version: 1, type: 'WorkflowRun.TaskAdded', at, fields: { task_id: { _type_: 'uuid_hex', _data_: task.replace(/-/g, '') } } },
     ]);
-    await omero.query(`INSERT INTO annotation (discriminator, id, ns, permissions, version, owner_id, group_id, creation_id, update_id) VALUES ('/map/', 990, 'biomero/workflow', -40, 0, 2, 5, 42, 42)`);
+    await omero.query(
+      `INSERT INTO annotation (discriminator, id, ns, permissions, version, owner_id, group_id, creation_id, update_id) VALUES ('/map/', 990, 'biomero/workflow', -40, 0, 2, 5, 42, 42)`,
+    );
     await omero.query(`INSERT INTO annotation_mapvalue (annotation_id, index, name, value) VALUES (990, 0, 'Workflow_ID', $1)`, [loop]);
-    await omero.query(`INSERT INTO imageannotationlink (id, parent, child, permissions, version, owner_id, group_id, creation_id, update_id) VALUES (990, 18, 990, -40, 0, 2, 5, 42, 42)`);
+    await omero.query(
+      `INSERT INTO imageannotationlink (id, parent, child, permissions, version, owner_id, group_id, creation_id, update_id) VALUES (990, 18, 990, -40, 0, 2, 5, 42, 42)`,
+    );
     const l = await lineage('alice', 'Image:18', { direction: 'BOTH', depth: 20 });
     expect(new Set(l.nodes.map((n) => n.id)).size).toBe(l.nodes.length);
     expect(has(l, 'USED', `WorkflowRun:${loop}`, 'Image:18')).toBe(true);

@@ -37,8 +37,13 @@ describeSlurm('the workflows subgraph on a real Slurm cluster', () => {
 
     const client = wsClient(stack.url, 'alice');
     try {
-      const cancelledSeen = collect(client, `subscription { workflowRunUpdated(filter: { groupId: "3" }) { source cursor job { jobId } slurmState { state source } run { id } } }`, {},
-        (events) => events.some((e) => e.source === 'SLURM' && e.slurmState.state === 'CANCELLED'), 30_000);
+      const cancelledSeen = collect(
+        client,
+        `subscription { workflowRunUpdated(filter: { groupId: "3" }) { source cursor job { jobId } slurmState { state source } run { id } } }`,
+        {},
+        (events) => events.some((e) => e.source === 'SLURM' && e.slurmState.state === 'CANCELLED'),
+        30_000,
+      );
       await new Promise((r) => setTimeout(r, 1000));
 
       const cancel = async (user: 'alice' | 'bob' | 'dave' | 'carol') =>
@@ -74,9 +79,11 @@ describeSlurm('the workflows subgraph on a real Slurm cluster', () => {
     });
     expect(job.log.tail).toContain('starting');
     expect((await gql(stack.url, `{ slurmJob(id: "${jobId}") { live { state } } }`, 'bob')).data?.slurmJob).toBeNull();
-    await db.query(`INSERT INTO workflowtracker_events (originator_id, originator_version, topic, state)
+    await db.query(
+      `INSERT INTO workflowtracker_events (originator_id, originator_version, topic, state)
       VALUES ($1, 2, 'biomero.eventsourcing:WorkflowRun.WorkflowCompleted', convert_to($2, 'UTF8'))`,
-    [run.runId, JSON.stringify({ timestamp: { _type_: 'datetime_iso', _data_: '2026-03-20T10:00:00.000000+00:00' } })]);
+      [run.runId, JSON.stringify({ timestamp: { _type_: 'datetime_iso', _data_: '2026-03-20T10:00:00.000000+00:00' } })],
+    );
     const finished = (await gql(stack.url, `{ slurmJob(id: "${jobId}") { ${JOB} } }`, 'alice')).data?.slurmJob;
     expect(finished).toMatchObject({ live: null, exitCode: null, log: null });
   }, 60_000);

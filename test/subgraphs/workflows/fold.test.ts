@@ -2,7 +2,17 @@ import { encodeState, newRunEvents, workflowEventRows } from '../../../database/
 import { DEMO } from '../../../database/demo/world';
 import type { StoredEvent } from '../../../subgraphs/workflows/events';
 import { unsubmittedJob } from '../../../subgraphs/workflows/unsubmitted';
-import { foldRun, inputImageIds, inputReferences, parsePercent, slurmStateOf, statusAfterTaskUpdate, statusEnum, unfinishedJobs, versionOf } from '../../../subgraphs/workflows/fold';
+import {
+  foldRun,
+  inputImageIds,
+  inputReferences,
+  parsePercent,
+  slurmStateOf,
+  statusAfterTaskUpdate,
+  statusEnum,
+  unfinishedJobs,
+  versionOf,
+} from '../../../subgraphs/workflows/fold';
 
 /** The demo events as the subgraph reads them: state decoded from the bytea JSON. */
 const events: StoredEvent[] = workflowEventRows().map((r) => ({
@@ -78,7 +88,7 @@ describe('folding the demo runs', () => {
     expect(run.progress).toBeCloseTo(50 + 0.4 * 7, 5);
   });
 
-  it('a running run: JOB_RUNNING, 50% until a status update reads the job log\'s progress, its job unfinished', () => {
+  it("a running run: JOB_RUNNING, 50% until a status update reads the job log's progress, its job unfinished", () => {
     const run = fold(DEMO.workflows.running.id);
     expect(run.status).toBe('JOB_RUNNING');
     // the 12% came after the RUNNING update: BIOMERO's view keeps 50% until the next one
@@ -126,12 +136,25 @@ describe('inputs', () => {
     const second = '7e57e57e-0000-4000-8000-0000000000a3';
     const plan = [
       ...newRunEvents({ ...run, params: { IDs: [3, '4', 'x', -1], Data_Type: 'Dataset' } }),
-      ...newRunEvents({ ...run, taskId: second, params: { IDs: [9, 8] } }).slice(1).map((e) => (e.originatorId === run.id ? { ...e, version: 2 } : e)),
+      ...newRunEvents({ ...run, taskId: second, params: { IDs: [9, 8] } })
+        .slice(1)
+        .map((e) => (e.originatorId === run.id ? { ...e, version: 2 } : e)),
     ];
-    const events: StoredEvent[] = plan.map((e, i) => ({ id: i + 1, originator_id: e.originatorId, originator_version: e.version, topic: `biomero.eventsourcing:${e.type}`, state: JSON.parse(encodeState(e.fields ?? {}, new Date()).toString()) }));
+    const events: StoredEvent[] = plan.map((e, i) => ({
+      id: i + 1,
+      originator_id: e.originatorId,
+      originator_version: e.version,
+      topic: `biomero.eventsourcing:${e.type}`,
+      state: JSON.parse(encodeState(e.fields ?? {}, new Date()).toString()),
+    }));
     const folded = foldRun(run.id, events)!;
     expect(inputImageIds(folded)).toEqual([8, 9]);
-    expect(inputReferences(folded)).toEqual([{ dataType: 'Dataset', id: 3 }, { dataType: 'Dataset', id: 4 }, { dataType: 'Image', id: 8 }, { dataType: 'Image', id: 9 }]);
+    expect(inputReferences(folded)).toEqual([
+      { dataType: 'Dataset', id: 3 },
+      { dataType: 'Dataset', id: 4 },
+      { dataType: 'Image', id: 8 },
+      { dataType: 'Image', id: 9 },
+    ]);
   });
 });
 
@@ -139,11 +162,14 @@ describe("BIOMERO's own fold (biomero views.py WorkflowProgress, eventsourcing.p
   const run = { id: '7e57e57e-0000-4000-8000-0000000000b1', taskId: '7e57e57e-0000-4000-8000-0000000000b2', user: 2, group: 3 };
   /** Events as BIOMERO's WorkflowTracker stores them: the run's three, then the task's, versions counting up. */
   function eventsOf(...taskEvents: [string, Record<string, unknown>][]): StoredEvent[] {
-    const plan = [
-      ...newRunEvents(run),
-      ...taskEvents.map(([type, fields], i) => ({ originatorId: run.taskId, version: i + 1, type, fields })),
-    ];
-    return plan.map((e, i) => ({ id: i + 1, originator_id: e.originatorId, originator_version: e.version, topic: `biomero.eventsourcing:${e.type}`, state: JSON.parse(encodeState(e.fields ?? {}, new Date(Date.UTC(2026, 2, 1, 10, 0, i))).toString()) }));
+    const plan = [...newRunEvents(run), ...taskEvents.map(([type, fields], i) => ({ originatorId: run.taskId, version: i + 1, type, fields }))];
+    return plan.map((e, i) => ({
+      id: i + 1,
+      originator_id: e.originatorId,
+      originator_version: e.version,
+      topic: `biomero.eventsourcing:${e.type}`,
+      state: JSON.parse(encodeState(e.fields ?? {}, new Date(Date.UTC(2026, 2, 1, 10, 0, i))).toString()),
+    }));
   }
 
   it('a progress update alone does not move the run; the next status update reads it (50 + 0.4 × last task progress)', () => {
@@ -153,22 +179,38 @@ describe("BIOMERO's own fold (biomero views.py WorkflowProgress, eventsourcing.p
       ['Task.ProgressUpdated', { progress: '55%' }],
       ['Task.TaskFailed', { error_message: 'import failed: no space left on device' }],
     );
-    const failed = [...completedThenFailed, { id: 99, originator_id: run.id, originator_version: 2, topic: 'biomero.eventsourcing:WorkflowRun.WorkflowFailed', state: { timestamp: completedThenFailed[0].state.timestamp, error_message: 'import failed' } }];
+    const failed = [
+      ...completedThenFailed,
+      {
+        id: 99,
+        originator_id: run.id,
+        originator_version: 2,
+        topic: 'biomero.eventsourcing:WorkflowRun.WorkflowFailed',
+        state: { timestamp: completedThenFailed[0].state.timestamp, error_message: 'import failed' },
+      },
+    ];
     const folded = foldRun(run.id, failed)!;
     expect(folded).toMatchObject({ status: 'FAILED', progress: 50 });
     expect(folded.tasks[0].progress).toBe(55);
 
-    const updated = foldRun(run.id, eventsOf(['Task.JobIdAdded', { job_id: '812' }], ['Task.ProgressUpdated', { progress: '55%' }], ['Task.StatusUpdated', { status: 'RUNNING' }]))!;
+    const updated = foldRun(
+      run.id,
+      eventsOf(['Task.JobIdAdded', { job_id: '812' }], ['Task.ProgressUpdated', { progress: '55%' }], ['Task.StatusUpdated', { status: 'RUNNING' }]),
+    )!;
     expect(updated).toMatchObject({ status: 'JOB_RUNNING', progress: 72 });
   });
 
-  it('job -1 (sbatch failed): the first task\'s run with the shared row JobProgress writes (status keeps progress; UNKNOWN while only a progress came)', () => {
+  it("job -1 (sbatch failed): the first task's run with the shared row JobProgress writes (status keeps progress; UNKNOWN while only a progress came)", () => {
     const S = 'biomero.eventsourcing:Task.StatusUpdated';
     const P = 'biomero.eventsourcing:Task.ProgressUpdated';
     const folded = foldRun(run.id, eventsOf(['Task.JobIdAdded', { job_id: -1 }], ['Task.JobIdAdded', { job_id: '812' }]))!;
     expect(folded.tasks[0].jobs.map((j) => j.jobId)).toEqual([812]);
-    expect(unsubmittedJob(folded, run.taskId, [{ topic: P, status: undefined, progress: '0%' }, { topic: S, status: 'FAILED', progress: undefined }]))
-      .toMatchObject({ jobId: -1, taskId: run.taskId, runId: run.id, state: 'FAILED', progress: 0, startedAt: null, endedAt: null });
+    expect(
+      unsubmittedJob(folded, run.taskId, [
+        { topic: P, status: undefined, progress: '0%' },
+        { topic: S, status: 'FAILED', progress: undefined },
+      ]),
+    ).toMatchObject({ jobId: -1, taskId: run.taskId, runId: run.id, state: 'FAILED', progress: 0, startedAt: null, endedAt: null });
     expect(unsubmittedJob(folded, run.taskId, [{ topic: P, status: undefined, progress: '5%' }])).toMatchObject({ state: 'UNKNOWN', progress: 5 });
     expect(unsubmittedJob(folded, run.taskId, [])).toMatchObject({ state: null, progress: null });
     expect(unsubmittedJob(foldRun(run.id, eventsOf(['Task.JobIdAdded', { job_id: '812' }]))!, run.taskId, [])).toBeNull();

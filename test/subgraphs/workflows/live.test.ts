@@ -37,7 +37,12 @@ it('sends the folded run for each stored event of a visible run matching the fil
     // from the newest event's cursor: no race between the subscription reaching the subgraph and the writes
     const { rows } = await writer.query<{ max: number }>('SELECT max(id)::int AS max FROM workflowtracker_events');
     const after = Buffer.from(`WorkflowEvent:${rows[0].max}`).toString('base64url');
-    const aliceSees = collect(asAlice, `subscription($f: WorkflowRunFilter, $after: String) { workflowRunUpdated(filter: $f, after: $after) { ${UPDATE} } }`, { f: { statuses: ['JOB_COMPLETED', 'DONE'] }, after }, (e) => e.length === 2);
+    const aliceSees = collect(
+      asAlice,
+      `subscription($f: WorkflowRunFilter, $after: String) { workflowRunUpdated(filter: $f, after: $after) { ${UPDATE} } }`,
+      { f: { statuses: ['JOB_COMPLETED', 'DONE'] }, after },
+      (e) => e.length === 2,
+    );
     const bobSees = collect(asBob, `subscription($after: String) { workflowRunUpdated(after: $after) { ${UPDATE} } }`, { after }, (e) => e.length === 1);
     await statusUpdate(W.running.tasks.cellpose, 'RUNNING'); // alice's run, still JOB_RUNNING: filtered out
     await statusUpdate(W.running.tasks.cellpose, 'COMPLETED'); // now JOB_COMPLETED
@@ -65,7 +70,12 @@ it('replays from a cursor and delivers a lower id committed after a higher one, 
   const start = Buffer.from(`WorkflowEvent:${rows[0].max}`).toString('base64url');
   const c = wsClient(stack.url, 'carol');
   try {
-    const events = collect(c, `subscription($after: String) { workflowRunUpdated(after: $after, filter: { userId: "5" }) { ${UPDATE} } }`, { after: start }, (e) => e.length === 3);
+    const events = collect(
+      c,
+      `subscription($after: String) { workflowRunUpdated(after: $after, filter: { userId: "5" }) { ${UPDATE} } }`,
+      { after: start },
+      (e) => e.length === 3,
+    );
     const slow = await writer.connect();
     await slow.query('BEGIN');
     await statusUpdate(W.deployed.tasks.convert, 'COMPLETED', slow); // takes the lower id
@@ -74,7 +84,9 @@ it('replays from a cursor and delivers a lower id committed after a higher one, 
     await new Promise((r) => setTimeout(r, 300));
     await slow.query('COMMIT');
     slow.release();
-    await appendEvents(writer, [{ originatorId: W.deployed.id, version: await nextVersion(W.deployed.id), type: 'WorkflowRun.WorkflowFailed', fields: { error_message: 'stopped' } }]);
+    await appendEvents(writer, [
+      { originatorId: W.deployed.id, version: await nextVersion(W.deployed.id), type: 'WorkflowRun.WorkflowFailed', fields: { error_message: 'stopped' } },
+    ]);
     const got = await events;
     expect(got.map((u) => u.event.type)).toEqual(['Task.StatusUpdated', 'WorkflowRun.WorkflowStarted', 'WorkflowRun.WorkflowFailed']);
     const ids = got.map((u) => idOf(u.cursor));
@@ -113,7 +125,9 @@ it('10,000 events from 4 concurrent writers reach a client that disconnects and 
           const run = runs[i % runs.length];
           const n = Math.min(BATCH, TOTAL / WRITERS - written);
           const batch: NewEvent[] = Array.from({ length: n }, (_, k) => ({
-            originatorId: run.taskId, version: run.version + k, type: k % 5 === 0 ? 'Task.StatusUpdated' : 'Task.ProgressUpdated',
+            originatorId: run.taskId,
+            version: run.version + k,
+            type: k % 5 === 0 ? 'Task.StatusUpdated' : 'Task.ProgressUpdated',
             fields: k % 5 === 0 ? { status: 'RUNNING' } : { progress: `${(i + k) % 100}%` },
           }));
           run.version += n;

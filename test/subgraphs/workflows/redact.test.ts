@@ -1,7 +1,33 @@
-import { looksSecret, REDACTED, redactEvent, redactJson, redactParams, redactResult, redactRunEvents, redactText, runSecrets, secretsInText } from '../../../subgraphs/workflows/redact';
+import {
+  looksSecret,
+  REDACTED,
+  redactEvent,
+  redactJson,
+  redactParams,
+  redactResult,
+  redactRunEvents,
+  redactText,
+  runSecrets,
+  secretsInText,
+} from '../../../subgraphs/workflows/redact';
 
 describe('secret-looking names', () => {
-  it.each(['OMERO_PASSWORD', 'passwd', 'SLURM_API_TOKEN', 'aws_secret_access_key', 'SSH_PRIVATE_KEY', 'GIT_CREDENTIALS', 'API_KEY', 'MY_SECRET', 'SSH_PASS', 'AUTH_HEADER', 'OMERO_PW', 'db_pwd', 'MYSQL_PWD', 'SMB_PW_FILE'])('%s is a secret', (name) => {
+  it.each([
+    'OMERO_PASSWORD',
+    'passwd',
+    'SLURM_API_TOKEN',
+    'aws_secret_access_key',
+    'SSH_PRIVATE_KEY',
+    'GIT_CREDENTIALS',
+    'API_KEY',
+    'MY_SECRET',
+    'SSH_PASS',
+    'AUTH_HEADER',
+    'OMERO_PW',
+    'db_pwd',
+    'MYSQL_PWD',
+    'SMB_PW_FILE',
+  ])('%s is a secret', (name) => {
     expect(looksSecret(name)).toBe(true);
   });
   it.each(['DATA_PATH', 'IMAGE_VERSION', 'DIAMETER', 'USE_GPU', 'SINGULARITY_IMAGE', 'CONFIG_PATH', 'PWD', 'OLDPWD', 'PWDIR'])('%s is not', (name) => {
@@ -28,7 +54,9 @@ describe('redaction of results', () => {
   });
 
   it('replaces NAME=value, quoted values and --flag value forms in the command line', () => {
-    expect(r.command).toBe(`export OMERO_PASSWORD=${REDACTED} SLURM_API_TOKEN=${REDACTED} DATA_PATH=/data && sbatch --output=omero-%j.log --ssh-password ${REDACTED} jobs/x.sh`);
+    expect(r.command).toBe(
+      `export OMERO_PASSWORD=${REDACTED} SLURM_API_TOKEN=${REDACTED} DATA_PATH=/data && sbatch --output=omero-%j.log --ssh-password ${REDACTED} jobs/x.sh`,
+    );
   });
 
   it('replaces the secret values wherever else they appear, and the same forms in the output', () => {
@@ -44,7 +72,11 @@ describe('redaction of results', () => {
   });
 
   it('redacts secret-looking parameter keys at any depth', () => {
-    expect(redactParams({ diameter: 0, omero_password: 'p', nested: [{ api_token: 't', ok: 1 }] })).toEqual({ diameter: 0, omero_password: REDACTED, nested: [{ api_token: REDACTED, ok: 1 }] });
+    expect(redactParams({ diameter: 0, omero_password: 'p', nested: [{ api_token: 't', ok: 1 }] })).toEqual({
+      diameter: 0,
+      omero_password: REDACTED,
+      nested: [{ api_token: REDACTED, ok: 1 }],
+    });
   });
 });
 

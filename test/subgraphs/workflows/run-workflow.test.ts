@@ -19,7 +19,13 @@ beforeAll(async () => {
   const dbs = await createTestDatabases();
   web = await startFakeOmeroWeb({ omeroDatabaseUrl: dbs.omeroUrl });
   stack = await startWorkflows(
-    { slurm: null, catalogue: demoCatalogue(), launcher: { omeroWebUrl: web.url }, omeroDatabaseUrl: dbs.omeroUrl, launchLimits: { maxInputs: 5, maxParameterBytes: 300 } },
+    {
+      slurm: null,
+      catalogue: demoCatalogue(),
+      launcher: { omeroWebUrl: web.url },
+      omeroDatabaseUrl: dbs.omeroUrl,
+      launchLimits: { maxInputs: 5, maxParameterBytes: 300 },
+    },
     dbs,
   );
 });
@@ -54,7 +60,11 @@ function seen() {
 describe('checks before anything is sent', () => {
   it('refuses invalid parameters field by field, and sends nothing to OMERO.web', async () => {
     const before = seen();
-    const res = await gql(stack.url, RUN, 'alice', { workflow: 'cellpose', inputs: ['1'], parameters: { diameter: 'large', model_type: 'bacteria', bogus: 1 } });
+    const res = await gql(stack.url, RUN, 'alice', {
+      workflow: 'cellpose',
+      inputs: ['1'],
+      parameters: { diameter: 'large', model_type: 'bacteria', bogus: 1 },
+    });
     expect(res.data).toBeNull();
     const error = res.errors![0] as unknown as { extensions: { code: string; fields: { field: string; message: string }[] } };
     expect(error.extensions.code).toBe('BAD_USER_INPUT');
@@ -91,7 +101,11 @@ describe('checks before anything is sent', () => {
       [{ workflow: 'cellpose', inputs: ['1'], parameters: { ...VALID, output_suffix: 'x'.repeat(400) } }, 'BAD_USER_INPUT', 'parameters'],
       [{ workflow: 'cellpose', inputs: ['1'], parameters: [1, 2] }, 'BAD_USER_INPUT', 'parameters'],
       [{ workflow: 'cellpose', inputs: ['1'], parameters: VALID, options: { groupId: '4' } }, 'FORBIDDEN', 'options.groupId'],
-      [{ workflow: 'cellpose', inputs: ['1'], parameters: VALID, options: { newDatasetName: 'a', datasetId: '1' } }, 'BAD_USER_INPUT', 'options.newDatasetName'],
+      [
+        { workflow: 'cellpose', inputs: ['1'], parameters: VALID, options: { newDatasetName: 'a', datasetId: '1' } },
+        'BAD_USER_INPUT',
+        'options.newDatasetName',
+      ],
       [{ workflow: 'cellpose', inputs: ['1'], parameters: VALID, version: 'v1 ; rm' }, 'BAD_USER_INPUT', 'version'],
       // dataset 4 is bob's, in a group alice is not in
       [{ workflow: 'cellpose', inputs: ['1'], parameters: VALID, options: { datasetId: '4' } }, 'NOT_FOUND', 'options.datasetId'],
@@ -117,23 +131,57 @@ describe('a valid launch', () => {
     expect(result.message).toContain('SLURM_Run_Workflow.py');
     expect(job.body).toEqual({
       params: {
-        IDs: [2, 1], Data_Type: 'Image', active_group_id: 3, receiveEmail: false, attachToOriginalImages: false, importAsZip: true,
-        uploadCsv: true, useZarrFormat: false, version: 'v1.4.0', selectedDatasets: ['Masks'], diameter: 30, model_type: 'cyto', output_suffix: '_mask',
+        IDs: [2, 1],
+        Data_Type: 'Image',
+        active_group_id: 3,
+        receiveEmail: false,
+        attachToOriginalImages: false,
+        importAsZip: true,
+        uploadCsv: true,
+        useZarrFormat: false,
+        version: 'v1.4.0',
+        selectedDatasets: ['Masks'],
+        diameter: 30,
+        model_type: 'cyto',
+        output_suffix: '_mask',
       },
     });
     expect(job).toMatchObject({ workflow: 'cellpose', script: 'SLURM_Run_Workflow.py', userId: DEMO_USERS.alice.id, groupId: 3 });
     expect(job.inputs).toEqual({
-      cellpose: true, cellpose_Version: 'v1.4.0', IDs: [2, 1], Data_Type: 'Image',
-      'cellpose_|_diameter': 30, 'cellpose_|_model_type': 'cyto', 'cellpose_|_output_suffix': '_mask',
+      cellpose: true,
+      cellpose_Version: 'v1.4.0',
+      IDs: [2, 1],
+      Data_Type: 'Image',
+      'cellpose_|_diameter': 30,
+      'cellpose_|_model_type': 'cyto',
+      'cellpose_|_output_suffix': '_mask',
     });
 
     const launched = `query($id: ID!) { launchedWorkflowRun(launchId: $id) { id status user { id } } }`;
     expect((await gql(stack.url, launched, 'alice', { id: result.launchId })).data.launchedWorkflowRun).toBeNull();
     // What the script writes once it starts: first someone else's run on the same images, then one
     // of alice's on other images, then hers.
-    const other = { id: '0b0b0b0b-0000-4000-8000-000000000001', taskId: '0b0b0b0b-0000-4000-8000-000000000002', user: DEMO_USERS.carol.id, group: 3, params: { IDs: [1, 2], Data_Type: 'Image' } };
-    const elsewhere = { id: '0b0b0b0b-0000-4000-8000-000000000003', taskId: '0b0b0b0b-0000-4000-8000-000000000004', user: DEMO_USERS.alice.id, group: 3, params: { IDs: [3], Data_Type: 'Image' } };
-    const hers = { id: '0b0b0b0b-0000-4000-8000-000000000005', taskId: '0b0b0b0b-0000-4000-8000-000000000006', user: DEMO_USERS.alice.id, group: 3, params: { Data_Type: 'Image', IDs: [1, 2], Folder_Name: 'x' } };
+    const other = {
+      id: '0b0b0b0b-0000-4000-8000-000000000001',
+      taskId: '0b0b0b0b-0000-4000-8000-000000000002',
+      user: DEMO_USERS.carol.id,
+      group: 3,
+      params: { IDs: [1, 2], Data_Type: 'Image' },
+    };
+    const elsewhere = {
+      id: '0b0b0b0b-0000-4000-8000-000000000003',
+      taskId: '0b0b0b0b-0000-4000-8000-000000000004',
+      user: DEMO_USERS.alice.id,
+      group: 3,
+      params: { IDs: [3], Data_Type: 'Image' },
+    };
+    const hers = {
+      id: '0b0b0b0b-0000-4000-8000-000000000005',
+      taskId: '0b0b0b0b-0000-4000-8000-000000000006',
+      user: DEMO_USERS.alice.id,
+      group: 3,
+      params: { Data_Type: 'Image', IDs: [1, 2], Folder_Name: 'x' },
+    };
     const db = new pg.Client(stack.dbs.biomeroUrl);
     await db.connect();
     try {
@@ -141,7 +189,11 @@ describe('a valid launch', () => {
     } finally {
       await db.end();
     }
-    expect((await gql(stack.url, launched, 'alice', { id: result.launchId })).data.launchedWorkflowRun).toEqual({ id: hers.id, status: 'INITIALIZING', user: { id: '2' } });
+    expect((await gql(stack.url, launched, 'alice', { id: result.launchId })).data.launchedWorkflowRun).toEqual({
+      id: hers.id,
+      status: 'INITIALIZING',
+      user: { id: '2' },
+    });
     // another user asking with alice's launch id finds nothing of hers
     expect((await gql(stack.url, launched, 'bob', { id: result.launchId })).data.launchedWorkflowRun).toBeNull();
     // the cursor is the store position before the launch: every event of the new run comes after it
@@ -151,11 +203,22 @@ describe('a valid launch', () => {
   });
 
   it('launches on a Plate in its group, and passes the group asked for', async () => {
-    const res = await gql(stack.url, RUN, 'alice', { workflow: 'stardist', inputs: [String(DEMO.plates.plate1)], parameters: { stardist_prob_t: 0.6 }, options: { inputType: 'PLATE', datasetId: String(DEMO.datasets.aliceSegmentations) } });
+    const res = await gql(stack.url, RUN, 'alice', {
+      workflow: 'stardist',
+      inputs: [String(DEMO.plates.plate1)],
+      parameters: { stardist_prob_t: 0.6 },
+      options: { inputType: 'PLATE', datasetId: String(DEMO.datasets.aliceSegmentations) },
+    });
     expect(res.errors).toBeUndefined();
     expect(res.data.runWorkflow).toMatchObject({ workflow: 'stardist', version: 'v1.3.2', group: { id: '5' } });
     const job = web.workflowJobs.at(-1)!;
-    expect(job.inputs).toMatchObject({ stardist: true, stardist_Version: 'v1.3.2', IDs: [DEMO.plates.plate1], Data_Type: 'Plate', 'stardist_|_stardist_prob_t': 0.6 });
+    expect(job.inputs).toMatchObject({
+      stardist: true,
+      stardist_Version: 'v1.3.2',
+      IDs: [DEMO.plates.plate1],
+      Data_Type: 'Plate',
+      'stardist_|_stardist_prob_t': 0.6,
+    });
     expect(job.groupId).toBe(5);
     expect((job.body as { params: Record<string, unknown> }).params.selectedDatasetId).toBe(DEMO.datasets.aliceSegmentations);
   });
@@ -194,8 +257,13 @@ describe('the local OMERO.biomero endpoint refuses what the real view refuses', 
     expect(await refusal(post({ params: { IDs: ['1'], Data_Type: 'Image' } }))).toMatchObject({ status: 500, message: expect.stringContaining('IDs') });
     expect(await refusal(post({ params: { IDs: [1], Data_Type: 'Project' } }))).toMatchObject({ status: 500, message: expect.stringContaining('Data_Type') });
     expect(await refusal(post({ params: { IDs: [1], version: 1 } }))).toMatchObject({ status: 500 });
-    expect(await refusal(() => s.request('POST', '/omero_biomero/api/analyzer/workflows/unknown/jobs/', { json: { params: { IDs: [1] } } }))).toMatchObject({ status: 500 });
-    expect(await refusal(post({ params: { IDs: [1], active_group_id: 4 } }))).toEqual({ status: 403, message: 'Cannot access group 4. Check group permissions.' });
+    expect(await refusal(() => s.request('POST', '/omero_biomero/api/analyzer/workflows/unknown/jobs/', { json: { params: { IDs: [1] } } }))).toMatchObject({
+      status: 500,
+    });
+    expect(await refusal(post({ params: { IDs: [1], active_group_id: 4 } }))).toEqual({
+      status: 403,
+      message: 'Cannot access group 4. Check group permissions.',
+    });
     expect(await refusal(() => s.get(path))).toMatchObject({ status: 405 });
     expect(web.workflowJobs.length).toBe(before);
   });
@@ -223,14 +291,20 @@ describe('the local OMERO.biomero endpoint refuses what the real view refuses', 
     expect(notJson.status).toBe(400);
     expect(await notJson.json()).toEqual({ error: 'Invalid JSON data' });
     // and the accepted shape, for contrast: JSON whatever the content type
-    const ok = await raw({ cookie: `${cookie}; ${sessionCookie}`, 'x-csrftoken': token, 'content-type': 'text/plain' }, '{"params": {"IDs": [1], "version": "v1.4.0"}}');
+    const ok = await raw(
+      { cookie: `${cookie}; ${sessionCookie}`, 'x-csrftoken': token, 'content-type': 'text/plain' },
+      '{"params": {"IDs": [1], "version": "v1.4.0"}}',
+    );
     expect(ok.status).toBe(200);
     expect(await ok.json()).toMatchObject({ status: 'success', jobId: expect.stringMatching(/^ProcessCallback\//), warnings: [] });
   });
 
   it('answers 404 when the script is not installed, which runWorkflow reports as WORKFLOW_LAUNCH_UNAVAILABLE', async () => {
     const bare = await startFakeOmeroWeb({ omeroDatabaseUrl: stack.dbs.omeroUrl, biomeroScripts: { installed: false } });
-    const other = await startWorkflows({ slurm: null, catalogue: demoCatalogue(), launcher: { omeroWebUrl: bare.url }, omeroDatabaseUrl: stack.dbs.omeroUrl }, stack.dbs);
+    const other = await startWorkflows(
+      { slurm: null, catalogue: demoCatalogue(), launcher: { omeroWebUrl: bare.url }, omeroDatabaseUrl: stack.dbs.omeroUrl },
+      stack.dbs,
+    );
     try {
       const res = await gql(other.url, RUN, 'alice', { workflow: 'cellpose', inputs: ['1'], parameters: VALID });
       expect(res.errors![0].extensions!.code).toBe('WORKFLOW_LAUNCH_UNAVAILABLE');

@@ -19,7 +19,8 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-const gql = (_url: string, q: string, opts: { session?: DemoUser; variables?: Record<string, unknown> }) => post(stack.url, q, opts.session ?? null, opts.variables);
+const gql = (_url: string, q: string, opts: { session?: DemoUser; variables?: Record<string, unknown> }) =>
+  post(stack.url, q, opts.session ?? null, opts.variables);
 
 async function query<T = any>(q: string, session: DemoUser, variables: Record<string, unknown> = {}): Promise<T> {
   const res = await post(stack.url, q, session, variables);
@@ -58,26 +59,55 @@ describe('a run folded from its events', () => {
   it('the completed cellpose run: status, progress, times, tasks, jobs, results, inputs, owner', async () => {
     const r = await run(W.cellpose.id, alice);
     expect(r).toMatchObject({
-      name: 'Slurm Workflow', version: '2.0.1', status: 'DONE', statusRaw: 'DONE', slurmState: null, progress: 100,
-      createdAt: '2026-03-05T12:00:00.100Z', startedAt: '2026-03-05T12:00:01.200Z', finishedAt: '2026-03-05T12:40:31.300Z', error: null,
-      user: { id: '2' }, group: { id: '3' }, inputs: [{ id: '1' }, { id: '2' }],
+      name: 'Slurm Workflow',
+      version: '2.0.1',
+      status: 'DONE',
+      statusRaw: 'DONE',
+      slurmState: null,
+      progress: 100,
+      createdAt: '2026-03-05T12:00:00.100Z',
+      startedAt: '2026-03-05T12:00:01.200Z',
+      finishedAt: '2026-03-05T12:40:31.300Z',
+      error: null,
+      user: { id: '2' },
+      group: { id: '3' },
+      inputs: [{ id: '1' }, { id: '2' }],
     });
     expect(r.tasks.map((t: { name: string }) => t.name)).toEqual(['_SLURM_Image_Transfer.py', 'CONVERT_ZARR_TO_TIFF', 'cellpose', 'SLURM_Get_Results.py']);
     const cellpose = r.tasks[2];
-    expect(cellpose).toMatchObject({ id: W.cellpose.tasks.cellpose, version: 'v1.4.0', status: 'COMPLETED', progress: 100, slurmJobIds: [W.cellpose.jobs.cellpose] });
+    expect(cellpose).toMatchObject({
+      id: W.cellpose.tasks.cellpose,
+      version: 'v1.4.0',
+      status: 'COMPLETED',
+      progress: 100,
+      slurmJobIds: [W.cellpose.jobs.cellpose],
+    });
     expect(cellpose.statusHistory.map((s: { status: string }) => s.status)).toEqual(['CREATED', 'PENDING', 'RUNNING', 'COMPLETED']);
     expect(cellpose.params).toMatchObject({ IDs: [1, 2], model_type: 'nuclei' });
-    expect(cellpose.slurmJobs).toEqual([{
-      id: String(W.cellpose.jobs.cellpose), jobId: W.cellpose.jobs.cellpose, state: 'COMPLETED', progress: 100,
-      submittedAt: '2026-03-05T12:04:15.200Z', startedAt: '2026-03-05T12:05:00.900Z', endedAt: '2026-03-05T12:30:10.400Z',
-      live: null, log: null, task: { id: W.cellpose.tasks.cellpose }, run: { id: W.cellpose.id },
-    }]);
+    expect(cellpose.slurmJobs).toEqual([
+      {
+        id: String(W.cellpose.jobs.cellpose),
+        jobId: W.cellpose.jobs.cellpose,
+        state: 'COMPLETED',
+        progress: 100,
+        submittedAt: '2026-03-05T12:04:15.200Z',
+        startedAt: '2026-03-05T12:05:00.900Z',
+        endedAt: '2026-03-05T12:30:10.400Z',
+        live: null,
+        log: null,
+        task: { id: W.cellpose.tasks.cellpose },
+        run: { id: W.cellpose.id },
+      },
+    ]);
     const result = cellpose.results[0];
     expect(result.command).toContain('sbatch --gres=gpu:1g.10gb:1');
     expect(result.environment).toContainEqual({ name: 'OMERO_PASSWORD', value: '[REDACTED]' });
     expect(result.environment).toContainEqual({ name: 'MODEL_TYPE', value: 'nuclei' });
     const refs = await query(`{ workflowRun(id: "${W.cellpose.id}") { inputReferences { dataType id } } }`, alice);
-    expect(refs.workflowRun.inputReferences).toEqual([{ dataType: 'Image', id: '1' }, { dataType: 'Image', id: '2' }]);
+    expect(refs.workflowRun.inputReferences).toEqual([
+      { dataType: 'Image', id: '1' },
+      { dataType: 'Image', id: '2' },
+    ]);
   });
 
   it('a failed run, a running one, a v2.0.1 one stopped in conversion, and one without owner', async () => {
@@ -97,10 +127,15 @@ describe('a run folded from its events', () => {
     const text = JSON.stringify([r, events]);
     for (const secret of W.secrets.secretValues) expect(text).not.toContain(secret);
     const result = r.tasks[0].results[0];
-    expect(result.command).toBe('export OMERO_PASSWORD=[REDACTED] SLURM_API_TOKEN=[REDACTED] DATA_PATH=/data && sbatch --output=omero-%j.log --ssh-password [REDACTED] jobs/cellpose.sh');
+    expect(result.command).toBe(
+      'export OMERO_PASSWORD=[REDACTED] SLURM_API_TOKEN=[REDACTED] DATA_PATH=/data && sbatch --output=omero-%j.log --ssh-password [REDACTED] jobs/cellpose.sh',
+    );
     expect(result.environment).toEqual([
-      { name: 'DATA_PATH', value: '/data' }, { name: 'DIAMETER', value: '0' }, { name: 'OMERO_PASSWORD', value: '[REDACTED]' },
-      { name: 'SLURM_API_TOKEN', value: '[REDACTED]' }, { name: 'SSH_PASS', value: '[REDACTED]' },
+      { name: 'DATA_PATH', value: '/data' },
+      { name: 'DIAMETER', value: '0' },
+      { name: 'OMERO_PASSWORD', value: '[REDACTED]' },
+      { name: 'SLURM_API_TOKEN', value: '[REDACTED]' },
+      { name: 'SSH_PASS', value: '[REDACTED]' },
     ]);
     expect(result.stdout).toBe(`Submitted batch job ${W.secrets.jobs.cellpose}\nconnecting with token [REDACTED]\n`);
     expect(r.tasks[0].params.omero_password).toBe('[REDACTED]');
@@ -129,7 +164,9 @@ describe('a run folded from its events', () => {
     expect(new Set(seen.map((e) => e.cursor)).size).toBe(total);
     expect(seen[0].type).toBe('WorkflowRun.WorkflowInitiated');
     expect(seen.filter((e) => e.type === 'Task.ProgressUpdated').length).toBe(W.progress.progressUpdates);
-    const { rows } = await biomero('SELECT count(*)::int AS n FROM workflowtracker_events WHERE originator_id = ANY($1::uuid[])', [[W.progress.id, W.progress.tasks.cellpose]]);
+    const { rows } = await biomero('SELECT count(*)::int AS n FROM workflowtracker_events WHERE originator_id = ANY($1::uuid[])', [
+      [W.progress.id, W.progress.tasks.cellpose],
+    ]);
     expect(rows[0].n).toBe(total);
     const bad = await gql(stack.url, `{ workflowRun(id: "${W.progress.id}") { events(after: "bm90LWEtY3Vyc29y") { totalCount } } }`, { session: alice });
     expect(bad.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
@@ -143,7 +180,9 @@ describe('listing runs', () => {
     expect(await runIds(bob)).toEqual([L.summary.id, W.failed.id]); // the lineage chain's summary run is in lab-annotate
     expect(new Set(await runIds(carol))).toEqual(new Set([W.cellpose.id, W.failed.id, W.running.id, W.deployed.id, W.secrets.id, W.progress.id, ...LINEAGE]));
     expect(await runIds(dave)).toEqual([W.deployed.id]);
-    const hidden = await gql(stack.url, `{ a: workflowRun(id: "${W.deployed.id}") { id } b: workflowRun(id: "${W.unassigned.id}") { id } }`, { session: alice });
+    const hidden = await gql(stack.url, `{ a: workflowRun(id: "${W.deployed.id}") { id } b: workflowRun(id: "${W.unassigned.id}") { id } }`, {
+      session: alice,
+    });
     expect(hidden.data).toEqual({ a: null, b: null });
   });
 
@@ -158,7 +197,13 @@ describe('listing runs', () => {
     expect(await runIds(erin, { userId: '5' })).toEqual([W.deployed.id]);
     expect(await runIds(erin, { groupId: '5' })).toEqual([L.summary.id, W.failed.id]);
     expect(await runIds(alice, { groupId: '3', statuses: ['JOB_RUNNING'] })).toEqual([W.progress.id, W.running.id]);
-    expect(await runIds(erin, { createdAfter: '2026-03-08T00:00:00Z', createdBefore: '2026-03-14T09:00:00.2Z' })).toEqual([L.summary.id, L.measurement.id, L.stardist.id, W.running.id, W.failed.id]);
+    expect(await runIds(erin, { createdAfter: '2026-03-08T00:00:00Z', createdBefore: '2026-03-14T09:00:00.2Z' })).toEqual([
+      L.summary.id,
+      L.measurement.id,
+      L.stardist.id,
+      W.running.id,
+      W.failed.id,
+    ]);
     const bad = await gql(stack.url, '{ workflowRuns(filter: { userId: "x" }) { totalCount } }', { session: erin });
     expect(bad.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
   });
@@ -182,7 +227,9 @@ describe('listing runs', () => {
 describe('links to OMERO images and Slurm jobs', () => {
   it('Image.consumedBy lists the visible runs whose tasks name the image, batched over a list', async () => {
     const refs = Array.from({ length: 15 }, (_, i) => ({ __typename: 'Image', id: String(i + 1) }));
-    const data = await query(`query($r: [_Any!]!) { _entities(representations: $r) { ... on Image { id consumedBy { totalCount nodes { id } } } } }`, carol, { r: refs });
+    const data = await query(`query($r: [_Any!]!) { _entities(representations: $r) { ... on Image { id consumedBy { totalCount nodes { id } } } } }`, carol, {
+      r: refs,
+    });
     const byImage = Object.fromEntries(data._entities.map((n: any) => [n.id, n.consumedBy.nodes.map((r: { id: string }) => r.id)]));
     expect(byImage['1']).toEqual([W.secrets.id, W.cellpose.id]);
     expect(byImage['2']).toEqual([W.progress.id, W.cellpose.id]);
@@ -191,22 +238,38 @@ describe('links to OMERO images and Slurm jobs', () => {
     expect(byImage['5']).toEqual([L.measurement.id]);
     expect(byImage['6']).toEqual([]);
     // alice may see image 3 but not dave's run on it
-    const asAlice = await query(`{ _entities(representations: [{ __typename: "Image", id: "3" }]) { ... on Image { consumedBy(first: 1) { totalCount pageInfo { hasNextPage } nodes { id } } } } }`, alice);
+    const asAlice = await query(
+      `{ _entities(representations: [{ __typename: "Image", id: "3" }]) { ... on Image { consumedBy(first: 1) { totalCount pageInfo { hasNextPage } nodes { id } } } } }`,
+      alice,
+    );
     expect(asAlice._entities[0].consumedBy).toEqual({ totalCount: 2, pageInfo: { hasNextPage: true }, nodes: [{ id: L.stardist.id }] });
   });
 
   it('finds a Slurm job by id, only through a run the caller may see', async () => {
     const q = (id: number) => `{ slurmJob(id: "${id}") { jobId state task { name } run { id status } } }`;
-    expect((await query(q(W.running.jobs.cellpose), alice)).slurmJob).toEqual({ jobId: W.running.jobs.cellpose, state: 'RUNNING', task: { name: 'cellpose' }, run: { id: W.running.id, status: 'JOB_RUNNING' } });
+    expect((await query(q(W.running.jobs.cellpose), alice)).slurmJob).toEqual({
+      jobId: W.running.jobs.cellpose,
+      state: 'RUNNING',
+      task: { name: 'cellpose' },
+      run: { id: W.running.id, status: 'JOB_RUNNING' },
+    });
     expect((await query(q(W.deployed.jobs.convert), alice)).slurmJob).toBeNull();
     expect((await query(q(999999), erin)).slurmJob).toBeNull();
   });
 
-  it('slurmJob(-1): the row BIOMERO\'s job views keep for a failed sbatch (its first task), through a visible run only', async () => {
+  it("slurmJob(-1): the row BIOMERO's job views keep for a failed sbatch (its first task), through a visible run only", async () => {
     const E = DEMO.workflows.unassigned;
     const q = `{ slurmJob(id: "-1") { id jobId state progress submittedAt startedAt endedAt live { state } log { tail } task { id resultMessage } run { id status } } }`;
     expect((await query(q, erin)).slurmJob).toEqual({
-      id: '-1', jobId: -1, state: null, progress: null, submittedAt: '2026-03-15T08:00:02.000Z', startedAt: null, endedAt: null, live: null, log: null,
+      id: '-1',
+      jobId: -1,
+      state: null,
+      progress: null,
+      submittedAt: '2026-03-15T08:00:02.000Z',
+      startedAt: null,
+      endedAt: null,
+      live: null,
+      log: null,
       task: { id: E.tasks.cellpose, resultMessage: expect.stringContaining('sbatch: error: Batch job submission failed') },
       run: { id: E.id, status: 'FAILED' },
     });
@@ -238,7 +301,9 @@ describe('cancelWorkflowRun', () => {
   });
 
   it('leaves the event store untouched', async () => {
-    const { rows } = await biomero('SELECT count(*)::int AS n FROM workflowtracker_events WHERE originator_id = ANY($1::uuid[])', [[W.running.id, ...Object.values(W.running.tasks)]]);
+    const { rows } = await biomero('SELECT count(*)::int AS n FROM workflowtracker_events WHERE originator_id = ANY($1::uuid[])', [
+      [W.running.id, ...Object.values(W.running.tasks)],
+    ]);
     expect(rows[0].n).toBe((await query(`{ workflowRun(id: "${W.running.id}") { events { totalCount } } }`, alice)).workflowRun.events.totalCount);
   });
 });
@@ -256,12 +321,32 @@ describe('the workflow catalogue', () => {
     const all = [...first.nodes, ...second.nodes];
     expect(all.map((w: { name: string }) => w.name)).toEqual(['cellpose', 'deconvolution', 'spotdetection', 'stardist']);
     const cellpose = all[0];
-    expect(cellpose).toMatchObject({ section: 'WORKFLOWS', versionTag: 'v1.4.0', useGpu: true, containerImage: 'torecluik/w_nucleisegmentation-cellpose', descriptorFormat: 'cytomine-0.1', descriptorError: null });
+    expect(cellpose).toMatchObject({
+      section: 'WORKFLOWS',
+      versionTag: 'v1.4.0',
+      useGpu: true,
+      containerImage: 'torecluik/w_nucleisegmentation-cellpose',
+      descriptorFormat: 'cytomine-0.1',
+      descriptorError: null,
+    });
     expect(cellpose.sbatchOptions.map((o: { argument: string }) => o.argument)).toEqual(['--gres=gpu:1g.10gb:1', '--mem=15GB', '--time=00:45:00']);
-    expect(cellpose.parameters.find((p: { name: string }) => p.name === 'model_type')).toEqual({ name: 'model_type', title: 'Model', type: 'string', default: 'nuclei', choices: ['nuclei', 'cyto', 'cyto2'], optional: true, commandLineFlag: '--model_type' });
+    expect(cellpose.parameters.find((p: { name: string }) => p.name === 'model_type')).toEqual({
+      name: 'model_type',
+      title: 'Model',
+      type: 'string',
+      default: 'nuclei',
+      choices: ['nuclei', 'cyto', 'cyto2'],
+      optional: true,
+      commandLineFlag: '--model_type',
+    });
     const ajv = new Ajv2020({ strict: true });
     expect(ajv.validateSchema(cellpose.parametersSchema)).toBe(true);
-    expect(all[1]).toMatchObject({ name: 'deconvolution', descriptorError: 'descriptor not found in the descriptor folder', parameters: [], parametersSchema: null });
+    expect(all[1]).toMatchObject({
+      name: 'deconvolution',
+      descriptorError: 'descriptor not found in the descriptor folder',
+      parameters: [],
+      parametersSchema: null,
+    });
     expect((await query(`{ workflow(name: "SpotDetection") { descriptorFormat } }`, alice)).workflow).toEqual({ descriptorFormat: 'biomero-0.1' });
     expect((await query(`{ workflow(name: "nope") { name } }`, alice)).workflow).toBeNull();
   });
@@ -273,8 +358,11 @@ describe('the view tables are never the truth', () => {
     const before = await query(q, erin);
     // half rebuilt by a v2.0.1 projector: rows missing, others stale or with the old status rule
     await biomero(`DELETE FROM biomero_workflow_progress_view WHERE workflow_id = $1`, [W.cellpose.id]);
-    await biomero(`INSERT INTO biomero_workflow_progress_view (workflow_id, status, progress, "user", "group", name, task, main_task_name, start_time)
-                   VALUES ($1, 'JOB_RUNNING', '50%', 5, 3, 'Slurm Workflow', 'CONVERT_ZARR_TO_TIFF', 'CONVERT_ZARR_TO_TIFF', '2026-03-14 09:00:00.2')`, [W.deployed.id]);
+    await biomero(
+      `INSERT INTO biomero_workflow_progress_view (workflow_id, status, progress, "user", "group", name, task, main_task_name, start_time)
+                   VALUES ($1, 'JOB_RUNNING', '50%', 5, 3, 'Slurm Workflow', 'CONVERT_ZARR_TO_TIFF', 'CONVERT_ZARR_TO_TIFF', '2026-03-14 09:00:00.2')`,
+      [W.deployed.id],
+    );
     await biomero(`UPDATE biomero_job_progress_view SET status = 'RUNNING'`);
     expect(await query(q, erin)).toEqual(before);
     for (const table of ['biomero_job_view', 'biomero_job_progress_view', 'biomero_workflow_progress_view', 'biomero_task_execution']) {

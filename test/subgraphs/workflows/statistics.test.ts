@@ -21,7 +21,16 @@ beforeAll(async () => {
   await db.connect();
   try {
     // alice in private group 3 (dave, a member, may not see them), bob in group 5
-    await generateStatisticsRuns(db, { runs: RUNS, from: FROM, spacingSeconds: SPACING, owners: [{ user: 2, group: 3 }, { user: 3, group: 5 }], tag: 'stats-test' });
+    await generateStatisticsRuns(db, {
+      runs: RUNS,
+      from: FROM,
+      spacingSeconds: SPACING,
+      owners: [
+        { user: 2, group: 3 },
+        { user: 3, group: 5 },
+      ],
+      tag: 'stats-test',
+    });
   } finally {
     await db.end();
   }
@@ -53,7 +62,11 @@ async function allRuns(user: DemoUser, filter: Record<string, unknown> = {}): Pr
   const out: ApiRun[] = [];
   let after: string | null = null;
   for (;;) {
-    const data: any = await query(`query($a: String, $f: WorkflowRunFilter) { workflowRuns(first: 200, after: $a, filter: $f) { pageInfo { hasNextPage endCursor } nodes { ${RUN_FIELDS} } } }`, user, { a: after, f: filter });
+    const data: any = await query(
+      `query($a: String, $f: WorkflowRunFilter) { workflowRuns(first: 200, after: $a, filter: $f) { pageInfo { hasNextPage endCursor } nodes { ${RUN_FIELDS} } } }`,
+      user,
+      { a: after, f: filter },
+    );
     out.push(...data.workflowRuns.nodes);
     if (!data.workflowRuns.pageInfo.hasNextPage) return out;
     after = data.workflowRuns.pageInfo.endCursor;
@@ -97,7 +110,13 @@ function percentileCont(values: number[], p: number): number | null {
 
 function durations(values: (number | null)[]) {
   const v = values.filter((x): x is number => x !== null);
-  return { count: v.length, mean: v.length ? v.reduce((a, b) => a + b, 0) / v.length : null, p50: percentileCont(v, 0.5), p90: percentileCont(v, 0.9), p99: percentileCont(v, 0.99) };
+  return {
+    count: v.length,
+    mean: v.length ? v.reduce((a, b) => a + b, 0) / v.length : null,
+    p50: percentileCont(v, 0.5),
+    p90: percentileCont(v, 0.9),
+    p99: percentileCont(v, 0.99),
+  };
 }
 
 function startOf(period: 'DAY' | 'WEEK' | 'MONTH', iso: string): string {
@@ -125,20 +144,40 @@ function expected(runs: ApiRun[], keys: Key[], period: 'DAY' | 'WEEK' | 'MONTH',
     });
     groups.set(k, [...(groups.get(k) ?? []), f]);
   }
-  return new Map([...groups].map(([k, fs]) => {
-    const count = (s: string) => fs.filter((f) => f.status === s).length;
-    const byStatus = [...new Set(fs.map((f) => f.status))].map((status) => ({ status, count: count(status) })).sort((a, b) => a.status.localeCompare(b.status));
-    const finished = count('DONE') + count('FAILED');
-    return [k, {
-      runs: fs.length, byStatus, succeeded: count('DONE'), failed: count('FAILED'),
-      successRate: finished ? count('DONE') / finished : null, failureRate: finished ? count('FAILED') / finished : null,
-      queueWait: durations(fs.map((f) => f.queued)), runTime: durations(fs.map((f) => f.running)), total: durations(fs.map((f) => f.total)),
-      slurmJobs: fs.reduce((n, f) => n + f.jobs, 0),
-    }];
-  }));
+  return new Map(
+    [...groups].map(([k, fs]) => {
+      const count = (s: string) => fs.filter((f) => f.status === s).length;
+      const byStatus = [...new Set(fs.map((f) => f.status))]
+        .map((status) => ({ status, count: count(status) }))
+        .sort((a, b) => a.status.localeCompare(b.status));
+      const finished = count('DONE') + count('FAILED');
+      return [
+        k,
+        {
+          runs: fs.length,
+          byStatus,
+          succeeded: count('DONE'),
+          failed: count('FAILED'),
+          successRate: finished ? count('DONE') / finished : null,
+          failureRate: finished ? count('FAILED') / finished : null,
+          queueWait: durations(fs.map((f) => f.queued)),
+          runTime: durations(fs.map((f) => f.running)),
+          total: durations(fs.map((f) => f.total)),
+          slurmJobs: fs.reduce((n, f) => n + f.jobs, 0),
+        },
+      ];
+    }),
+  );
 }
 
-function keyOf(b: { periodStart: string | null; workflow: string | null; workflowVersion: string | null; user: { id: string } | null; group: { id: string } | null; status: string | null }): string {
+function keyOf(b: {
+  periodStart: string | null;
+  workflow: string | null;
+  workflowVersion: string | null;
+  user: { id: string } | null;
+  group: { id: string } | null;
+  status: string | null;
+}): string {
   return JSON.stringify([b.periodStart, b.workflow, b.workflowVersion, b.user?.id ?? null, b.group?.id ?? null, b.status]);
 }
 
@@ -160,7 +199,17 @@ function differences(actual: any, wanted: any, path: string, out: string[]): voi
   }
 }
 
-const ZERO = { runs: 0, byStatus: [], succeeded: 0, failed: 0, successRate: null, failureRate: null, slurmJobs: 0, queueWait: { count: 0, mean: null, p50: null, p90: null, p99: null }, total: { count: 0, mean: null } };
+const ZERO = {
+  runs: 0,
+  byStatus: [],
+  succeeded: 0,
+  failed: 0,
+  successRate: null,
+  failureRate: null,
+  slurmJobs: 0,
+  queueWait: { count: 0, mean: null, p50: null, p90: null, p99: null },
+  total: { count: 0, mean: null },
+};
 
 /** Every bucket against the computation; buckets with no runs must be zero ones, only with PERIOD. */
 async function check(user: DemoUser, keys: Key[], period: 'DAY' | 'WEEK' | 'MONTH', range = YEAR, filter: Record<string, unknown> = {}) {
@@ -204,9 +253,7 @@ describe('workflowStatistics', () => {
   it('by period alone: one bucket per day even with no run in the range', async () => {
     const empty = { from: '2030-01-01T00:00:00Z', to: '2030-01-08T00:00:00Z' };
     const { workflowStatistics } = await query(STATS, 'erin', { r: empty, g: ['PERIOD'], p: 'DAY' });
-    expect(workflowStatistics.map((b: any) => [b.periodStart, b.runs])).toEqual(
-      [1, 2, 3, 4, 5, 6, 7].map((d) => [`2030-01-0${d}T00:00:00.000Z`, 0]),
-    );
+    expect(workflowStatistics.map((b: any) => [b.periodStart, b.runs])).toEqual([1, 2, 3, 4, 5, 6, 7].map((d) => [`2030-01-0${d}T00:00:00.000Z`, 0]));
     await check('erin', ['PERIOD'], 'DAY', { from: '2026-06-01T00:00:00Z', to: '2026-07-01T00:00:00Z' });
   });
 
@@ -256,7 +303,11 @@ describe('run fields and filters', () => {
     const runs = await generated();
     expect(runs).toHaveLength(RUNS);
     const ids = runs.map((r) => r.id);
-    const { workflowRuns } = await query(`query($f: WorkflowRunFilter) { workflowRuns(first: 200, filter: $f) { nodes { id createdAt finishedAt status workflow workflowVersion currentTask { name } durationSeconds queuedSeconds lastModified events(first: 100) { nodes { timestamp } } } } }`, 'erin', { f: { ids } });
+    const { workflowRuns } = await query(
+      `query($f: WorkflowRunFilter) { workflowRuns(first: 200, filter: $f) { nodes { id createdAt finishedAt status workflow workflowVersion currentTask { name } durationSeconds queuedSeconds lastModified events(first: 100) { nodes { timestamp } } } } }`,
+      'erin',
+      { f: { ids } },
+    );
     const byId = new Map(workflowRuns.nodes.map((n: any) => [n.id, n]));
     expect(byId.size).toBe(RUNS);
     runs.forEach((run, r) => {
@@ -268,7 +319,10 @@ describe('run fields and filters', () => {
       expect(n.queuedSeconds).toBe(r % 10 === 2 ? null : queueSeconds(r));
       expect(n.durationSeconds).toBe(finished ? seconds(n.createdAt, n.finishedAt) : null);
       if (r % 10 === 3) expect(n.durationSeconds).toBe(53 + queueSeconds(r) + runSeconds(r) + 40);
-      const last = n.events.nodes.map((e: any) => e.timestamp).sort().at(-1);
+      const last = n.events.nodes
+        .map((e: any) => e.timestamp)
+        .sort()
+        .at(-1);
       expect(n.lastModified).toBe(last);
     });
   });
@@ -277,9 +331,24 @@ describe('run fields and filters', () => {
     const runs = await generated();
     const all = await allRuns('erin');
     const ids = async (f: Record<string, unknown>) => (await allRuns('erin', f)).map((r) => r.id).sort();
-    expect(await ids({ workflow: 'STARDIST' })).toEqual(all.filter((r) => workflowTask(r)?.name === 'stardist').map((r) => r.id).sort());
-    expect(await ids({ version: 'v1.2.0' })).toEqual(all.filter((r) => workflowTask(r)?.version === 'v1.2.0').map((r) => r.id).sort());
-    expect(await ids({ workflow: 'cellpose', version: 'v1.2.0' })).toEqual(all.filter((r) => workflowTask(r)?.name === 'cellpose' && workflowTask(r)?.version === 'v1.2.0').map((r) => r.id).sort());
+    expect(await ids({ workflow: 'STARDIST' })).toEqual(
+      all
+        .filter((r) => workflowTask(r)?.name === 'stardist')
+        .map((r) => r.id)
+        .sort(),
+    );
+    expect(await ids({ version: 'v1.2.0' })).toEqual(
+      all
+        .filter((r) => workflowTask(r)?.version === 'v1.2.0')
+        .map((r) => r.id)
+        .sort(),
+    );
+    expect(await ids({ workflow: 'cellpose', version: 'v1.2.0' })).toEqual(
+      all
+        .filter((r) => workflowTask(r)?.name === 'cellpose' && workflowTask(r)?.version === 'v1.2.0')
+        .map((r) => r.id)
+        .sort(),
+    );
     expect(await ids({ ids: [runs[0].id, runs[5].id] })).toEqual([runs[0].id, runs[5].id].sort());
     expect(await ids({ ids: [] })).toEqual([]);
     const count = await query(`query($f: WorkflowRunFilter) { workflowRuns(filter: $f) { totalCount } }`, 'erin', { f: { workflow: 'stardist' } });
@@ -302,7 +371,8 @@ describe('run fields and filters', () => {
       const byWorkflow = collect(client, q, { f: { workflow: task(b).name, version: task(b).version } }, (e) => e.length === 1);
       const byId = collect(client, q, { f: { ids: [a.id] } }, (e) => e.length === 1);
       await new Promise((r) => setTimeout(r, 300));
-      const next = async (id: string) => (await writer.query('SELECT max(originator_version) + 1 AS v FROM workflowtracker_events WHERE originator_id = $1', [id])).rows[0].v;
+      const next = async (id: string) =>
+        (await writer.query('SELECT max(originator_version) + 1 AS v FROM workflowtracker_events WHERE originator_id = $1', [id])).rows[0].v;
       await appendEvents(writer, [{ originatorId: task(a).id, version: await next(task(a).id), type: 'Task.ProgressUpdated', fields: { progress: '10%' } }]);
       await appendEvents(writer, [{ originatorId: task(b).id, version: await next(task(b).id), type: 'Task.ProgressUpdated', fields: { progress: '20%' } }]);
       const [gotB] = await byWorkflow;

@@ -64,4 +64,3 @@ export function wsClient(url: string, user: DemoUser): Client {
     connectionParams: () => ({ [IDENTITY_CONNECTION_PARAM]: signIdentity(identityOf(user), SECRET, 300) }),
   });
 }
-

@@ -50,7 +50,10 @@ export interface BiomeroViewer {
 }
 
 export class BiomeroAnswer {
-  constructor(readonly status: number, readonly body: unknown) {}
+  constructor(
+    readonly status: number,
+    readonly body: unknown,
+  ) {}
 }
 
 const RUN_SCRIPT = 'SLURM_Run_Workflow.py';
@@ -59,12 +62,41 @@ const DATA_TYPES = ['Dataset', 'Image', 'Plate', 'Screen'];
 
 /** The view's own keys: never passed to the script as workflow parameters. */
 const OWN_KEYS = new Set([
-  'Data_Type', 'IDs', 'receiveEmail', 'importAsZip', 'uploadCsv', 'attachToOriginalImages', 'selectedDatasets',
-  'selectedScreens', 'selectedDatasetId', 'selectedScreenId', 'importPlateLabelPreview', 'plateLabelPreviewName',
-  'renamePattern', 'enableRename', 'workflow_name', 'cytomine_host', 'cytomine_id_project', 'cytomine_id_software',
-  'cytomine_private_key', 'cytomine_public_key', 'version', 'useZarrFormat', 'omeZarrVersion', 'batchEnabled',
-  'batchCount', 'batchSize', 'attachFileOutputs', 'fileOutputTarget', 'createRois', 'deleteLabelImagesAfterRois',
-  'clearExistingRois', 'clearRoiFilter', 'roiLabelPattern', 'roiShape', 'roiColor',
+  'Data_Type',
+  'IDs',
+  'receiveEmail',
+  'importAsZip',
+  'uploadCsv',
+  'attachToOriginalImages',
+  'selectedDatasets',
+  'selectedScreens',
+  'selectedDatasetId',
+  'selectedScreenId',
+  'importPlateLabelPreview',
+  'plateLabelPreviewName',
+  'renamePattern',
+  'enableRename',
+  'workflow_name',
+  'cytomine_host',
+  'cytomine_id_project',
+  'cytomine_id_software',
+  'cytomine_private_key',
+  'cytomine_public_key',
+  'version',
+  'useZarrFormat',
+  'omeZarrVersion',
+  'batchEnabled',
+  'batchCount',
+  'batchSize',
+  'attachFileOutputs',
+  'fileOutputTarget',
+  'createRois',
+  'deleteLabelImagesAfterRois',
+  'clearExistingRois',
+  'clearRoiFilter',
+  'roiLabelPattern',
+  'roiShape',
+  'roiColor',
 ]);
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -82,7 +114,8 @@ export function runWorkflowScript(name: string | undefined, text: string, viewer
   } catch {
     return new BiomeroAnswer(400, { error: 'Invalid JSON data' });
   }
-  if (!isObject(data)) return new BiomeroAnswer(500, { error: `Error processing request: '${Array.isArray(data) ? 'list' : typeof data}' object has no attribute 'get'` });
+  if (!isObject(data))
+    return new BiomeroAnswer(500, { error: `Error processing request: '${Array.isArray(data) ? 'list' : typeof data}' object has no attribute 'get'` });
   const workflow = name ?? (typeof data.workflow_name === 'string' ? data.workflow_name : '');
   if (!workflow) return new BiomeroAnswer(400, { error: 'workflow_name is required' });
   const params = data.params === undefined ? {} : data.params;
@@ -107,7 +140,8 @@ export function runWorkflowScript(name: string | undefined, text: string, viewer
   const offered = scripts.workflows ?? ['cellpose', 'stardist'];
   const refuse = (why: string) => new BiomeroAnswer(500, { error: `Failed to execute script ${script} for ${workflow}: ${why}` });
   if (!Array.isArray(ids) || !ids.every((i) => Number.isSafeInteger(i))) return refuse('IDs must be a list of integers (rlong)');
-  if (typeof dataType !== 'string' || !DATA_TYPES.includes(dataType)) return refuse(`Data_Type ${JSON.stringify(dataType)} is not one of ${DATA_TYPES.join(', ')}`);
+  if (typeof dataType !== 'string' || !DATA_TYPES.includes(dataType))
+    return refuse(`Data_Type ${JSON.stringify(dataType)} is not one of ${DATA_TYPES.join(', ')}`);
   if (!offered.includes(workflow)) return refuse(`the script has no workflow ${workflow}`);
   if (rest.version !== undefined && rest.version !== null && typeof rest.version !== 'string') return refuse('version must be a string');
 
@@ -126,8 +160,12 @@ export function runWorkflowScript(name: string | undefined, text: string, viewer
     jobId,
     warnings: [],
     effectiveOptions: {
-      createRois: false, deleteLabelImagesAfterRois: false, clearExistingRois: false, clearRoiFilter: '',
-      importPlateLabelPreview: false, plateLabelPreviewName: '',
+      createRois: false,
+      deleteLabelImagesAfterRois: false,
+      clearExistingRois: false,
+      clearRoiFilter: '',
+      importPlateLabelPreview: false,
+      plateLabelPreviewName: '',
     },
   });
 }

@@ -108,7 +108,8 @@ function payloadEntries(pairs: Pair[], reserved: ReadonlySet<string>): Pair[] {
     if (reserved.has(name)) continue;
     if (name.startsWith(CHUNK)) {
       const i = name.lastIndexOf(':');
-      if (i < 0 || !/^__ofchunk__[0-9a-f]{32}$/.test(name.slice(0, i)) || !/^\d+$/.test(name.slice(i + 1))) throw new PythonError('annotation contains a malformed chunk key');
+      if (i < 0 || !/^__ofchunk__[0-9a-f]{32}$/.test(name.slice(0, i)) || !/^\d+$/.test(name.slice(i + 1)))
+        throw new PythonError('annotation contains a malformed chunk key');
       stored.add(name.slice(0, i));
     } else {
       const m = manifestOf(value);

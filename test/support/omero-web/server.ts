@@ -56,8 +56,18 @@ const BAD_CREDENTIALS = 'Connection not available, please check your user name a
 
 // Unit symbols as stored (enum values) → the names omero-marshal writes in "Unit".
 const UNIT_NAMES: Record<string, string> = {
-  'µm': 'MICROMETER', nm: 'NANOMETER', mm: 'MILLIMETER', m: 'METER', pixel: 'PIXEL', 'reference frame': 'REFERENCEFRAME',
-  s: 'SECOND', ms: 'MILLISECOND', min: 'MINUTE', h: 'HOUR', 'Å': 'ANGSTROM', pt: 'POINT',
+  µm: 'MICROMETER',
+  nm: 'NANOMETER',
+  mm: 'MILLIMETER',
+  m: 'METER',
+  pixel: 'PIXEL',
+  'reference frame': 'REFERENCEFRAME',
+  s: 'SECOND',
+  ms: 'MILLISECOND',
+  min: 'MINUTE',
+  h: 'HOUR',
+  Å: 'ANGSTROM',
+  pt: 'POINT',
 };
 
 interface Viewer {
@@ -80,7 +90,10 @@ interface WebSession {
 }
 
 class HttpFailure extends Error {
-  constructor(readonly status: number, message: string) {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -110,7 +123,7 @@ function unit(value: unknown, symbol: unknown, type = 'TBD#LengthI'): Row | null
 
 function colour(r: unknown, g: unknown, b: unknown, a: unknown): number | null {
   if (r === null || r === undefined) return null;
-  return ((Number(r) << 24) | (Number(g) << 16) | (Number(b) << 8) | Number(a ?? 255)) | 0;
+  return (Number(r) << 24) | (Number(g) << 16) | (Number(b) << 8) | Number(a ?? 255) | 0;
 }
 
 function permString(bits: number): string {
@@ -158,20 +171,34 @@ interface Kind {
 const KINDS: Record<string, Kind> = {
   projects: { type: 'Project', table: 'project', columns: 'o.name, o.description', order: 'lower(o.name), o.id' },
   datasets: { type: 'Dataset', table: 'dataset', columns: 'o.name, o.description', order: 'lower(o.name), o.id' },
-  images: { type: 'Image', table: 'image', columns: 'o.name, o.description, o.acquisitiondate, o.series, o.archived, o.partial, o.fileset', order: 'lower(o.name), o.id' },
+  images: {
+    type: 'Image',
+    table: 'image',
+    columns: 'o.name, o.description, o.acquisitiondate, o.series, o.archived, o.partial, o.fileset',
+    order: 'lower(o.name), o.id',
+  },
   screens: {
-    type: 'Screen', table: 'screen',
+    type: 'Screen',
+    table: 'screen',
     columns: 'o.name, o.description, o.protocoldescription, o.protocolidentifier, o.reagentsetdescription, o.reagentsetidentifier, o.type',
     order: 'lower(o.name), o.id',
   },
   plates: {
-    type: 'Plate', table: 'plate',
-    columns: 'o.name, o.description, o."rows", o."columns", o.rownamingconvention, o.columnnamingconvention, o.defaultsample, o.externalidentifier, o.status, o.welloriginx, o.welloriginxunit, o.welloriginy, o.welloriginyunit',
+    type: 'Plate',
+    table: 'plate',
+    columns:
+      'o.name, o.description, o."rows", o."columns", o.rownamingconvention, o.columnnamingconvention, o.defaultsample, o.externalidentifier, o.status, o.welloriginx, o.welloriginxunit, o.welloriginy, o.welloriginyunit',
     order: 'lower(o.name), o.id',
   },
-  plateacquisitions: { type: 'PlateAcquisition', table: 'plateacquisition', columns: 'o.name, o.description, o.starttime, o.endtime, o.maximumfieldcount, o.plate', order: 'lower(o.name), o.id' },
+  plateacquisitions: {
+    type: 'PlateAcquisition',
+    table: 'plateacquisition',
+    columns: 'o.name, o.description, o.starttime, o.endtime, o.maximumfieldcount, o.plate',
+    order: 'lower(o.name), o.id',
+  },
   wells: {
-    type: 'Well', table: 'well',
+    type: 'Well',
+    table: 'well',
     columns: 'o."row", o."column", o.externaldescription, o.externalidentifier, o.type, o.status, o.red, o.green, o.blue, o.alpha, o.plate',
     order: 'o."column", o."row", o.id',
   },
@@ -265,9 +292,13 @@ export async function startFakeOmeroWeb(options: FakeOmeroWebOptions): Promise<F
       canDelete: mine,
       canEdit: mine || rw,
       canLink: mine || rw,
-      isUserRead: perm[0] === 'r', isUserWrite: perm[1] === 'w',
-      isGroupRead: perm[2] === 'r', isGroupWrite: perm[3] === 'w', isGroupAnnotate: perm[3] === 'a',
-      isWorldRead: perm[4] === 'r', isWorldWrite: perm[5] === 'w',
+      isUserRead: perm[0] === 'r',
+      isUserWrite: perm[1] === 'w',
+      isGroupRead: perm[2] === 'r',
+      isGroupWrite: perm[3] === 'w',
+      isGroupAnnotate: perm[3] === 'a',
+      isWorldRead: perm[4] === 'r',
+      isWorldWrite: perm[5] === 'w',
     };
   }
 
@@ -277,22 +308,41 @@ export async function startFakeOmeroWeb(options: FakeOmeroWebOptions): Promise<F
 
   async function experimenterJson(ids: number[]): Promise<Map<number, Row>> {
     const rows = await q('SELECT id, omename, firstname, middlename, lastname, email, institution FROM experimenter WHERE id = ANY($1::bigint[])', [ids]);
-    return new Map(rows.map((r) => [Number(r.id), clean({
-      '@id': Number(r.id), '@type': `${SCHEMA}#Experimenter`, FirstName: r.firstname, MiddleName: r.middlename,
-      LastName: r.lastname, Email: r.email, Institution: r.institution, UserName: r.omename,
-      'omero:details': { '@type': 'TBD#Details', permissions: { '@type': 'TBD#Permissions', perm: 'rw----' } },
-    })]));
+    return new Map(
+      rows.map((r) => [
+        Number(r.id),
+        clean({
+          '@id': Number(r.id),
+          '@type': `${SCHEMA}#Experimenter`,
+          FirstName: r.firstname,
+          MiddleName: r.middlename,
+          LastName: r.lastname,
+          Email: r.email,
+          Institution: r.institution,
+          UserName: r.omename,
+          'omero:details': { '@type': 'TBD#Details', permissions: { '@type': 'TBD#Permissions', perm: 'rw----' } },
+        }),
+      ]),
+    );
   }
 
   async function groupJson(ids: number[]): Promise<Map<number, Row>> {
     const rows = await q('SELECT id, name, description, permissions FROM experimentergroup WHERE id = ANY($1::bigint[])', [ids]);
-    return new Map(rows.map((r) => {
-      groupPermsCache.set(Number(r.id), Number(r.permissions));
-      return [Number(r.id), clean({
-        '@id': Number(r.id), '@type': `${SCHEMA}#ExperimenterGroup`, Name: r.name, Description: r.description,
-        'omero:details': { '@type': 'TBD#Details', permissions: { '@type': 'TBD#Permissions', perm: permString(Number(r.permissions)) } },
-      })];
-    }));
+    return new Map(
+      rows.map((r) => {
+        groupPermsCache.set(Number(r.id), Number(r.permissions));
+        return [
+          Number(r.id),
+          clean({
+            '@id': Number(r.id),
+            '@type': `${SCHEMA}#ExperimenterGroup`,
+            Name: r.name,
+            Description: r.description,
+            'omero:details': { '@type': 'TBD#Details', permissions: { '@type': 'TBD#Permissions', perm: permString(Number(r.permissions)) } },
+          }),
+        ];
+      }),
+    );
   }
 
   // ---- owned objects ---------------------------------------------------------------------
@@ -315,25 +365,46 @@ export async function startFakeOmeroWeb(options: FakeOmeroWebOptions): Promise<F
       );
       for (const c of ch) {
         const list = channels.get(Number(c.pixels)) ?? [];
-        list.push(clean({
-          '@id': Number(c.id), '@type': `${SCHEMA}#Channel`, Name: c.name, Color: colour(c.red, c.green, c.blue, c.alpha),
-          EmissionWavelength: unit(c.emissionwave, c.emissionwaveunit), ExcitationWavelength: unit(c.excitationwave, c.excitationwaveunit),
-          Fluor: c.fluor, SamplesPerPixel: num(c.samplesperpixel), 'omero:LogicalChannelId': Number(c.lc),
-        }));
+        list.push(
+          clean({
+            '@id': Number(c.id),
+            '@type': `${SCHEMA}#Channel`,
+            Name: c.name,
+            Color: colour(c.red, c.green, c.blue, c.alpha),
+            EmissionWavelength: unit(c.emissionwave, c.emissionwaveunit),
+            ExcitationWavelength: unit(c.excitationwave, c.excitationwaveunit),
+            Fluor: c.fluor,
+            SamplesPerPixel: num(c.samplesperpixel),
+            'omero:LogicalChannelId': Number(c.lc),
+          }),
+        );
         channels.set(Number(c.pixels), list);
       }
     }
-    return new Map(rows.map((p) => [Number(p.image), clean({
-      '@id': Number(p.id), '@type': `${SCHEMA}#Pixels`,
-      SizeX: num(p.sizex), SizeY: num(p.sizey), SizeZ: num(p.sizez), SizeC: num(p.sizec), SizeT: num(p.sizet),
-      PhysicalSizeX: unit(p.physicalsizex, p.physicalsizexunit), PhysicalSizeY: unit(p.physicalsizey, p.physicalsizeyunit),
-      PhysicalSizeZ: unit(p.physicalsizez, p.physicalsizezunit), TimeIncrement: unit(p.timeincrement, p.timeincrementunit, 'TBD#TimeI'),
-      SignificantBits: num(p.significantbits),
-      Type: { '@type': 'TBD#PixelsType', '@id': Number(p.ptype_id), value: p.ptype },
-      DimensionOrder: { '@type': 'TBD#DimensionOrder', value: p.dorder },
-      'omero:sha1': p.sha1, 'omero:methodology': p.methodology,
-      Channels: withChannels ? channels.get(Number(p.id)) ?? [] : null,
-    })]));
+    return new Map(
+      rows.map((p) => [
+        Number(p.image),
+        clean({
+          '@id': Number(p.id),
+          '@type': `${SCHEMA}#Pixels`,
+          SizeX: num(p.sizex),
+          SizeY: num(p.sizey),
+          SizeZ: num(p.sizez),
+          SizeC: num(p.sizec),
+          SizeT: num(p.sizet),
+          PhysicalSizeX: unit(p.physicalsizex, p.physicalsizexunit),
+          PhysicalSizeY: unit(p.physicalsizey, p.physicalsizeyunit),
+          PhysicalSizeZ: unit(p.physicalsizez, p.physicalsizezunit),
+          TimeIncrement: unit(p.timeincrement, p.timeincrementunit, 'TBD#TimeI'),
+          SignificantBits: num(p.significantbits),
+          Type: { '@type': 'TBD#PixelsType', '@id': Number(p.ptype_id), value: p.ptype },
+          DimensionOrder: { '@type': 'TBD#DimensionOrder', value: p.dorder },
+          'omero:sha1': p.sha1,
+          'omero:methodology': p.methodology,
+          Channels: withChannels ? (channels.get(Number(p.id)) ?? []) : null,
+        }),
+      ]),
+    );
   }
 
   /** Encodes rows of one kind, with owner/group/permissions details for viewer v. */
@@ -354,49 +425,105 @@ export async function startFakeOmeroWeb(options: FakeOmeroWebOptions): Promise<F
           Object.assign(o, { Name: r.name, Description: r.description }, detail ? {} : { 'url:project': self }, { 'url:datasets': `${self}datasets/` });
           break;
         case 'datasets':
-          Object.assign(o, { Name: r.name, Description: r.description }, detail ? {} : { 'url:dataset': self }, { 'url:images': `${self}images/`, 'url:projects': `${self}projects/` });
-          break;
-        case 'images':
-          Object.assign(o, {
-            Name: r.name, Description: r.description, AcquisitionDate: millis(r.acquisitiondate), 'omero:series': num(r.series),
-            'omero:archived': r.archived, 'omero:partial': r.partial, Pixels: pixels.get(id),
-          }, detail ? { 'url:rois': `${self}rois/` } : { 'url:image': self }, { 'url:datasets': `${self}datasets/` });
-          break;
-        case 'screens':
-          Object.assign(o, {
-            Name: r.name, Description: r.description, ProtocolDescription: r.protocoldescription, ProtocolIdentifier: r.protocolidentifier,
-            ReagentSetDescription: r.reagentsetdescription, ReagentSetIdentifier: r.reagentsetidentifier, Type: r.type,
-          }, detail ? {} : { 'url:screen': self }, { 'url:plates': `${self}plates/` });
-          break;
-        case 'plates':
-          Object.assign(o, {
-            Name: r.name, Description: r.description, Rows: num(r.rows), Columns: num(r.columns),
-            RowNamingConvention: r.rownamingconvention, ColumnNamingConvention: r.columnnamingconvention, FieldIndex: num(r.defaultsample),
-            ExternalIdentifier: r.externalidentifier, Status: r.status,
-            WellOriginX: unit(r.welloriginx, r.welloriginxunit), WellOriginY: unit(r.welloriginy, r.welloriginyunit),
-          }, detail ? {} : { 'url:plate': self }, {
-            'url:screens': `${self}screens/`, 'url:wells': `${self}wells/`, 'url:plateacquisitions': `${self}plateacquisitions/`,
+          Object.assign(o, { Name: r.name, Description: r.description }, detail ? {} : { 'url:dataset': self }, {
+            'url:images': `${self}images/`,
+            'url:projects': `${self}projects/`,
           });
           break;
+        case 'images':
+          Object.assign(
+            o,
+            {
+              Name: r.name,
+              Description: r.description,
+              AcquisitionDate: millis(r.acquisitiondate),
+              'omero:series': num(r.series),
+              'omero:archived': r.archived,
+              'omero:partial': r.partial,
+              Pixels: pixels.get(id),
+            },
+            detail ? { 'url:rois': `${self}rois/` } : { 'url:image': self },
+            { 'url:datasets': `${self}datasets/` },
+          );
+          break;
+        case 'screens':
+          Object.assign(
+            o,
+            {
+              Name: r.name,
+              Description: r.description,
+              ProtocolDescription: r.protocoldescription,
+              ProtocolIdentifier: r.protocolidentifier,
+              ReagentSetDescription: r.reagentsetdescription,
+              ReagentSetIdentifier: r.reagentsetidentifier,
+              Type: r.type,
+            },
+            detail ? {} : { 'url:screen': self },
+            { 'url:plates': `${self}plates/` },
+          );
+          break;
+        case 'plates':
+          Object.assign(
+            o,
+            {
+              Name: r.name,
+              Description: r.description,
+              Rows: num(r.rows),
+              Columns: num(r.columns),
+              RowNamingConvention: r.rownamingconvention,
+              ColumnNamingConvention: r.columnnamingconvention,
+              FieldIndex: num(r.defaultsample),
+              ExternalIdentifier: r.externalidentifier,
+              Status: r.status,
+              WellOriginX: unit(r.welloriginx, r.welloriginxunit),
+              WellOriginY: unit(r.welloriginy, r.welloriginyunit),
+            },
+            detail ? {} : { 'url:plate': self },
+            {
+              'url:screens': `${self}screens/`,
+              'url:wells': `${self}wells/`,
+              'url:plateacquisitions': `${self}plateacquisitions/`,
+            },
+          );
+          break;
         case 'plateacquisitions':
-          Object.assign(o, {
-            Name: r.name, Description: r.description, MaximumFieldCount: num(r.maximumfieldcount),
-            StartTime: millis(r.starttime), EndTime: millis(r.endtime),
-          }, detail ? {} : { 'url:plateacquisition': self });
+          Object.assign(
+            o,
+            {
+              Name: r.name,
+              Description: r.description,
+              MaximumFieldCount: num(r.maximumfieldcount),
+              StartTime: millis(r.starttime),
+              EndTime: millis(r.endtime),
+            },
+            detail ? {} : { 'url:plateacquisition': self },
+          );
           break;
         case 'wells':
-          Object.assign(o, {
-            Column: num(r.column), Row: num(r.row), ExternalDescription: r.externaldescription, ExternalIdentifier: r.externalidentifier,
-            Type: r.type, Color: colour(r.red, r.green, r.blue, r.alpha), 'omero:status': r.status,
-            WellSamples: samples.get(id) ?? [],
-          }, detail ? {} : { 'url:well': self }, { 'url:plates': `${self}plates/` });
+          Object.assign(
+            o,
+            {
+              Column: num(r.column),
+              Row: num(r.row),
+              ExternalDescription: r.externaldescription,
+              ExternalIdentifier: r.externalidentifier,
+              Type: r.type,
+              Color: colour(r.red, r.green, r.blue, r.alpha),
+              'omero:status': r.status,
+              WellSamples: samples.get(id) ?? [],
+            },
+            detail ? {} : { 'url:well': self },
+            { 'url:plates': `${self}plates/` },
+          );
           break;
         case 'rois':
           Object.assign(o, { Name: r.name, Description: r.description, shapes: shapes.get(id) ?? [] }, detail ? {} : { 'url:roi': self });
           break;
       }
       o['omero:details'] = {
-        '@type': 'TBD#Details', owner: owners.get(Number(r.owner_id)), group: groups.get(Number(r.group_id)),
+        '@type': 'TBD#Details',
+        owner: owners.get(Number(r.owner_id)),
+        group: groups.get(Number(r.group_id)),
         permissions: flags(v, Number(r.owner_id), Number(r.group_id), Number(r.group_permissions)),
       };
       return clean(o);
@@ -409,7 +536,11 @@ export async function startFakeOmeroWeb(options: FakeOmeroWebOptions): Promise<F
          FROM wellsample ws WHERE ws.well = ANY($1::bigint[]) ORDER BY ws.well, ws.well_index`,
       [wellIds],
     );
-    const images = await fetchRows('images', rows.map((r) => Number(r.image)), v);
+    const images = await fetchRows(
+      'images',
+      rows.map((r) => Number(r.image)),
+      v,
+    );
     const imageJson = new Map((await encode('images', images, v, detail)).map((i) => [i['@id'], i]));
     if (!detail) for (const i of imageJson.values()) delete i.Pixels; // the list loads no Pixels
     for (const i of imageJson.values()) {
@@ -422,10 +553,17 @@ export async function startFakeOmeroWeb(options: FakeOmeroWebOptions): Promise<F
     const map = new Map<number, Row[]>();
     for (const r of rows) {
       const list = map.get(Number(r.well)) ?? [];
-      list.push(clean({
-        '@id': Number(r.id), '@type': `${SCHEMA}#WellSample`, PositionX: unit(r.posx, r.posxunit), PositionY: unit(r.posy, r.posyunit),
-        Timepoint: millis(r.timepoint), Image: imageJson.get(Number(r.image)), PlateAcquisition: acqJson.get(Number(r.plateacquisition)),
-      }));
+      list.push(
+        clean({
+          '@id': Number(r.id),
+          '@type': `${SCHEMA}#WellSample`,
+          PositionX: unit(r.posx, r.posxunit),
+          PositionY: unit(r.posy, r.posyunit),
+          Timepoint: millis(r.timepoint),
+          Image: imageJson.get(Number(r.image)),
+          PlateAcquisition: acqJson.get(Number(r.plateacquisition)),
+        }),
+      );
       map.set(Number(r.well), list);
     }
     return map;
@@ -434,15 +572,30 @@ export async function startFakeOmeroWeb(options: FakeOmeroWebOptions): Promise<F
   async function shapesOf(roiIds: number[]): Promise<Map<number, Row[]>> {
     const rows = await q('SELECT * FROM shape WHERE roi = ANY($1::bigint[]) ORDER BY roi, roi_index', [roiIds]);
     const types: Record<string, string> = {
-      rect: 'Rectangle', ellipse: 'Ellipse', point: 'Point', line: 'Line', polyline: 'Polyline', polygon: 'Polygon', text: 'Label', label: 'Label', mask: 'Mask',
+      rect: 'Rectangle',
+      ellipse: 'Ellipse',
+      point: 'Point',
+      line: 'Line',
+      polyline: 'Polyline',
+      polygon: 'Polygon',
+      text: 'Label',
+      label: 'Label',
+      mask: 'Mask',
     };
     const map = new Map<number, Row[]>();
     for (const s of rows) {
       const type = types[String(s.discriminator)] ?? 'Shape';
       const o: Row = {
-        '@id': Number(s.id), '@type': `${SCHEMA}#${type}`, TheZ: num(s.thez), TheT: num(s.thet), TheC: num(s.thec),
-        FillColor: num(s.fillcolor), StrokeColor: num(s.strokecolor), StrokeWidth: unit(s.strokewidth, s.strokewidthunit),
-        Locked: s.locked, Text: s.textvalue,
+        '@id': Number(s.id),
+        '@type': `${SCHEMA}#${type}`,
+        TheZ: num(s.thez),
+        TheT: num(s.thet),
+        TheC: num(s.thec),
+        FillColor: num(s.fillcolor),
+        StrokeColor: num(s.strokecolor),
+        StrokeWidth: unit(s.strokewidth, s.strokewidthunit),
+        Locked: s.locked,
+        Text: s.textvalue,
       };
       if (type === 'Rectangle' || type === 'Mask') Object.assign(o, { X: num(s.x), Y: num(s.y), Width: num(s.width), Height: num(s.height) });
       if (type === 'Ellipse') Object.assign(o, { X: num(s.x), Y: num(s.y), RadiusX: num(s.radiusx), RadiusY: num(s.radiusy) });
@@ -509,9 +662,13 @@ export async function startFakeOmeroWeb(options: FakeOmeroWebOptions): Promise<F
           WHERE ${kind === 'plates' ? 'w.plate = $1' : 'ws.plateacquisition = $1'}`,
         [id],
       );
-      const lo = idx[0].lo, hi = idx[0].hi;
+      const lo = idx[0].lo,
+        hi = idx[0].hi;
       o['omero:wellsampleIndex'] = lo === null ? [] : [Number(lo), Number(hi)];
-      o['url:wellsampleindex_wells'] = lo === null ? [] : Array.from({ length: Number(hi) - Number(lo) + 1 }, (_, i) => `${base}/api/v0/m/${kind}/${id}/wellsampleindex/${Number(lo) + i}/wells/`);
+      o['url:wellsampleindex_wells'] =
+        lo === null
+          ? []
+          : Array.from({ length: Number(hi) - Number(lo) + 1 }, (_, i) => `${base}/api/v0/m/${kind}/${id}/wellsampleindex/${Number(lo) + i}/wells/`);
     }
     return { data: o };
   }
@@ -524,9 +681,11 @@ export async function startFakeOmeroWeb(options: FakeOmeroWebOptions): Promise<F
     const filterName = isUser ? 'experimentergroup' : 'experimenter';
     const filter = forced?.[0] === filterName ? forced[1] : intParam(query, filterName, null);
     if (filter !== null) {
-      where.push(isUser
-        ? `x.id IN (SELECT child FROM groupexperimentermap WHERE parent = $${params.push(filter)})`
-        : `x.id IN (SELECT parent FROM groupexperimentermap WHERE child = $${params.push(filter)})`);
+      where.push(
+        isUser
+          ? `x.id IN (SELECT child FROM groupexperimentermap WHERE parent = $${params.push(filter)})`
+          : `x.id IN (SELECT parent FROM groupexperimentermap WHERE child = $${params.push(filter)})`,
+      );
     }
     const sql = `SELECT x.id FROM ${isUser ? 'experimenter' : 'experimentergroup'} x ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
       ORDER BY ${isUser ? 'lower(x.lastname), lower(x.firstname)' : 'lower(x.name)'}, x.id`;
@@ -560,14 +719,32 @@ export async function startFakeOmeroWeb(options: FakeOmeroWebOptions): Promise<F
       well: { link: 'wellannotationlink', cls: 'WellI', name: `chr(65 + p."row") || (p."column" + 1)::text` },
       acquisition: { link: 'plateacquisitionannotationlink', cls: 'PlateAcquisitionI', name: `'Run ' || p.id` },
     };
-    const tables: Record<string, string> = { image: 'image', dataset: 'dataset', project: 'project', screen: 'screen', plate: 'plate', well: 'well', acquisition: 'plateacquisition' };
+    const tables: Record<string, string> = {
+      image: 'image',
+      dataset: 'dataset',
+      project: 'project',
+      screen: 'screen',
+      plate: 'plate',
+      well: 'well',
+      acquisition: 'plateacquisition',
+    };
     const discriminators: Record<string, string[]> = {
-      map: ['/map/'], tag: ['/basic/text/tag/'], comment: ['/basic/text/comment/'], file: ['/type/OriginalFile/'],
+      map: ['/map/'],
+      tag: ['/basic/text/tag/'],
+      comment: ['/basic/text/comment/'],
+      file: ['/type/OriginalFile/'],
     };
     const classes: Record<string, string> = {
-      '/map/': 'MapAnnotationI', '/basic/text/tag/': 'TagAnnotationI', '/basic/text/comment/': 'CommentAnnotationI',
-      '/type/OriginalFile/': 'FileAnnotationI', '/basic/num/long/': 'LongAnnotationI', '/basic/num/double/': 'DoubleAnnotationI',
-      '/basic/bool/': 'BooleanAnnotationI', '/basic/time/': 'TimestampAnnotationI', '/basic/term/': 'TermAnnotationI', '/basic/text/xml/': 'XmlAnnotationI',
+      '/map/': 'MapAnnotationI',
+      '/basic/text/tag/': 'TagAnnotationI',
+      '/basic/text/comment/': 'CommentAnnotationI',
+      '/type/OriginalFile/': 'FileAnnotationI',
+      '/basic/num/long/': 'LongAnnotationI',
+      '/basic/num/double/': 'DoubleAnnotationI',
+      '/basic/bool/': 'BooleanAnnotationI',
+      '/basic/time/': 'TimestampAnnotationI',
+      '/basic/term/': 'TermAnnotationI',
+      '/basic/text/xml/': 'XmlAnnotationI',
     };
     const type = query.get('type');
     const page = Math.max(1, intParam(query, 'page', 1)!);
@@ -596,8 +773,12 @@ export async function startFakeOmeroWeb(options: FakeOmeroWebOptions): Promise<F
     if (parts.length === 0) return { annotations: [], experimenters: [] };
     const rows = await q(`${parts.join(' UNION ALL ')} ORDER BY ns NULLS FIRST, id, link_id OFFSET ${add((page - 1) * limit)} LIMIT ${add(limit)}`, params);
     const annIds = rows.map((r) => Number(r.id));
-    const values = await q('SELECT annotation_id, name, value FROM annotation_mapvalue WHERE annotation_id = ANY($1::bigint[]) ORDER BY annotation_id, index', [annIds]);
-    const files = await q('SELECT id, name, "size", path, mimetype FROM originalfile WHERE id = ANY($1::bigint[])', [rows.map((r) => r.file).filter((f) => f !== null)]);
+    const values = await q('SELECT annotation_id, name, value FROM annotation_mapvalue WHERE annotation_id = ANY($1::bigint[]) ORDER BY annotation_id, index', [
+      annIds,
+    ]);
+    const files = await q('SELECT id, name, "size", path, mimetype FROM originalfile WHERE id = ANY($1::bigint[])', [
+      rows.map((r) => r.file).filter((f) => f !== null),
+    ]);
     const fileById = new Map(files.map((f) => [Number(f.id), f]));
     const iso = (d: unknown) => (d instanceof Date ? d : new Date(`${String(d).replace(' ', 'T')}Z`)).toISOString().replace(/\.\d{3}Z$/, 'Z');
     const perms = (ownerId: number, groupId: number, gp: number) => {
@@ -606,11 +787,18 @@ export async function startFakeOmeroWeb(options: FakeOmeroWebOptions): Promise<F
     };
     const out = rows.map((r) => {
       const a: Row = {
-        id: Number(r.id), ns: r.ns, name: r.name, description: r.description, owner: { id: Number(r.owner_id) },
-        date: iso(r.created), permissions: perms(Number(r.owner_id), Number(r.group_id), Number(r.group_permissions)),
+        id: Number(r.id),
+        ns: r.ns,
+        name: r.name,
+        description: r.description,
+        owner: { id: Number(r.owner_id) },
+        date: iso(r.created),
+        permissions: perms(Number(r.owner_id), Number(r.group_id), Number(r.group_permissions)),
         class: classes[String(r.discriminator)] ?? 'AnnotationI',
         link: {
-          id: Number(r.link_id), owner: { id: Number(r.link_owner) }, date: iso(r.link_created),
+          id: Number(r.link_id),
+          owner: { id: Number(r.link_owner) },
+          date: iso(r.link_created),
           permissions: perms(Number(r.link_owner), Number(r.link_group), Number(r.link_group_permissions)),
           parent: { id: Number(r.parent_id), class: r.parent_class, name: r.parent_name },
         },
@@ -654,7 +842,12 @@ export async function startFakeOmeroWeb(options: FakeOmeroWebOptions): Promise<F
       [v.userId, imageId],
     );
     for (const r of viaDatasets) {
-      paths.push([owner, ...(r.project === null ? [] : [{ type: 'project', id: Number(r.project) }]), { type: 'dataset', id: Number(r.dataset) }, { type: 'image', id: imageId }]);
+      paths.push([
+        owner,
+        ...(r.project === null ? [] : [{ type: 'project', id: Number(r.project) }]),
+        { type: 'dataset', id: Number(r.dataset) },
+        { type: 'image', id: imageId },
+      ]);
     }
     const viaWells = await q(
       `SELECT w.id AS well, w.plate, ws.plateacquisition, sl.parent AS screen FROM wellsample ws JOIN well w ON w.id = ws.well
@@ -664,9 +857,12 @@ export async function startFakeOmeroWeb(options: FakeOmeroWebOptions): Promise<F
     );
     for (const r of viaWells) {
       paths.push([
-        owner, ...(r.screen === null ? [] : [{ type: 'screen', id: Number(r.screen) }]), { type: 'plate', id: Number(r.plate) },
+        owner,
+        ...(r.screen === null ? [] : [{ type: 'screen', id: Number(r.screen) }]),
+        { type: 'plate', id: Number(r.plate) },
         ...(r.plateacquisition === null ? [] : [{ type: 'acquisition', id: Number(r.plateacquisition) }]),
-        { type: 'well', id: Number(r.well) }, { type: 'image', id: imageId },
+        { type: 'well', id: Number(r.well) },
+        { type: 'image', id: imageId },
       ]);
     }
     if (paths.length === 0) paths.push([owner, { type: 'image', id: imageId }]);
@@ -707,9 +903,16 @@ export async function startFakeOmeroWeb(options: FakeOmeroWebOptions): Promise<F
     );
     const first = groups[0];
     return {
-      sessionId: s.omeroSessionId, sessionUuid: s.omeroSessionUuid, userId: s.userId, userName: user[0]?.omename,
-      groupId: first ? Number(first.parent) : -1, groupName: first?.name, isAdmin: groups.some((g) => Number(g.parent) === 0),
-      eventId: -1, eventType: 'User', memberOfGroups: groups.map((g) => Number(g.parent)),
+      sessionId: s.omeroSessionId,
+      sessionUuid: s.omeroSessionUuid,
+      userId: s.userId,
+      userName: user[0]?.omename,
+      groupId: first ? Number(first.parent) : -1,
+      groupName: first?.name,
+      isAdmin: groups.some((g) => Number(g.parent) === 0),
+      eventId: -1,
+      eventType: 'User',
+      memberOfGroups: groups.map((g) => Number(g.parent)),
       leaderOfGroups: groups.filter((g) => g.owner).map((g) => Number(g.parent)),
     };
   }
@@ -776,10 +979,18 @@ export async function startFakeOmeroWeb(options: FakeOmeroWebOptions): Promise<F
       return {
         status: 200,
         body: {
-          'url:experimenters': m('m/experimenters/'), 'url:experimentergroups': m('m/experimentergroups/'),
-          'url:projects': m('m/projects/'), 'url:datasets': m('m/datasets/'), 'url:images': m('m/images/'),
-          'url:screens': m('m/screens/'), 'url:plates': m('m/plates/'), 'url:rois': m('m/rois/'),
-          'url:token': m('token/'), 'url:servers': m('servers/'), 'url:login': m('login/'), 'url:save': m('m/save/'),
+          'url:experimenters': m('m/experimenters/'),
+          'url:experimentergroups': m('m/experimentergroups/'),
+          'url:projects': m('m/projects/'),
+          'url:datasets': m('m/datasets/'),
+          'url:images': m('m/images/'),
+          'url:screens': m('m/screens/'),
+          'url:plates': m('m/plates/'),
+          'url:rois': m('m/rois/'),
+          'url:token': m('token/'),
+          'url:servers': m('servers/'),
+          'url:login': m('login/'),
+          'url:save': m('m/save/'),
           'url:schema': SCHEMA,
         },
       };

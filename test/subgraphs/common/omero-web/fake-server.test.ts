@@ -23,7 +23,10 @@ afterAll(async () => {
 async function tokenAndCookie(): Promise<{ token: string; cookie: string }> {
   const res = await fetch(`${web.url}/api/v0/token/`);
   const body = (await res.json()) as { data: string };
-  const cookie = res.headers.getSetCookie().find((c) => c.startsWith('csrftoken='))!.split(';')[0];
+  const cookie = res.headers
+    .getSetCookie()
+    .find((c) => c.startsWith('csrftoken='))!
+    .split(';')[0];
   expect(cookie).toBe(`csrftoken=${body.data}`);
   return { token: body.data, cookie };
 }
@@ -62,7 +65,14 @@ describe('login', () => {
       const { status, body, res } = await rawLogin({ server: 1, username: 'alice', password: DEMO_PASSWORDS.alice }, { json });
       expect(status).toBe(200);
       expect(body.success).toBe(true);
-      expect(body.eventContext).toMatchObject({ userId: DEMO_USERS.alice.id, userName: 'alice', isAdmin: false, memberOfGroups: [3, 5, 1], leaderOfGroups: [], groupId: 3 });
+      expect(body.eventContext).toMatchObject({
+        userId: DEMO_USERS.alice.id,
+        userName: 'alice',
+        isAdmin: false,
+        memberOfGroups: [3, 5, 1],
+        leaderOfGroups: [],
+        groupId: 3,
+      });
       expect(res.headers.getSetCookie().some((c) => c.startsWith('sessionid='))).toBe(true);
       const row = await new pg.Client({ connectionString: dbs.omeroUrl });
       await row.connect();
@@ -73,11 +83,23 @@ describe('login', () => {
   });
 
   it('refuses with OMERO.web messages and codes', async () => {
-    expect(await rawLogin({ server: 1, username: 'alice', password: 'wrong' })).toMatchObject({ status: 403, body: { message: 'Connection not available, please check your user name and password.' } });
-    expect(await rawLogin({ server: 1, username: 'guest', password: 'x' })).toMatchObject({ status: 403, body: { message: 'Username: Guest account is not supported.' } });
+    expect(await rawLogin({ server: 1, username: 'alice', password: 'wrong' })).toMatchObject({
+      status: 403,
+      body: { message: 'Connection not available, please check your user name and password.' },
+    });
+    expect(await rawLogin({ server: 1, username: 'guest', password: 'x' })).toMatchObject({
+      status: 403,
+      body: { message: 'Username: Guest account is not supported.' },
+    });
     expect(await rawLogin({ server: 1, username: 'alice' })).toMatchObject({ status: 403, body: { message: 'Password: This field is required.' } });
-    expect(await rawLogin({ password: 'x' })).toMatchObject({ status: 403, body: { message: 'Username: This field is required. Server: This field is required.' } });
-    expect(await rawLogin({ server: 1, username: 'alice', password: DEMO_PASSWORDS.alice }, { csrf: false })).toMatchObject({ status: 403, body: { message: 'CSRF Failed: CSRF token missing.' } });
+    expect(await rawLogin({ password: 'x' })).toMatchObject({
+      status: 403,
+      body: { message: 'Username: This field is required. Server: This field is required.' },
+    });
+    expect(await rawLogin({ server: 1, username: 'alice', password: DEMO_PASSWORDS.alice }, { csrf: false })).toMatchObject({
+      status: 403,
+      body: { message: 'CSRF Failed: CSRF token missing.' },
+    });
     const get = await fetch(`${web.url}/api/v0/login/`);
     expect(get.status).toBe(405);
     expect(await get.json()).toEqual({ message: 'POST only with username, password, server and csrftoken' });
@@ -135,7 +157,10 @@ describe('JSON API', () => {
     expect(page.data.map((i) => i['@id'])).toEqual(all.data.slice(2, 5).map((i) => i['@id']));
     const none = await erin.listPage<any>('/api/v0/m/images/', { limit: 0 });
     expect(none).toEqual({ data: [], meta: { offset: 0, limit: 0, maxLimit: 500, totalCount: 18 } });
-    await expect(erin.listPage('/api/v0/m/images/', { limit: 'foo' as unknown as number })).rejects.toMatchObject({ status: 400, message: "invalid literal for int() with base 10: 'foo'" });
+    await expect(erin.listPage('/api/v0/m/images/', { limit: 'foo' as unknown as number })).rejects.toMatchObject({
+      status: 400,
+      message: "invalid literal for int() with base 10: 'foo'",
+    });
   });
 
   it('encodes objects as omero-marshal does: @id/@type, details, omitted null keys, units', async () => {
@@ -150,7 +175,10 @@ describe('JSON API', () => {
 
   it('answers 404 "<Type> <id> not found" for missing and unreadable objects alike', async () => {
     const bob = await loginToOmeroWeb(web.url, 'bob', DEMO_PASSWORDS.bob);
-    await expect(bob.get(`/api/v0/m/images/${DEMO.images.aliceRaw1}/`)).rejects.toMatchObject({ status: 404, message: `Image ${DEMO.images.aliceRaw1} not found` });
+    await expect(bob.get(`/api/v0/m/images/${DEMO.images.aliceRaw1}/`)).rejects.toMatchObject({
+      status: 404,
+      message: `Image ${DEMO.images.aliceRaw1} not found`,
+    });
     await expect(bob.get('/api/v0/m/images/99999/')).rejects.toMatchObject({ status: 404, message: 'Image 99999 not found' });
     await expect(bob.get('/api/v0/m/images/99999/')).rejects.toBeInstanceOf(OmeroWebError);
   });
@@ -158,7 +186,15 @@ describe('JSON API', () => {
   it('serves /webclient/api/annotations/ with ordered, repeated key-value pairs', async () => {
     const body = await alice.get<any>('/webclient/api/annotations/', { type: 'map', image: [DEMO.images.aliceRaw1] });
     const client = body.annotations.find((a: any) => a.id === DEMO.annotations.clientMap);
-    expect(client).toMatchObject({ class: 'MapAnnotationI', ns: 'openmicroscopy.org/omero/client/mapAnnotation', values: [['Cell line', 'HeLa'], ['Treatment', 'DMSO'], ['Objective', '63x/1.4 Oil']] });
+    expect(client).toMatchObject({
+      class: 'MapAnnotationI',
+      ns: 'openmicroscopy.org/omero/client/mapAnnotation',
+      values: [
+        ['Cell line', 'HeLa'],
+        ['Treatment', 'DMSO'],
+        ['Objective', '63x/1.4 Oil'],
+      ],
+    });
     expect(client.link.parent).toEqual({ id: DEMO.images.aliceRaw1, class: 'ImageI', name: 'img_001.tif' });
     expect(body.experimenters).toContainEqual({ id: DEMO_USERS.alice.id, omeName: 'alice', firstName: 'Alice', lastName: 'Andersen' });
     const tags = await alice.get<any>('/webclient/api/annotations/', { type: 'tag', image: [DEMO.images.aliceRaw1] });
@@ -184,6 +220,9 @@ describe('session cache', () => {
     await cache.with(DEMO_USERS.bob.sessionUuid, list);
     expect(cache.size).toBe(2);
     // a closed OMERO session cannot be joined
-    await expect(cache.with(DEMO_SESSIONS.aliceClosed.uuid, list)).rejects.toMatchObject({ status: 403, message: 'Connection not available, please check your user name and password.' });
+    await expect(cache.with(DEMO_SESSIONS.aliceClosed.uuid, list)).rejects.toMatchObject({
+      status: 403,
+      message: 'Connection not available, please check your user name and password.',
+    });
   });
 });

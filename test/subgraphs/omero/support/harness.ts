@@ -17,9 +17,15 @@ export const identityOf = demoIdentity;
 
 export type UserName = keyof typeof DEMO_USERS;
 
-export async function startOmero(source: OmeroSourceKind, opts: { databaseUrl?: string; pool?: Pool; omeroWebUrl?: string; scanLimit?: number; annotationsPage?: number }): Promise<RunningService> {
+export async function startOmero(
+  source: OmeroSourceKind,
+  opts: { databaseUrl?: string; pool?: Pool; omeroWebUrl?: string; scanLimit?: number; annotationsPage?: number },
+): Promise<RunningService> {
   const base = opts.pool ? { pool: opts.pool } : { databaseUrl: opts.databaseUrl! };
-  return startSubgraph(omeroSubgraph({ ...base, source, omeroWebUrl: opts.omeroWebUrl, scanLimit: opts.scanLimit, annotationsPage: opts.annotationsPage }), { port: 0, secret: SECRET });
+  return startSubgraph(omeroSubgraph({ ...base, source, omeroWebUrl: opts.omeroWebUrl, scanLimit: opts.scanLimit, annotationsPage: opts.annotationsPage }), {
+    port: 0,
+    secret: SECRET,
+  });
 }
 
 export interface Answer {
@@ -35,7 +41,10 @@ export async function ask(service: RunningService, user: UserName | Identity, qu
     body: JSON.stringify({ query, variables }),
   });
   const body = (await res.json()) as Answer;
-  return { data: body.data, ...(body.errors ? { errors: body.errors.map((e) => ({ message: e.message, path: e.path, extensions: { code: e.extensions?.code } })) } : {}) };
+  return {
+    data: body.data,
+    ...(body.errors ? { errors: body.errors.map((e) => ({ message: e.message, path: e.path, extensions: { code: e.extensions?.code } })) } : {}),
+  };
 }
 
 /** A fresh demo database, the local OMERO.web over it, and the omero subgraph on each source. */

@@ -23,11 +23,19 @@ describe('the catalogue from slurm-config.ini and the descriptor folder', () => 
     expect(all.map((w) => w.name)).toEqual(['cellpose', 'deconvolution', 'spotdetection', 'stardist']);
     const cellpose = all[0];
     expect(cellpose).toMatchObject({
-      section: 'WORKFLOWS', imageFolder: 'cellpose', jobScript: 'jobs/cellpose.sh', useGpu: true,
-      repository: 'https://github.com/TorecLuik/W_NucleiSegmentation-Cellpose', versionTag: 'v1.4.0',
+      section: 'WORKFLOWS',
+      imageFolder: 'cellpose',
+      jobScript: 'jobs/cellpose.sh',
+      useGpu: true,
+      repository: 'https://github.com/TorecLuik/W_NucleiSegmentation-Cellpose',
+      versionTag: 'v1.4.0',
     });
     // extras from both sections
-    expect(cellpose.sbatchOptions).toEqual([{ flag: 'gres', value: 'gpu:1g.10gb:1' }, { flag: 'mem', value: '15GB' }, { flag: 'time', value: '00:45:00' }]);
+    expect(cellpose.sbatchOptions).toEqual([
+      { flag: 'gres', value: 'gpu:1g.10gb:1' },
+      { flag: 'mem', value: '15GB' },
+      { flag: 'time', value: '00:45:00' },
+    ]);
     expect(all[3]).toMatchObject({ section: 'MODELS', versionTag: 'v1.3.2', useGpu: null, sbatchOptions: [] });
   });
 
@@ -35,7 +43,12 @@ describe('the catalogue from slurm-config.ini and the descriptor folder', () => 
     const cellpose = (await catalogue.get('cellpose'))!;
     expect(cellpose.descriptorError).toBeNull();
     const d = cellpose.descriptor!;
-    expect(d).toMatchObject({ format: 'cytomine-0.1', name: 'NucleiSegmentation-Cellpose', containerImage: 'torecluik/w_nucleisegmentation-cellpose', containerType: 'singularity' });
+    expect(d).toMatchObject({
+      format: 'cytomine-0.1',
+      name: 'NucleiSegmentation-Cellpose',
+      containerImage: 'torecluik/w_nucleisegmentation-cellpose',
+      containerType: 'singularity',
+    });
     expect(d.parameters.map((p) => [p.name, p.type, p.default])).toEqual([
       ['diameter', 'integer', 0],
       ['prob_threshold', 'float', 0], // written 0.0: a float, as Python reads it
@@ -44,14 +57,21 @@ describe('the catalogue from slurm-config.ini and the descriptor folder', () => 
       ['model_type', 'string', 'nuclei'],
       ['output_suffix', 'string', null],
     ]);
-    expect(d.parameters.find((p) => p.name === 'model_type')).toMatchObject({ choices: ['nuclei', 'cyto', 'cyto2'], commandLineFlag: '--model_type', optional: true });
+    expect(d.parameters.find((p) => p.name === 'model_type')).toMatchObject({
+      choices: ['nuclei', 'cyto', 'cyto2'],
+      commandLineFlag: '--model_type',
+      optional: true,
+    });
     expect(d.schema.required).toEqual(['output_suffix']);
   });
 
   it('reads a biomero-0.1 descriptor from a cache laid out like the repository URL', async () => {
     const spot = (await catalogue.get('spotdetection'))!;
     expect(spot).toMatchObject({ versionTag: 'v0.2.0', descriptorPath: 'descriptor.json', descriptorError: null });
-    expect(spot.sbatchOptions).toEqual([{ flag: 'cpus-per-task', value: '4' }, { flag: 'partition', value: 'gpu' }]);
+    expect(spot.sbatchOptions).toEqual([
+      { flag: 'cpus-per-task', value: '4' },
+      { flag: 'partition', value: 'gpu' },
+    ]);
     const d = spot.descriptor!;
     expect(d).toMatchObject({ format: 'biomero-0.1', containerImage: 'nlbioimaging/w_spotdetection' });
     expect(d.parameters.map((p) => [p.name, p.type, p.default, p.optional])).toEqual([

@@ -2,7 +2,9 @@ import { IniError, parseIni } from '../../../../subgraphs/workflows/catalogue/in
 
 describe('the slurm-config.ini parser', () => {
   it('reads sections, both separators, comments, lower-cased keys, later duplicates winning', () => {
-    const ini = parseIni('\uFEFF# head\n[SSH]\nHost = slurm\n; note\n[MODELS]\ncellpose=cellpose\ncellpose_job_gres : gpu:1g.10gb:1\ncellpose = again\n\n[SSH]\ninline_ssh_env=True\n');
+    const ini = parseIni(
+      '\uFEFF# head\n[SSH]\nHost = slurm\n; note\n[MODELS]\ncellpose=cellpose\ncellpose_job_gres : gpu:1g.10gb:1\ncellpose = again\n\n[SSH]\ninline_ssh_env=True\n',
+    );
     expect([...ini.keys()]).toEqual(['SSH', 'MODELS']);
     expect(Object.fromEntries(ini.get('SSH')!)).toEqual({ host: 'slurm', inline_ssh_env: 'True' });
     expect(Object.fromEntries(ini.get('MODELS')!)).toEqual({ cellpose: 'again', cellpose_job_gres: 'gpu:1g.10gb:1' });

@@ -54,10 +54,14 @@ describeSlurm('SshSlurmCluster on a real Slurm cluster', () => {
     expect((await slurm.queueStates([id])).get(id)).toMatchObject({ state: 'PENDING', source: 'squeue', exitCode: null });
 
     await releaseJob(id);
-    const running = await eventually(async () => {
-      const s = (await slurm.queueStates([id])).get(id);
-      return s?.state === 'RUNNING' ? s : undefined;
-    }, 10_000, 100);
+    const running = await eventually(
+      async () => {
+        const s = (await slurm.queueStates([id])).get(id);
+        return s?.state === 'RUNNING' ? s : undefined;
+      },
+      10_000,
+      100,
+    );
     expect(running.startedAt).toBeInstanceOf(Date);
 
     const done = await eventually(async () => {
@@ -126,10 +130,14 @@ describeSlurm('SshSlurmCluster on a real Slurm cluster', () => {
   test('progress follows the log of a running job', async () => {
     const slurm = cluster();
     const id = await job('echo "10%"; sleep 0.6; echo "Progress: 55.5%"; sleep 0.6; echo "100%"');
-    const mid = await eventually(async () => {
-      const t = (await slurm.logTails([id], 10)).get(id);
-      return t && t.progress !== null && t.progress < 100 ? t : undefined;
-    }, 10_000, 50);
+    const mid = await eventually(
+      async () => {
+        const t = (await slurm.logTails([id], 10)).get(id);
+        return t && t.progress !== null && t.progress < 100 ? t : undefined;
+      },
+      10_000,
+      50,
+    );
     expect([10, 55.5]).toContain(mid.progress);
     await eventually(async () => ((await slurm.logTails([id], 10)).get(id)?.progress === 100 ? true : undefined));
   });

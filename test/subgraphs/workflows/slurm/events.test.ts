@@ -12,7 +12,9 @@ import { createTestDatabases, type TestDatabases } from '../../../support/databa
 
 /** key order and JSON types of an event's state, e.g. "timestamp:object,job_id:number" */
 const shape = (state: Record<string, unknown>) =>
-  Object.entries(state).map(([k, v]) => `${k}:${Array.isArray(v) ? 'array' : v === null ? 'null' : typeof v}`).join(',');
+  Object.entries(state)
+    .map(([k, v]) => `${k}:${Array.isArray(v) ? 'array' : v === null ? 'null' : typeof v}`)
+    .join(',');
 
 describeSlurm('BIOMERO events for a real Slurm job', () => {
   let dbs: TestDatabases;
@@ -78,12 +80,14 @@ describeSlurm('BIOMERO events for a real Slurm job', () => {
   test('later task events continue the aggregate versions', async () => {
     const run = await insertRunWithJob(pool, { jobId: 999_001, user: 2, group: 3, status: null, taskName: 'stardist' });
     expect(run.eventIds).toHaveLength(4);
-    const ids = await appendTaskEvents(pool, run.taskId, [['StatusUpdated', { status: 'RUNNING' }], ['ProgressUpdated', { progress: '40%' }]]);
+    const ids = await appendTaskEvents(pool, run.taskId, [
+      ['StatusUpdated', { status: 'RUNNING' }],
+      ['ProgressUpdated', { progress: '40%' }],
+    ]);
     const end = await appendTaskEvents(pool, run.runId, [['WorkflowCompleted']], 'WorkflowRun');
-    const { rows } = await pool.query(
-      'SELECT originator_version, topic FROM workflowtracker_events WHERE id = ANY($1::bigint[]) ORDER BY id',
-      [[...ids, ...end]],
-    );
+    const { rows } = await pool.query('SELECT originator_version, topic FROM workflowtracker_events WHERE id = ANY($1::bigint[]) ORDER BY id', [
+      [...ids, ...end],
+    ]);
     expect(rows.map((r) => [Number(r.originator_version), r.topic])).toEqual([
       [2, 'biomero.eventsourcing:Task.StatusUpdated'],
       [3, 'biomero.eventsourcing:Task.ProgressUpdated'],

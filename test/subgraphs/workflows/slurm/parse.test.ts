@@ -3,12 +3,25 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  checkJobIds, chunks, logTailCommand, MAX_LOG_LINES, sacctCommand, scancelCommand, shellQuote, squeueCommand,
+  checkJobIds,
+  chunks,
+  logTailCommand,
+  MAX_LOG_LINES,
+  sacctCommand,
+  scancelCommand,
+  shellQuote,
+  squeueCommand,
 } from '../../../../subgraphs/workflows/slurm/commands';
 import { knownHostKeys, parseHostKeyList, slurmConfigFromEnv } from '../../../../subgraphs/workflows/slurm/config';
 import { SlurmError } from '../../../../subgraphs/workflows/slurm/errors';
 import {
-  isUnknownJobError, lastPercentage, normalizeState, parseLogTails, parseSacct, parseSlurmTime, parseSqueue,
+  isUnknownJobError,
+  lastPercentage,
+  normalizeState,
+  parseLogTails,
+  parseSacct,
+  parseSlurmTime,
+  parseSqueue,
 } from '../../../../subgraphs/workflows/slurm/parse';
 
 const utc = (s: string) => new Date(`${s}Z`);
@@ -90,8 +103,13 @@ describe('sacct output', () => {
     const states = parseSacct(out, [101, 102, 103, 104, 105]);
     expect([...states.keys()]).toEqual([101, 102, 103, 104]); // 999 not asked for, 105 unknown
     expect(states.get(101)).toEqual({
-      jobId: 101, state: 'COMPLETED', exitCode: '0:0', source: 'sacct',
-      submittedAt: utc('2026-11-21T16:20:03'), startedAt: utc('2026-11-21T16:20:04'), endedAt: utc('2026-11-21T16:20:09'),
+      jobId: 101,
+      state: 'COMPLETED',
+      exitCode: '0:0',
+      source: 'sacct',
+      submittedAt: utc('2026-11-21T16:20:03'),
+      startedAt: utc('2026-11-21T16:20:04'),
+      endedAt: utc('2026-11-21T16:20:09'),
     });
     expect(states.get(102)).toMatchObject({ state: 'CANCELLED', exitCode: '0:15', startedAt: null });
     expect(states.get(103)).toMatchObject({ state: 'PENDING', startedAt: null, endedAt: null });
@@ -100,16 +118,26 @@ describe('sacct output', () => {
 
   test('array tasks fold into one state for the array job id', () => {
     const running = parseSacct(
-      ['200_1|COMPLETED|0:0|2026-01-01T00:00:00|2026-01-01T00:00:01|2026-01-01T00:00:05', '200_2|RUNNING|0:0|2026-01-01T00:00:00|2026-01-01T00:00:02|Unknown', '200_[3-4]|PENDING|0:0|2026-01-01T00:00:00|Unknown|Unknown'].join('\n'),
+      [
+        '200_1|COMPLETED|0:0|2026-01-01T00:00:00|2026-01-01T00:00:01|2026-01-01T00:00:05',
+        '200_2|RUNNING|0:0|2026-01-01T00:00:00|2026-01-01T00:00:02|Unknown',
+        '200_[3-4]|PENDING|0:0|2026-01-01T00:00:00|Unknown|Unknown',
+      ].join('\n'),
       [200],
     ).get(200)!;
     expect(running).toMatchObject({ state: 'RUNNING', startedAt: utc('2026-01-01T00:00:01'), endedAt: null });
     const failed = parseSacct(
-      ['200_1|COMPLETED|0:0|2026-01-01T00:00:00|2026-01-01T00:00:01|2026-01-01T00:00:05', '200_2|FAILED|1:0|2026-01-01T00:00:00|2026-01-01T00:00:02|2026-01-01T00:00:09'].join('\n'),
+      [
+        '200_1|COMPLETED|0:0|2026-01-01T00:00:00|2026-01-01T00:00:01|2026-01-01T00:00:05',
+        '200_2|FAILED|1:0|2026-01-01T00:00:00|2026-01-01T00:00:02|2026-01-01T00:00:09',
+      ].join('\n'),
       [200],
     ).get(200)!;
     expect(failed).toMatchObject({ state: 'FAILED', exitCode: '1:0', endedAt: utc('2026-01-01T00:00:09') });
-    const done = parseSacct('200_1|COMPLETED|0:0|2026-01-01T00:00:00|2026-01-01T00:00:01|2026-01-01T00:00:05\n200_2|COMPLETED|0:0|2026-01-01T00:00:00|2026-01-01T00:00:01|2026-01-01T00:00:06', [200]).get(200)!;
+    const done = parseSacct(
+      '200_1|COMPLETED|0:0|2026-01-01T00:00:00|2026-01-01T00:00:01|2026-01-01T00:00:05\n200_2|COMPLETED|0:0|2026-01-01T00:00:00|2026-01-01T00:00:01|2026-01-01T00:00:06',
+      [200],
+    ).get(200)!;
     expect(done).toMatchObject({ state: 'COMPLETED', exitCode: '0:0', endedAt: utc('2026-01-01T00:00:06') });
   });
 
@@ -126,7 +154,13 @@ describe('squeue output', () => {
   test('a pending job has no start time (squeue prints a forecast)', () => {
     const states = parseSqueue('7|PENDING|2026-11-21T16:25:33|2026-11-21T16:30:00\n8|RUNNING|2026-11-21T16:25:33|2026-11-21T16:25:34\n', [7, 8]);
     expect(states.get(7)).toEqual({
-      jobId: 7, state: 'PENDING', exitCode: null, submittedAt: utc('2026-11-21T16:25:33'), startedAt: null, endedAt: null, source: 'squeue',
+      jobId: 7,
+      state: 'PENDING',
+      exitCode: null,
+      submittedAt: utc('2026-11-21T16:25:33'),
+      startedAt: null,
+      endedAt: null,
+      source: 'squeue',
     });
     expect(states.get(8)).toMatchObject({ state: 'RUNNING', startedAt: utc('2026-11-21T16:25:34') });
   });
@@ -148,7 +182,7 @@ describe('log tails', () => {
     expect(tails.get(6)).toEqual({ jobId: 6, tail: 'no progress here\nomero-graph-forged 7', progress: null });
   });
 
-  test("progress is the last percentage, as BIOMERO reads it", () => {
+  test('progress is the last percentage, as BIOMERO reads it', () => {
     expect(lastPercentage('Progress: 5%\nProgress: 68.5%\n')).toBe(68.5);
     expect(lastPercentage('12% done, then 250% overshoot')).toBe(12);
     expect(lastPercentage('100%|██████████| 10/10')).toBe(100);
@@ -181,13 +215,20 @@ describe('settings', () => {
     writeFileSync(join(dir, 'key'), 'PRIVATE');
     const key = edKey();
     const config = slurmConfigFromEnv({
-      SLURM_HOST: 'login', SLURM_USER: 'u', SLURM_PRIVATE_KEY_FILE: join(dir, 'key'), SLURM_HOST_KEY: key.line,
-      SLURM_PORT: '2200', SLURM_POLL_INTERVAL_MS: '2000', SLURM_LOG_DIR: '/scratch/data',
+      SLURM_HOST: 'login',
+      SLURM_USER: 'u',
+      SLURM_PRIVATE_KEY_FILE: join(dir, 'key'),
+      SLURM_HOST_KEY: key.line,
+      SLURM_PORT: '2200',
+      SLURM_POLL_INTERVAL_MS: '2000',
+      SLURM_LOG_DIR: '/scratch/data',
     })!;
     expect(config).toMatchObject({ host: 'login', port: 2200, user: 'u', logDir: '/scratch/data', pollIntervalMs: 2000, poolSize: 2 });
     expect(config.privateKey.toString()).toBe('PRIVATE');
     expect(config.hostKeys).toEqual([{ type: 'ssh-ed25519', key: key.blob }]);
-    expect(() => slurmConfigFromEnv({ SLURM_HOST: 'login', SLURM_USER: 'u', SLURM_PRIVATE_KEY_FILE: join(dir, 'key'), SLURM_HOST_KEY: key.line, SLURM_POOL_SIZE: '0' })).toThrow(/SLURM_POOL_SIZE/);
+    expect(() =>
+      slurmConfigFromEnv({ SLURM_HOST: 'login', SLURM_USER: 'u', SLURM_PRIVATE_KEY_FILE: join(dir, 'key'), SLURM_HOST_KEY: key.line, SLURM_POOL_SIZE: '0' }),
+    ).toThrow(/SLURM_POOL_SIZE/);
   });
 
   test('known_hosts: plain, [host]:port, hashed, revoked and other hosts', () => {

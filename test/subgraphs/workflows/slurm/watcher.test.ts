@@ -55,7 +55,11 @@ describeSlurm('SlurmWatcher on a real Slurm cluster', () => {
 
     await releaseJob(held);
     await releaseJob(other);
-    await eventually(async () => (seen.at(-1)?.current.state === 'COMPLETED' && seenOther.at(-1)?.current.state === 'COMPLETED' ? true : undefined), 15_000, 100);
+    await eventually(
+      async () => (seen.at(-1)?.current.state === 'COMPLETED' && seenOther.at(-1)?.current.state === 'COMPLETED' ? true : undefined),
+      15_000,
+      100,
+    );
 
     const states = seen.map((c) => c.current.state);
     expect(states[0]).toBe('PENDING');

@@ -46,7 +46,8 @@ beforeAll(async () => {
         : newRunEvents({ id, taskId, user: 2, group: 3 }).slice(0, 1);
       if (plan?.status) events.push({ originatorId: taskId, version: 1, type: 'Task.StatusUpdated', fields: { status: plan.status } });
       if (plan?.end === 'WorkflowCompleted') events.push({ originatorId: id, version: 2, type: 'WorkflowRun.WorkflowCompleted' });
-      if (plan?.end === 'WorkflowFailed') events.push({ originatorId: id, version: 2, type: 'WorkflowRun.WorkflowFailed', fields: { error_message: 'failed' } });
+      if (plan?.end === 'WorkflowFailed')
+        events.push({ originatorId: id, version: 2, type: 'WorkflowRun.WorkflowFailed', fields: { error_message: 'failed' } });
       await appendEvents(db, events);
     }
   } finally {
@@ -67,9 +68,10 @@ test.each(Object.keys(PLANS))('%s: the SQL filter finds exactly the runs the fol
   const nodes = all.data.workflowRuns.nodes as { id: string; status: string }[];
   // the fold gives this run the status it was built for
   expect(nodes.find((r) => r.id === runOf.get(status))?.status).toBe(status);
-  const filtered = await gql(stack.url, 'query($s: [WorkflowStatus!]) { workflowRuns(filter: { statuses: $s }, first: 500) { nodes { id } } }', 'erin', { s: [status] });
+  const filtered = await gql(stack.url, 'query($s: [WorkflowStatus!]) { workflowRuns(filter: { statuses: $s }, first: 500) { nodes { id } } }', 'erin', {
+    s: [status],
+  });
   expect(filtered.errors).toBeUndefined();
   const ids = new Set((filtered.data.workflowRuns.nodes as { id: string }[]).map((r) => r.id));
   expect(ids).toEqual(new Set(nodes.filter((r) => r.status === status).map((r) => r.id)));
 });
-

@@ -1,4 +1,4 @@
-import { permissionLevel, permString } from '../../../subgraphs/common/permissions';
+import { permissionLevel, permString } from '../../../subgraphs/common/access';
 
 describe('OMERO permission bits', () => {
   it.each([
