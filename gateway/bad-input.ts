@@ -1,4 +1,3 @@
-import type { GatewayPlugin } from '@graphql-hive/gateway-runtime';
 import { GraphQLError, Lexer, Source, TokenKind } from 'graphql';
 import { httpError } from '../subgraphs/common/errors';
 
@@ -72,12 +71,4 @@ export function checkDocumentStrings(query: string): void {
 export function checkOperationInput(params: { query?: unknown; variables?: unknown }, maxVariablesBytes: number | null): void {
   checkVariables(params.variables, maxVariablesBytes);
   if (typeof params.query === 'string') checkDocumentStrings(params.query);
-}
-
-export function useBadInputChecks(maxVariablesBytes: number | null): GatewayPlugin {
-  return {
-    onParams({ params }: { params: { query?: unknown; variables?: unknown } }) {
-      checkOperationInput(params, maxVariablesBytes);
-    },
-  } as GatewayPlugin;
 }

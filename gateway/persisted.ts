@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import type { GatewayPlugin } from '@graphql-hive/gateway-runtime';
 import type { PersistedOperationsMode } from './settings';
 import { httpError } from '../subgraphs/common/errors';
 import { BoundedMap } from '../subgraphs/common/bounded-map';
@@ -104,13 +103,4 @@ export class PersistedOperations {
     this.store.set(hash, query);
     return params;
   }
-}
-
-export function usePersistedOperations(persisted: PersistedOperations): GatewayPlugin {
-  return {
-    onParams({ params, setParams }: { params: Params; setParams: (p: Params) => void }) {
-      const next = persisted.apply(params);
-      if (next !== params) setParams(next);
-    },
-  } as unknown as GatewayPlugin;
 }

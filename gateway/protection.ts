@@ -1,3 +1,4 @@
+import type { GatewayPlugin } from '@graphql-hive/gateway-runtime';
 import {
   GraphQLError,
   Kind,
@@ -188,4 +189,30 @@ export function estimateCost(
 
 export function checkCost(cost: number, limits: OperationLimits): void {
   if (cost > limits.maxCost) throw httpError('COST_LIMIT_EXCEEDED', `The operation's estimated cost is ${cost}; the limit is ${limits.maxCost}.`);
+}
+
+/** Depth, alias and cost limits, checked at validation and execution, before any subgraph is called (tokens and variables: admission.ts). */
+export function useOperationLimits(limits: OperationLimits): GatewayPlugin {
+  const costOf = (args: { schema: GraphQLSchema; document: DocumentNode; operationName?: string | null; variableValues?: Record<string, unknown> | null }) =>
+    estimateCost(args.schema, args.document, args.operationName, args.variableValues, limits);
+  const stopIfTooCostly = ({
+    args,
+    setResultAndStopExecution,
+  }: {
+    args: Parameters<typeof costOf>[0];
+    setResultAndStopExecution: (r: { errors: GraphQLError[] }) => void;
+  }) => {
+    try {
+      checkCost(costOf(args), limits);
+    } catch (err) {
+      setResultAndStopExecution({ errors: [err as GraphQLError] });
+    }
+  };
+  return {
+    onValidate({ addValidationRule }) {
+      addValidationRule(depthAndAliasRule(limits));
+    },
+    onExecute: ({ args, setResultAndStopExecution }) => stopIfTooCostly({ args, setResultAndStopExecution }),
+    onSubscribe: ({ args, setResultAndStopExecution }) => stopIfTooCostly({ args, setResultAndStopExecution: (r) => setResultAndStopExecution(r as never) }),
+  } as GatewayPlugin;
 }
