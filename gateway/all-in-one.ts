@@ -44,6 +44,7 @@ async function main(): Promise<void> {
     `omero-graph is up: the API at ${stack.gateway.url}`,
     ...Object.values(stack.subgraphs).map((s) => `  subgraph ${s.name.padEnd(10)} ${s.url}`),
     `  health ${stack.gateway.url.replace(/\/graphql$/, '/healthz')}   readiness ${stack.gateway.url.replace(/\/graphql$/, '/readyz')}`,
+    `  monitor page ${stack.gateway.url.replace(/\/graphql$/, '/monitor')} (docs/monitor.md)`,
   ];
   if (demo) {
     lines.push('Demo sessions (GraphiQL headers: {"Authorization": "Bearer <key>"}):');
