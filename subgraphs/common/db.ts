@@ -34,3 +34,21 @@ export function createPool(connectionString: string, options: PoolOptions): pg.P
  * biomero view tables); read them as UTC rather than in this process's time zone.
  */
 pg.types.setTypeParser(pg.types.builtins.TIMESTAMP, (value) => new Date(`${value.replace(' ', 'T')}Z`));
+
+/** SQLSTATE classes of a database that is not there (yet): 08 connection exception, 57P0x shutdown / not accepting connections. */
+const UNAVAILABLE_SQLSTATE = /^(08...|57P0[1-3])$/;
+/** What node-postgres and the socket say when the server went away or never answered. */
+const UNAVAILABLE_MESSAGE =
+  /Connection terminated|connection timeout|timeout exceeded when trying to connect|ECONNREFUSED|ECONNRESET|EPIPE|the database system is (starting up|shutting down)/i;
+
+/**
+ * Whether an error means "the database cannot be reached right now" (restarting, failing over, a
+ * network cut) rather than a bug: subgraphs answer it as SERVICE_UNAVAILABLE, which tells a
+ * client to retry, instead of masking it as INTERNAL_SERVER_ERROR.
+ */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  if (!error || typeof error !== 'object') return false;
+  const { code, message } = error as { code?: unknown; message?: unknown };
+  if (typeof code === 'string' && (UNAVAILABLE_SQLSTATE.test(code) || /^(ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT)$/.test(code))) return true;
+  return typeof message === 'string' && UNAVAILABLE_MESSAGE.test(message);
+}

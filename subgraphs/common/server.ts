@@ -20,6 +20,7 @@ import { liveSharedFromEnv, SharedExecutions } from './shared-subscriptions';
 import { jsonMessageReplacer, spliceSharedPayloads } from './ws-frames';
 import { exporterFromEnv, newId, traceFrom } from './tracing';
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { isDatabaseUnavailable } from './db';
 
 /** What every resolver receives. `sources` are built per request, so their DataLoaders never leak between callers. */
 /** How long a subgraph waits for a WebSocket's connection_init (docs/limits.md). */
@@ -82,6 +83,16 @@ export function maskError(name: string) {
     if (original instanceof GraphQLError && code && code !== 'INTERNAL_SERVER_ERROR') {
       const { stacktrace: _dropped, ...extensions } = formatted.extensions ?? {};
       return { ...formatted, extensions };
+    }
+    if (isDatabaseUnavailable(original)) {
+      // a database restarting or failing over: the client should retry, not report a bug
+      logger.warn({ service: name, err: original, path: formatted.path }, 'database unavailable');
+      return {
+        message: `The ${name} service cannot reach its database right now; retry shortly.`,
+        path: formatted.path,
+        locations: formatted.locations,
+        extensions: { code: 'SERVICE_UNAVAILABLE' satisfies ErrorCode, serviceName: name },
+      };
     }
     logger.error({ service: name, err: original, path: formatted.path }, 'resolver failed');
     return {
