@@ -191,13 +191,14 @@ async function runScenario(
     const exited = new Promise((resolve) => child.once('exit', resolve));
     child.send({ close: true });
     await exited;
-    await omeroPool.end();
-    // a subgraph connection still opening when the stack stops rejects its dispose: reported, not fatal
+    // the stack first: its session checks read the pool until it stops
+    // (a subgraph connection still opening when the stack stops rejects its dispose: reported, not fatal)
     await stack
       .stop()
       .catch((err: unknown) =>
         console.warn(`stopping the stack: ${err instanceof Error ? err.message : JSON.stringify((err as { reason?: string })?.reason ?? err)}`),
       );
+    await omeroPool.end();
   }
 }
 
