@@ -50,6 +50,8 @@ export const ERROR_CODES = {
   PERSISTED_QUERY_HASH_MISMATCH: 400,
   // the services behind
   SERVICE_UNAVAILABLE: 503,
+  /** the gateway replica is stopping (the runtime's own code): retry, another replica answers */
+  SHUTTING_DOWN: 503,
   DOWNSTREAM_SERVICE_ERROR: 502,
   /** the Slurm login node cannot be reached or refused the login */
   SLURM_UNAVAILABLE: 503,

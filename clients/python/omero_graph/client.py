@@ -18,7 +18,7 @@ from .transport import STREAM_BROKEN, Transport
 #: a run's own events after which it does not change any more
 FINAL_RUN_EVENTS = frozenset({"WorkflowRun.WorkflowCompleted", "WorkflowRun.WorkflowFailed"})
 #: stream errors after which a subscription resumes from its cursor rather than failing
-RESUMABLE_CODES = frozenset({"SLOW_CONSUMER", "SERVICE_UNAVAILABLE", "RATE_LIMITED", "INTERNAL_SERVER_ERROR"})
+RESUMABLE_CODES = frozenset({"SLOW_CONSUMER", "SERVICE_UNAVAILABLE", "DOWNSTREAM_SERVICE_ERROR", "SHUTTING_DOWN", "RATE_LIMITED", "INTERNAL_SERVER_ERROR"})
 #: the gateway's page-size limit (MAX_PAGE_SIZE; docs/limits.md)
 MAX_PAGE_SIZE = 500
 #: wells per page of images(plate=...): wells × fields × annotations count against MAX_COST
