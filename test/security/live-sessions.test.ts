@@ -326,6 +326,22 @@ describe.each<Transport>(['graphql-ws', 'SSE'])('over %s', (transport) => {
     }
   });
 
+  it('entity fields from another subgraph still resolve after the identity token the subscription started with expired', async () => {
+    // `order { user { userName } }` is fetched from the omero subgraph (`_entities`) for every event, with the caller's identity
+    const sub = subscribe(transport, await newSession('carol'), 'subscription { importOrderEvents { cursor uuid order { user { userName } } } }');
+    try {
+      await untilOpen(sub, 'lab-private', 'alice');
+      await sleep((TTL_SECONDS + 1.5) * 1000); // every token it started with has expired by now
+      const later = await appendRow('lab-private', 'alice');
+      await waitFor('a row after the first token expired', () => uuids(sub).includes(later) || sub.errors !== null);
+      expect(sub.errors).toBeNull();
+      expect(sub.events.find((e) => e.uuid === later)?.order?.user?.userName).toBe('alice');
+      expect(sub.ended).toBe(false);
+    } finally {
+      await sub.close();
+    }
+  });
+
   it('keeps a subgraph’s error codes: a bad cursor is BAD_USER_INPUT, an anonymous subscription UNAUTHENTICATED', async () => {
     const bad = subscribe(transport, DEMO_USERS.bob.sessionUuid, EVENTS, { after: 'not-a-cursor' });
     const anonymous = subscribe(transport, null);
