@@ -50,10 +50,24 @@ export class LiveSessions {
     };
   }
 
-  /** A subscription's results, ended with UNAUTHENTICATED when its session ends. */
-  followSubscription(sessionKey: string | null, results: AsyncIterable<ExecutionResult>): AsyncIterableIterator<ExecutionResult> {
+  /**
+   * A subscription's results, ended with UNAUTHENTICATED when its session ends. Its context gets
+   * each renewed identity: the runtime signs the subgraph requests of later events with it (the
+   * `_entities` fetch of a field from another subgraph), which the token the subscription started
+   * with would fail once expired (IDENTITY_TTL_SECONDS).
+   */
+  followSubscription(
+    sessionKey: string | null,
+    results: AsyncIterable<ExecutionResult>,
+    context?: { caller?: Caller; identityToken?: string },
+  ): AsyncIterableIterator<ExecutionResult> {
     const subscription = endable(results);
-    const unfollow = this.follow(sessionKey, { ended: () => subscription.end({ errors: [sessionEnded()] }) });
+    const unfollow = this.follow(sessionKey, {
+      ended: () => subscription.end({ errors: [sessionEnded()] }),
+      renewed: ({ caller, token }) => {
+        if (context) Object.assign(context, { caller, identityToken: token });
+      },
+    });
     void subscription.ended.then(unfollow);
     return subscription.stream;
   }
@@ -96,11 +110,11 @@ export class LiveSessions {
 export function useLiveSessions(live: LiveSessions): GatewayPlugin {
   return {
     onSubscribe({ args }) {
-      const context = args.contextValue as { identityToken?: string; sessionKey?: string | null };
+      const context = args.contextValue as { caller?: Caller; identityToken?: string; sessionKey?: string | null };
       return {
         onSubscribeResult({ result, setResult }) {
           if (!context.identityToken || !(Symbol.asyncIterator in Object(result))) return;
-          setResult(live.followSubscription(context.sessionKey ?? null, result as AsyncIterable<ExecutionResult>) as never);
+          setResult(live.followSubscription(context.sessionKey ?? null, result as AsyncIterable<ExecutionResult>, context) as never);
         },
       };
     },

@@ -327,8 +327,8 @@ describe.each<Transport>(['graphql-ws', 'SSE'])('over %s', (transport) => {
   });
 
   it('entity fields from another subgraph still resolve after the identity token the subscription started with expired', async () => {
-    // `order { user { userName } }` is fetched from the omero subgraph (`_entities`) for every event, with the caller's identity
-    const sub = subscribe(transport, await newSession('carol'), 'subscription { importOrderEvents { cursor uuid order { user { userName } } } }');
+    // `order { user { firstName } }` is fetched from the omero subgraph (`_entities`) for every event, with the caller's identity
+    const sub = subscribe(transport, await newSession('carol'), 'subscription { importOrderEvents { cursor uuid order { user { userName firstName } } } }');
     try {
       await untilOpen(sub, 'lab-private', 'alice');
       await sleep((TTL_SECONDS + 1.5) * 1000); // every token it started with has expired by now
