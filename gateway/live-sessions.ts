@@ -29,6 +29,20 @@ export interface SessionFollower {
   ended?(): void;
 }
 
+/**
+ * A long-lived identity that is not one OMERO session's: a subscription shared by the users of one
+ * access scope (shared-subscriptions.ts) runs as its representative member, which the group
+ * replaces when that member leaves. Its subgraph connection (subgraph-ws.ts) and its subgraph
+ * requests (`_entities`) follow it as others follow a session: `renewed` with each fresh token.
+ */
+export interface PinnedIdentity {
+  /** unique per execution: its own subgraph connection */
+  readonly key: string;
+  /** the identity token to sign with now */
+  token(): string;
+  follow(follower: SessionFollower): () => void;
+}
+
 export function sessionEnded(): GraphQLError {
   return codedError('UNAUTHENTICATED', 'The OMERO session of this subscription was closed or has expired.');
 }
@@ -59,15 +73,17 @@ export class LiveSessions {
   followSubscription(
     sessionKey: string | null,
     results: AsyncIterable<ExecutionResult>,
-    context?: { caller?: Caller; identityToken?: string },
+    context?: { caller?: Caller; identityToken?: string; pinnedIdentity?: PinnedIdentity },
   ): AsyncIterableIterator<ExecutionResult> {
     const subscription = endable(results);
-    const unfollow = this.follow(sessionKey, {
+    const follower: SessionFollower = {
       ended: () => subscription.end({ errors: [sessionEnded()] }),
       renewed: ({ caller, token }) => {
         if (context) Object.assign(context, { caller, identityToken: token });
       },
-    });
+    };
+    // a shared group's execution: its group ends it, its representative's token renews it
+    const unfollow = context?.pinnedIdentity ? context.pinnedIdentity.follow(follower) : this.follow(sessionKey, follower);
     void subscription.ended.then(unfollow);
     return subscription.stream;
   }
@@ -110,7 +126,7 @@ export class LiveSessions {
 export function useLiveSessions(live: LiveSessions): GatewayPlugin {
   return {
     onSubscribe({ args }) {
-      const context = args.contextValue as { caller?: Caller; identityToken?: string; sessionKey?: string | null };
+      const context = args.contextValue as { caller?: Caller; identityToken?: string; sessionKey?: string | null; pinnedIdentity?: PinnedIdentity };
       return {
         onSubscribeResult({ result, setResult }) {
           if (!context.identityToken || !(Symbol.asyncIterator in Object(result))) return;

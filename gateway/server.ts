@@ -173,8 +173,11 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
 
   // Load the supergraph now: the WebSocket path asks for the schema without an HTTP request first.
   await runtime.getSchema();
-  // graphql-ws subscribers of one operation, variables and session share one execution (docs/live-status.md)
-  const shared = gatewaySharedSubscriptions(settings, metrics.registry, (await runtime.getSchema()) as GraphQLSchema);
+  // graphql-ws subscribers of one operation, variables and access scope share one execution (docs/live-status.md)
+  const shared = gatewaySharedSubscriptions(settings, metrics.registry, (await runtime.getSchema()) as GraphQLSchema, {
+    live,
+    supergraphSdl: options.supergraphSdl,
+  });
   apiSchema = () => runtime.getSchema() as Promise<GraphQLSchema>;
 
   const readiness = async (): Promise<{ ok: boolean; checks: Record<string, string> }> => {

@@ -1,19 +1,40 @@
-import { GraphQLError, parse, type DocumentNode, type ExecutionResult, type GraphQLSchema } from 'graphql';
+import { GraphQLError, Kind, parse, print, visit, type DocumentNode, type ExecutionResult, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
 import { Counter, Gauge, type Registry } from 'prom-client';
+import { accessScopeKey } from '../subgraphs/common/access';
+import { callerSpecificMarks, selectsCallerSpecific, type CallerSpecificMarks } from '../subgraphs/common/caller-specific';
 import { codedError } from '../subgraphs/common/errors';
-import { operationKey, operationShape } from '../subgraphs/common/shared-subscriptions';
+import type { Caller, Identity } from '../subgraphs/common/identity';
+import { operationKey, operationShape, type OperationShape } from '../subgraphs/common/shared-subscriptions';
+import { sessionEnded, type LiveSessions, type PinnedIdentity, type SessionFollower } from './live-sessions';
 
 /**
  * Client subscriptions over graphql-ws shared at the gateway (docs/live-status.md, Shared
- * execution): subscribers with the same operation, variables and OMERO session make one group,
- * which runs one execution through the runtime — one upstream subscription, one `_entities` fetch
- * per event and subgraph — and every member receives the same result object (serialised once,
- * subgraphs/common/ws-frames.ts).
+ * execution): subscribers with the same operation and variables whose reads every access rule
+ * answers alike make one group, which runs one execution through the runtime — one upstream
+ * subscription, one `_entities` fetch per event and subgraph — and every member receives the same
+ * result object (serialised once, subgraphs/common/ws-frames.ts).
  *
- * Why the session is the key's scope: the group's upstream subscription runs on its session's
- * subgraph connection (subgraph-ws.ts), which follows that session — renewed when its scope
- * changes, ended with UNAUTHENTICATED when it closes (docs/identity.md, Live sessions). Every
- * member shares that session, so each of those rules applies to each member exactly as before.
+ * The key's scope (`accessScopeKey`): the caller's admin flag and groups with their level and
+ * leadership — several hundred users of a handful of groups make a handful of groups here — plus
+ * the caller's id where a rule reads it (rows they own in a private group they do not lead) or
+ * where the selection is about the caller themself (a field tagged caller-specific in the SDL:
+ * permissions, forms). Such a scope group needs the operation to select the root field's `cursor`
+ * (every client that resumes does): its execution runs as one member, its representative, on a
+ * subgraph connection of its own (a pinned identity, not a session), and
+ *  - each member follows its own session: closed → that member alone gets UNAUTHENTICATED; its
+ *    scope changed (a group joined or left) → that member moves to a stream of its own, resumed
+ *    after the last cursor it received (exact: the subgraph replays from there under its new scope);
+ *  - when the representative leaves (gone, session closed, scope changed) the group resubscribes
+ *    as another member after the last cursor it delivered, and drops what the old execution still
+ *    sends: members see each event once, in order.
+ * An operation without `cursor` is shared per OMERO session, as before: its upstream subscription
+ * runs on the session's connection, which follows that session (subgraph-ws.ts), so every member
+ * sharing that session is served exactly as alone.
+ *
+ * The window: a scope group's `_entities` are answered for its representative, whose memberships
+ * the omero subgraph reads from OMERO's database; after a change in OMERO, until the gateway's
+ * session check notices it (SESSION_CACHE_MS + WS_SESSION_CHECK_MS, the bound of every live
+ * scope change, docs/identity.md), those fields follow the representative's new memberships.
  *
  * Cursors: the operation's `after` variable is not part of the key. A subscriber without one
  * joins the group as it streams from now on. A subscriber with one keeps its own execution (its
@@ -40,6 +61,17 @@ export interface SharedSubscriptionsOptions {
    * late joiner would miss.
    */
   logStreams: ReadonlySet<string>;
+  /** the sessions members follow; absent: scope groups off, sharing per session only */
+  live?: LiveSessions;
+  /** the API schema and the caller-specific marks of the supergraph, for a selection's scope */
+  schema?: GraphQLSchema;
+  marks?: CallerSpecificMarks;
+}
+
+/** What `start` may change for an execution: context fields, the operation's parameters (its `after`). */
+export interface StartOverride {
+  context?: Record<string, unknown>;
+  params?: Record<string, unknown>;
 }
 
 /** What one subscription asks for, from the runtime's graphql-ws context. */
@@ -50,6 +82,9 @@ export interface SubscriptionRequest {
   extensions?: Record<string, unknown> | null;
   /** the OMERO session the connection signed in with */
   sessionKey: string | null;
+  /** the caller the connection signed in as, with its identity token */
+  caller?: Caller;
+  identityToken?: string;
 }
 
 type Outcome = AsyncIterableIterator<ExecutionResult> | ExecutionResult;
@@ -135,6 +170,22 @@ class Outlet implements AsyncIterableIterator<ExecutionResult> {
   [Symbol.asyncIterator](): AsyncIterableIterator<ExecutionResult> {
     return this;
   }
+
+  /** From now on, the results of `source` (a member moved to a stream of its own), until either ends. */
+  pipe(source: AsyncIterator<ExecutionResult>): void {
+    const stop = () => void Promise.resolve(source.return?.()).catch(() => undefined);
+    if (this.closed) return stop();
+    this.onClose = stop;
+    const pump = async () => {
+      for (;;) {
+        const item = await source.next();
+        if (this.closed) return;
+        if (item.done) return this.end();
+        this.push(item.value);
+      }
+    };
+    pump().catch((err) => this.fail(err));
+  }
 }
 
 /** What a group tells each of its members. */
@@ -188,49 +239,264 @@ class Group {
   }
 }
 
+/** One subscriber of a scope group. */
+interface Member {
+  outlet: Outlet;
+  request: SubscriptionRequest;
+  /** its own session's current caller and token (the group runs as its representative's) */
+  caller: Identity;
+  token: string;
+  /** the last cursor it received, or the group's when it joined: where a stream of its own resumes */
+  cursor: string | null;
+  start(override?: StartOverride): Promise<unknown>;
+  unfollow(): void;
+}
+
+/** What a scope group shares: see planOf. */
+interface ScopePlan {
+  key: string;
+  shape: OperationShape;
+  userSpecific: boolean;
+  /** accessScopeKey of every member */
+  scope: string;
+}
+
+let groupIds = 0;
+
+/**
+ * One execution for the users of one access scope (module comment): run as a representative
+ * member, on a pinned identity of its own; resubscribed after its last cursor as another member
+ * when the representative leaves.
+ */
+class ScopeGroup {
+  readonly members = new Set<Member>();
+  readonly id = ++groupIds;
+  private representative: Member | null = null;
+  private source: AsyncIterator<ExecutionResult> | null = null;
+  /** each execution's number: results of an execution replaced are dropped */
+  private generation = 0;
+  private followers = new Set<SessionFollower>();
+  private lastCursor: string | null = null;
+  private ended = false;
+  /** the first execution's refusal (a result with errors), or null once it streams */
+  started: Promise<ExecutionResult | null> = Promise.resolve(null);
+
+  constructor(
+    readonly plan: ScopePlan,
+    private readonly hooks: { forget(): void; counted?: SharedSubscriptionsOptions['counted'] },
+  ) {}
+
+  join(member: Member): void {
+    member.cursor = this.lastCursor;
+    this.members.add(member);
+    member.outlet.onClose = () => this.leave(member);
+    if (!this.representative) {
+      this.representative = member;
+      this.started = this.launch(null);
+    }
+  }
+
+  /** A member's session was renewed within the scope: a fresher token for the group when it is the representative's. */
+  renewed(member: Member): void {
+    if (member !== this.representative) return;
+    for (const follower of [...this.followers]) follower.renewed?.({ caller: member.caller, token: member.token });
+  }
+
+  /** The member left (its subscription ended, its session closed): another represents the group if it did. */
+  leave(member: Member): void {
+    if (!this.members.delete(member)) return;
+    member.unfollow();
+    if (this.ended) return; // finishing: every member is leaving
+    if (this.members.size === 0) return this.stop();
+    if (member === this.representative) this.restart();
+  }
+
+  /** Its scope changed: the member continues on a stream of its own, after the last cursor it received. */
+  moveOut(member: Member, caller: Caller, token: string): void {
+    if (!this.members.delete(member)) return;
+    member.unfollow();
+    this.hooks.counted?.('execution');
+    const params = member.cursor ? withAfter(member.request, this.plan.shape, member.cursor) : undefined;
+    member.start({ context: { caller, identityToken: token }, params }).then(
+      (outcome) => {
+        if (isStream(outcome)) return member.outlet.pipe(outcome[Symbol.asyncIterator]());
+        member.outlet.push(outcome as ExecutionResult);
+        member.outlet.end();
+      },
+      (err) => member.outlet.fail(err),
+    );
+    if (this.ended) return;
+    if (this.members.size === 0) this.stop();
+    else if (member === this.representative) this.restart();
+  }
+
+  /** Runs the operation as the representative, after `after` (null: from now). */
+  private launch(after: string | null): Promise<ExecutionResult | null> {
+    const representative = this.representative!;
+    const generation = ++this.generation;
+    const followers = (this.followers = new Set<SessionFollower>());
+    const pinned: PinnedIdentity = {
+      key: `shared-${this.id}-${generation}`,
+      token: () => representative.token,
+      follow: (follower) => {
+        followers.add(follower);
+        return () => followers.delete(follower);
+      },
+    };
+    this.hooks.counted?.('execution');
+    const params = after ? withAfter(representative.request, this.plan.shape, after) : undefined;
+    // its identity as renewed now: the member may have subscribed long before it came to represent the group
+    const context = { pinnedIdentity: pinned, caller: representative.caller, identityToken: representative.token };
+    return representative.start({ context, params }).then(
+      (outcome) => {
+        if (!isStream(outcome)) {
+          if (generation === this.generation) this.finish(undefined, outcome as ExecutionResult);
+          return outcome as ExecutionResult;
+        }
+        const source = outcome[Symbol.asyncIterator]();
+        if (generation !== this.generation || this.ended) {
+          void Promise.resolve(source.return?.()).catch(() => undefined);
+          return null;
+        }
+        this.source = source;
+        this.pump(source, generation).catch((err) => generation === this.generation && this.finish(err));
+        return null;
+      },
+      (err) => {
+        if (generation === this.generation) this.finish(err);
+        throw err;
+      },
+    );
+  }
+
+  private async pump(source: AsyncIterator<ExecutionResult>, generation: number): Promise<void> {
+    for (;;) {
+      const item = await source.next();
+      if (generation !== this.generation || this.ended) return;
+      if (item.done) return this.finish();
+      const cursor = cursorOf(item.value, this.plan.shape);
+      if (cursor !== null) this.lastCursor = cursor;
+      for (const member of [...this.members]) {
+        if (cursor !== null) member.cursor = cursor;
+        member.outlet.push(item.value);
+      }
+    }
+  }
+
+  /** The representative left: the same operation as the first member left, after the group's last cursor. */
+  private restart(): void {
+    const old = this.source;
+    this.source = null;
+    void Promise.resolve(old?.return?.()).catch(() => undefined);
+    this.representative = this.members.values().next().value!;
+    void this.launch(this.lastCursor).catch(() => undefined);
+  }
+
+  private stop(): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.hooks.forget();
+    const old = this.source;
+    this.source = null;
+    void Promise.resolve(old?.return?.()).catch(() => undefined);
+  }
+
+  /** The execution ended (or was refused: every member gets `refusal`). */
+  private finish(error?: unknown, refusal?: ExecutionResult): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.hooks.forget(); // new subscribers start a new group
+    for (const member of [...this.members]) {
+      member.unfollow();
+      if (refusal) member.outlet.push(refusal);
+      if (error === undefined) member.outlet.end();
+      else member.outlet.fail(error);
+    }
+    this.members.clear();
+  }
+}
+
+/** A subscriber's outlet once its group's execution started, or the refusal it started with (the outlet then ends). */
+async function whenStarted(started: Promise<Outcome | null>, outlet: Outlet): Promise<Outcome> {
+  try {
+    const refused = await started;
+    if (refused) outlet.end();
+    return refused ?? outlet;
+  } catch (err) {
+    outlet.end();
+    throw err;
+  }
+}
+
+/** A joiner's admission: its coded refusal as a result, or null when admitted. */
+function refusalOf(admit: () => void): ExecutionResult | null {
+  try {
+    admit();
+    return null;
+  } catch (err) {
+    if (err instanceof GraphQLError) return { errors: [err] };
+    throw err;
+  }
+}
+
+/** The cursor of one result, where the operation selects it (null for events without one). */
+function cursorOf(result: ExecutionResult, shape: OperationShape): string | null {
+  const root = shape.rootKey ? (result.data as Record<string, unknown> | null | undefined)?.[shape.rootKey] : null;
+  const cursor = root && typeof root === 'object' && shape.cursorKey ? (root as Record<string, unknown>)[shape.cursorKey] : null;
+  return typeof cursor === 'string' ? cursor : null;
+}
+
+/** The operation's parameters resuming after `cursor`: in its cursor variable, else written into the root field. */
+function withAfter(request: SubscriptionRequest, shape: OperationShape, cursor: string): Record<string, unknown> {
+  const params = { query: request.query, operationName: request.operationName, variables: request.variables, extensions: request.extensions };
+  if (shape.cursorVariable) return { ...params, variables: { ...(request.variables ?? {}), [shape.cursorVariable]: cursor } };
+  const document = parsed(String(request.query));
+  const root = (getOperation(document, request.operationName)?.selectionSet.selections[0] ?? null) as unknown;
+  const query = print(
+    visit(document, {
+      Field(node) {
+        if (node !== root) return undefined;
+        const after = { kind: Kind.ARGUMENT, name: { kind: Kind.NAME, value: 'after' }, value: { kind: Kind.STRING, value: cursor } } as const;
+        return { ...node, arguments: [...(node.arguments ?? []).filter((a) => a.name.value !== 'after'), after] };
+      },
+    }),
+  );
+  return { ...params, query };
+}
+
+function getOperation(document: DocumentNode, operationName: string | null | undefined): OperationDefinitionNode | undefined {
+  const operations = document.definitions.filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
+  return operationName ? operations.find((o) => o.name?.value === operationName) : operations.length === 1 ? operations[0] : undefined;
+}
+
 export class SharedSubscriptions {
   private readonly groups = new Map<string, { group: Group; started: Promise<Outcome | null> }>();
+  private readonly scopeGroups = new Map<string, ScopeGroup>();
 
   constructor(private readonly options: SharedSubscriptionsOptions) {}
 
   /**
    * The subscription's results: from a group when one serves it, else from `start()` (the
-   * runtime's execution). `admit()` runs the per-operation checks an execution would run (the
-   * rate limit) for a subscriber that joins instead; it throws a coded error to refuse.
+   * runtime's execution; `override` changes its context or parameters, for a scope group).
+   * `admit()` runs the per-operation checks an execution would run (the rate limit) for a
+   * subscriber that joins instead; it throws a coded error to refuse.
    */
-  async subscribe(request: SubscriptionRequest, start: () => Promise<unknown>, admit: () => void): Promise<Outcome> {
-    const plan = this.options.enabled ? planOf(request, this.options.logStreams) : null;
+  async subscribe(request: SubscriptionRequest, start: (override?: StartOverride) => Promise<unknown>, admit: () => void): Promise<Outcome> {
+    const plan = this.options.enabled ? planOf(request, this.options) : null;
     if (!plan) return this.own(start);
+    if (plan.kind === 'scope') return this.joinScope(plan, request, start, admit);
     const current = this.groups.get(plan.key);
     if (current) {
-      try {
-        admit();
-      } catch (err) {
-        if (err instanceof GraphQLError) return { errors: [err] };
-        throw err;
-      }
+      const refused = refusalOf(admit);
+      if (refused) return refused;
       const outlet = new Outlet(this.options.maxQueue, this.options.counted, this.options.served);
       this.member(current.group, outlet);
-      try {
-        const refused = await current.started;
-        if (refused) outlet.end();
-        return refused ?? outlet;
-      } catch (err) {
-        outlet.end();
-        throw err;
-      }
+      return whenStarted(current.started, outlet);
     }
     const { group, started } = this.startGroup(plan.key, () => start());
     const outlet = new Outlet(this.options.maxQueue, this.options.counted, this.options.served);
     this.member(group, outlet);
-    try {
-      const refused = await started;
-      if (refused) outlet.end();
-      return refused ?? outlet;
-    } catch (err) {
-      outlet.end();
-      throw err;
-    }
+    return whenStarted(started, outlet);
   }
 
   /** A group's execution, started now; its listeners must join before the current task ends. */
@@ -255,6 +521,56 @@ export class SharedSubscriptions {
     const entry = { group, started };
     this.groups.set(key, entry);
     return entry;
+  }
+
+  /** A member of the scope group of `plan`, started with this subscriber as its representative when there is none. */
+  private async joinScope(
+    plan: ScopePlan,
+    request: SubscriptionRequest,
+    start: (override?: StartOverride) => Promise<unknown>,
+    admit: () => void,
+  ): Promise<Outcome> {
+    let group = this.scopeGroups.get(plan.key);
+    if (group) {
+      const refused = refusalOf(admit);
+      if (refused) return refused;
+    } else {
+      const created = new ScopeGroup(plan, {
+        forget: () => {
+          if (this.scopeGroups.get(plan.key) === created) this.scopeGroups.delete(plan.key);
+        },
+        counted: this.options.counted,
+      });
+      this.scopeGroups.set(plan.key, (group = created));
+    }
+    const outlet = new Outlet(this.options.maxQueue, this.options.counted, this.options.served);
+    const member: Member = {
+      outlet,
+      request,
+      caller: request.caller!,
+      token: request.identityToken!,
+      cursor: null,
+      start,
+      unfollow: () => undefined,
+    };
+    const joined = group;
+    member.unfollow = this.options.live!.follow(request.sessionKey, {
+      ended: () => {
+        outlet.push({ errors: [sessionEnded()] });
+        outlet.end(); // leaves the group
+      },
+      renewed: ({ caller, token }) => {
+        if (caller && accessScopeKey(caller, plan.userSpecific) === plan.scope) {
+          member.caller = caller;
+          member.token = token;
+          joined.renewed(member);
+        } else {
+          joined.moveOut(member, caller, token);
+        }
+      },
+    });
+    joined.join(member);
+    return whenStarted(joined.started, outlet);
   }
 
   private member(group: Group, outlet: Outlet): void {
@@ -301,8 +617,13 @@ export class SharedSubscriptions {
   }
 }
 
-/** The sharing key of a request, or null when it runs alone. */
-function planOf(request: SubscriptionRequest, logStreams: ReadonlySet<string>): { key: string } | null {
+type Plan = { kind: 'session'; key: string } | ({ kind: 'scope' } & ScopePlan);
+
+/**
+ * The sharing key of a request, or null when it runs alone: its access scope when it selects the
+ * root field's cursor (a scope group can then resume exactly), else its session.
+ */
+function planOf(request: SubscriptionRequest, options: SharedSubscriptionsOptions): Plan | null {
   // GraphiQL's per-operation headers may name another session (gateway/server.ts, identify)
   if (typeof request.query !== 'string' || request.extensions?.headers !== undefined) return null;
   let document: DocumentNode;
@@ -312,10 +633,28 @@ function planOf(request: SubscriptionRequest, logStreams: ReadonlySet<string>): 
     return null; // the runtime answers with the syntax error
   }
   const shape = operationShape(document, request.operationName);
-  if (!shape.rootField || !logStreams.has(shape.rootField) || shape.fixedCursor) return null;
+  if (!shape.rootField || !options.logStreams.has(shape.rootField) || shape.fixedCursor) return null;
   // resuming: its own stream, replay then live, for its whole life (see the module comment)
   if (shape.cursorVariable && (request.variables?.[shape.cursorVariable] ?? null) !== null) return null;
-  return { key: `${request.sessionKey ?? ''}\n${operationKey(shape, request.variables)}` };
+  const operation = operationKey(shape, request.variables);
+  // a cursor written into a persisted document would change its hash: such a group keeps to its session
+  const resumable = shape.cursorKey !== null && (shape.cursorVariable !== null || request.extensions?.persistedQuery === undefined);
+  if (options.live && resumable && request.caller && request.identityToken) {
+    const userSpecific = !options.schema || !options.marks || callerSpecific(document, request.operationName, options.schema, options.marks);
+    const scope = accessScopeKey(request.caller, userSpecific);
+    return { kind: 'scope', key: `scope\n${scope}\n${operation}`, shape, userSpecific, scope };
+  }
+  return { kind: 'session', key: `session\n${request.sessionKey ?? ''}\n${operation}` };
+}
+
+const callerSpecificByDocument = new WeakMap<DocumentNode, Map<string, boolean>>();
+/** selectsCallerSpecific, once per parsed document and operation */
+function callerSpecific(document: DocumentNode, operationName: string | null | undefined, schema: GraphQLSchema, marks: CallerSpecificMarks): boolean {
+  let byName = callerSpecificByDocument.get(document);
+  if (!byName) callerSpecificByDocument.set(document, (byName = new Map()));
+  let answer = byName.get(operationName ?? '');
+  if (answer === undefined) byName.set(operationName ?? '', (answer = selectsCallerSpecific(schema, document, operationName, marks)));
+  return answer;
 }
 
 const documents = new Map<string, DocumentNode>();
@@ -335,6 +674,7 @@ export function gatewaySharedSubscriptions(
   settings: { liveShared: boolean; liveMaxQueue: number },
   registry: Registry,
   schema: GraphQLSchema,
+  scopes: { live: LiveSessions; supergraphSdl: string },
 ): SharedSubscriptions {
   const results = new Counter({
     name: 'omero_graph_live_gateway_results_total',
@@ -352,6 +692,9 @@ export function gatewaySharedSubscriptions(
     enabled: settings.liveShared,
     logStreams: new Set(fields.filter((f) => f.args.some((a) => a.name === 'after')).map((f) => f.name)),
     maxQueue: settings.liveMaxQueue,
+    live: scopes.live,
+    schema,
+    marks: callerSpecificMarks(scopes.supergraphSdl),
     counted: (kind) => results.inc({ kind }),
     served: (change) => subscribers.inc(change),
   });
@@ -362,6 +705,8 @@ export function subscriptionRequestOf(contextValue: unknown): SubscriptionReques
   const context = contextValue as {
     params?: { query?: unknown; operationName?: string | null; variables?: Record<string, unknown> | null; extensions?: Record<string, unknown> | null };
     sessionKey?: string | null;
+    caller?: Caller;
+    identityToken?: string;
   };
   const params = context.params ?? {};
   return {
@@ -370,5 +715,7 @@ export function subscriptionRequestOf(contextValue: unknown): SubscriptionReques
     variables: params.variables,
     extensions: params.extensions,
     sessionKey: context.sessionKey ?? null,
+    caller: context.caller ?? null,
+    identityToken: context.identityToken,
   };
 }

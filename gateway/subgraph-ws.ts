@@ -4,7 +4,7 @@ import { GraphQLError } from 'graphql';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { IDENTITY_CONNECTION_PARAM } from '../subgraphs/common/identity';
-import type { LiveSessions } from './live-sessions';
+import type { LiveSessions, PinnedIdentity } from './live-sessions';
 import { codedError } from '../subgraphs/common/errors';
 
 type Executor = ReturnType<typeof buildGraphQLWSExecutor>;
@@ -53,15 +53,21 @@ function withReadableErrors<T>(result: T | Promise<T> | AsyncIterable<T>, subgra
  * One connection per subgraph and OMERO session (anonymous callers share one). It follows its
  * session (gateway/live-sessions.ts): each renewed identity token goes to the subgraph in a
  * graphql-ws `ping` (`{"identity": <token>}`), which swaps the identity its open subscriptions
- * filter with (docs/identity.md, Live sessions).
+ * filter with (docs/identity.md, Live sessions). A subscription shared by the users of one access
+ * scope (shared-subscriptions.ts) runs on a connection of its own, following the group's pinned
+ * identity instead of a session.
  */
 export function subgraphWsTransport(live: LiveSessions) {
   return {
     getSubgraphExecutor({ transportEntry }: { transportEntry: { location?: string; subgraph?: string } }) {
       if (!transportEntry.location) throw new Error('WebSocket transport needs a location.');
       const url = transportEntry.location.replace(/^http/, 'ws');
-      const upstreams = new Map<string | null, { exec: Executor; renew(token: string): void }>();
-      const open = (sessionKey: string | null, token: string) => {
+      type Upstream = { exec: Executor; renew(token: string): void };
+      const upstreams = new Map<string | null, Upstream>();
+      /** connections of shared subscription groups (shared-subscriptions.ts), apart from sessions' */
+      const pinnedUpstreams = new Map<string, Upstream>();
+      const open = (identity: { key: string | null; pinned: PinnedIdentity | null }, token: string, registry: Map<string | null, Upstream>) => {
+        const { key: sessionKey, pinned } = identity;
         let socket: WebSocket | null = null;
         let sent = token;
         const renew = (fresh: string) => {
@@ -69,7 +75,8 @@ export function subgraphWsTransport(live: LiveSessions) {
           sent = fresh;
           socket.send(JSON.stringify({ type: 'ping', payload: { [IDENTITY_CONNECTION_PARAM]: fresh } }));
         };
-        const unfollow = live.follow(sessionKey, { renewed: (identity) => renew(identity.token) });
+        const follower = { renewed: (renewed: { token: string }) => renew(renewed.token) };
+        const unfollow = pinned ? pinned.follow(follower) : live.follow(sessionKey, follower);
         const client = createClient({
           url,
           webSocketImpl: WebSocket,
@@ -78,34 +85,38 @@ export function subgraphWsTransport(live: LiveSessions) {
           retryAttempts: 0,
           // signed now: the request's own token may have aged while its operation was planned
           connectionParams: async () => {
-            sent = (await live.currentToken(sessionKey).catch(() => null)) ?? token;
+            sent = (pinned ? pinned.token() : await live.currentToken(sessionKey).catch(() => null)) ?? token;
             return { [IDENTITY_CONNECTION_PARAM]: sent };
           },
           on: {
             connected: (s) => void (socket = s as WebSocket),
             closed: () => {
               unfollow();
-              if (upstreams.get(sessionKey)?.exec === upstream.exec) upstreams.delete(sessionKey);
+              if (registry.get(sessionKey)?.exec === upstream.exec) registry.delete(sessionKey);
             },
           },
         });
         const upstream = { exec: buildGraphQLWSExecutor(client), renew };
-        upstreams.set(sessionKey, upstream);
+        registry.set(sessionKey, upstream);
         return upstream;
       };
       const executor = (request: ExecutionRequest) => {
-        const context = request.context as { identityToken?: string; sessionKey?: string | null } | undefined;
+        const context = request.context as { identityToken?: string; sessionKey?: string | null; pinnedIdentity?: PinnedIdentity } | undefined;
         const token = String(context?.identityToken ?? '');
+        const pinned = context?.pinnedIdentity ?? null;
         const sessionKey = context?.sessionKey ?? null;
-        const upstream = upstreams.get(sessionKey) ?? open(sessionKey, token);
+        const upstream = pinned
+          ? (pinnedUpstreams.get(pinned.key) ?? open({ key: pinned.key, pinned }, token, pinnedUpstreams as Map<string | null, Upstream>))
+          : (upstreams.get(sessionKey) ?? open({ key: sessionKey, pinned: null }, token, upstreams));
         // a newer identity than the connection's (the subgraph keeps whichever expires later)
         upstream.renew(token);
         return withReadableErrors(upstream.exec(request), transportEntry.subgraph ?? 'subgraph');
       };
       return Object.assign(executor, {
         async [Symbol.asyncDispose]() {
-          await Promise.all([...upstreams.values()].map((u) => u.exec[Symbol.asyncDispose]()));
+          await Promise.all([...upstreams.values(), ...pinnedUpstreams.values()].map((u) => u.exec[Symbol.asyncDispose]()));
           upstreams.clear();
+          pinnedUpstreams.clear();
         },
       });
     },

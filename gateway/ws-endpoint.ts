@@ -42,7 +42,7 @@ export interface WsEndpointDeps {
  * key from `connection_init` (or the cookie) resolved once per connection, connections per
  * identity and operations per connection bounded (docs/limits.md), each operation through the
  * same admission as HTTP (admission.ts), subscriptions shared per operation, variables and
- * session (shared-subscriptions.ts), and the connection following its session (live-sessions.ts).
+ * access scope (shared-subscriptions.ts), and the connection following its session (live-sessions.ts).
  */
 export function startWsEndpoint(deps: WsEndpointDeps): { close(): Promise<void> } {
   const { server, runtime, settings, sessions, live, limiter, metrics, browser, shared, admission } = deps;
@@ -89,7 +89,18 @@ export function startWsEndpoint(deps: WsEndpointDeps): { close(): Promise<void> 
       subscribe: (args) =>
         shared.subscribe(
           subscriptionRequestOf(args.contextValue),
-          () => Promise.resolve(wsOptions.subscribe!(args)),
+          // a scope group's execution: its own context fields (pinned identity) or parameters (`after`)
+          (override) =>
+            Promise.resolve(
+              wsOptions.subscribe!(
+                override
+                  ? {
+                      ...args,
+                      contextValue: { ...(args.contextValue as object), ...override.context, ...(override.params ? { params: override.params } : {}) },
+                    }
+                  : args,
+              ),
+            ),
           () => {
             const context = args.contextValue as Partial<IdentityContext> & { req?: IncomingMessage };
             limiter.check(identityKey(context.caller?.userId, context.req?.socket?.remoteAddress)); // what an execution would take

@@ -96,6 +96,21 @@ function scopeOf(identity: Identity): GroupScope {
 }
 
 /**
+ * Callers that every rule of this module answers alike, as one key: the same admin flag and the
+ * same groups with the same level and leadership. The caller's own id joins the key when a rule
+ * would read it: rows they own in a private group they do not lead (canSeeGroupData,
+ * groupScopeSql, visibleToCaller), or a selection about the caller themself (`userSpecific`:
+ * caller-specific.ts, e.g. permissionsFor's ownership). Live results are shared among the
+ * subscribers of one key (gateway/shared-subscriptions.ts).
+ */
+export function accessScopeKey(identity: Identity, userSpecific: boolean): string {
+  const scope = groupScope(identity);
+  const ownsMatter = userSpecific || (!identity.isAdmin && scope.ownGroupIds.length > 0);
+  const groups = identity.groups.map((g) => `${g.id}:${permissionLevel(g.perm)}:${g.leader ? 'leader' : 'member'}`).sort();
+  return JSON.stringify([identity.isAdmin, groups, ownsMatter ? identity.userId : null]);
+}
+
+/**
  * The caller of one request or one WebSocket operation, read at each use (the gateway renews the
  * caller while a subscription is open: a group left applies at once, docs/identity.md). Sources
  * take it as a constructor argument, so that each read they offer is scoped and no resolver can

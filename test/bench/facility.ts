@@ -62,3 +62,23 @@ export async function addFacilityUsers(omero: pg.ClientBase, options: { users: n
   );
   return users;
 }
+
+/** The private group every user joins for the worst case of sharing: a scope of their own each. */
+const PRIVATE_GROUP = GROUP_BASE + 99;
+
+/**
+ * Makes every user also a plain member of one private group (rw----): OMERO then shows each of
+ * them only their own data there, so no two of them read alike — every subscriber a scope of its
+ * own (gateway/shared-subscriptions.ts), the worst case for sharing.
+ */
+export async function addPrivateMemberships(omero: pg.ClientBase, users: FacilityUser[]): Promise<void> {
+  await omero.query(
+    `INSERT INTO experimentergroup (id, permissions, version, name, ldap, description) VALUES ($1, -120, 0, 'facility-private', false, 'Benchmark private group')`,
+    [PRIVATE_GROUP],
+  );
+  await omero.query(
+    `INSERT INTO groupexperimentermap (id, permissions, version, parent, child, child_index, owner)
+     SELECT $3 + i, -52, 0, $1, child, 2, false FROM unnest($2::bigint[]) WITH ORDINALITY AS u(child, i)`,
+    [PRIVATE_GROUP, users.map((u) => u.userId), MAP_BASE + 2 * users.length],
+  );
+}

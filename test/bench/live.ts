@@ -8,14 +8,18 @@
  *     the rows are imported in turn by a member of each group, and every subscriber receives its
  *     group's;
  *   - scenarios: that facility with shared execution off (LIVE_SHARED=false: every subscriber
- *     executed alone, the code before issue 17) and on, and the worst case for sharing, every
- *     subscriber a user of their own (a scope of their own); BENCH_LARGE=1 adds
- *     BENCH_LARGE_SUBSCRIBERS (default 10000) facility subscribers, shared on;
+ *     executed alone, the code before issue 17) and on (one execution per access scope: a
+ *     handful of groups), BENCH_LARGE=1 adds BENCH_LARGE_SUBSCRIBERS (default 10000) facility
+ *     subscribers, shared on; last the worst case for sharing, every subscriber a user of their
+ *     own who is also a plain member of a private group (a scope of their own each);
  *   - for each: the time to open the subscriptions, every event delivered (and none of another
  *     group), server memory (RSS and V8 heap of the process serving gateway and subgraphs; the
  *     subscribers run in a separate process), and where the server's CPU time goes while the rows
  *     stream (a CPU profile of a second round of rows, summarised per stage: test/bench/profile.ts).
  * BENCH_EVENTS rows (default 100) are inserted BENCH_EVENT_GAP_MS apart (default 20).
+ * BENCH_SCENARIOS (default off,on,large,own) runs some of them only, e.g. `BENCH_LARGE=1
+ * BENCH_SCENARIOS=large` for the memory of 10,000 subscribers alone (RSS never shrinks within
+ * one process, so an earlier scenario's peak stays in a later one's figure).
  * BENCH_DIRECT=1: subscribe on the imports subgraph itself (no entity field), to see what the gateway adds.
  * The benchmark sets the gateway limits it needs itself (connections per identity, no rate limit),
  * so it runs with the defaults of the environment.
@@ -29,7 +33,7 @@ import { startStack } from '../../gateway/stack';
 import { SessionResolver } from '../../gateway/sessions';
 import { intFromEnv } from '../../subgraphs/common/config';
 import { signIdentity } from '../../subgraphs/common/identity';
-import { addFacilityUsers, type FacilityUser } from './facility';
+import { addFacilityUsers, addPrivateMemberships, type FacilityUser } from './facility';
 import { formatProfile, startProfile } from './profile';
 import { BENCH_SECRET, startBenchDatabases } from './setup';
 
@@ -53,6 +57,8 @@ interface Scenario {
   /** the users they sign in as: the first `identities` of the facility */
   identities: number;
   shared: boolean;
+  /** every user also a plain member of a private group: no two subscribers share a scope */
+  ownScopes?: boolean;
 }
 
 interface Figures {
@@ -209,12 +215,15 @@ async function main(): Promise<void> {
   const identities = Math.max(1, Math.min(subscribers, intFromEnv(process.env, 'BENCH_IDENTITIES', 200)));
   const groups = Math.max(1, Math.min(identities, intFromEnv(process.env, 'BENCH_GROUPS', 5)));
   const large = process.env.BENCH_LARGE === '1' ? intFromEnv(process.env, 'BENCH_LARGE_SUBSCRIBERS', 10_000) : 0;
-  const scenarios: Scenario[] = [
-    { label: 'facility, shared execution off (before)', subscribers, identities, shared: false },
-    { label: 'facility, shared execution on', subscribers, identities, shared: true },
-    { label: 'every subscriber its own scope, shared on', subscribers, identities: subscribers, shared: true },
-    ...(large ? [{ label: `${large} subscribers, facility, shared on`, subscribers: large, identities, shared: true }] : []),
+  const chosen = new Set((process.env.BENCH_SCENARIOS ?? 'off,on,large,own').split(',').map((name) => name.trim()));
+  const all: (Scenario & { name: string })[] = [
+    { name: 'off', label: 'facility, shared execution off (before)', subscribers, identities, shared: false },
+    { name: 'on', label: 'facility, shared execution on', subscribers, identities, shared: true },
+    ...(large ? [{ name: 'large', label: `${large} subscribers, facility, shared on`, subscribers: large, identities, shared: true }] : []),
+    // last: it gives every user a private group (a scope of their own)
+    { name: 'own', label: 'every subscriber its own scope, shared on', subscribers, identities: subscribers, shared: true, ownScopes: true },
   ];
+  const scenarios: Scenario[] = all.filter((s) => chosen.has(s.name));
   const urls = await startBenchDatabases('live');
   const figures: Figures[] = [];
   try {
@@ -225,6 +234,12 @@ async function main(): Promise<void> {
     // one import order per group, so that each row's order is its group's (visible to its members)
     const orderOf = new Map([...new Set(users.map((u) => u.groupName))].map((g) => [g, randomUUID()]));
     for (const scenario of scenarios) {
+      if (scenario.ownScopes) {
+        const client = new pg.Client(urls.omeroUrl);
+        await client.connect();
+        await addPrivateMemberships(client, users);
+        await client.end();
+      }
       const result = await runScenario(urls, scenario, { users, orderOf }, { events, gap });
       figures.push(result);
       printScenario(result, events, gap, groups);
@@ -232,7 +247,8 @@ async function main(): Promise<void> {
   } finally {
     await urls.drop();
   }
-  const [off, on] = figures;
+  const off = figures.find((f) => !f.scenario.shared);
+  const on = figures.find((f) => f.scenario.shared && f.scenario.subscribers === subscribers && !f.scenario.ownScopes);
   const ratio = (a: number, b: number) => (a / b).toFixed(1);
   console.log(
     [
@@ -243,7 +259,9 @@ async function main(): Promise<void> {
         (f) =>
           `  ${f.scenario.label.padEnd(46)} ${f.p50.toFixed(1).padStart(5)} ms ${f.p99.toFixed(1).padStart(5)} ms ${f.openMs.toFixed(0).padStart(5)} ms ${`${f.delivered}/${f.expected}`.padStart(18)} ${(f.rssPeak / 1024 / 1024).toFixed(0).padStart(6)} MiB`,
       ),
-      `  before/after (shared off ÷ on): p50 ×${ratio(off.p50, on.p50)}, p99 ×${ratio(off.p99, on.p99)}, open ×${ratio(off.openMs, on.openMs)}`,
+      ...(off && on
+        ? [`  before/after (shared off ÷ on): p50 ×${ratio(off.p50, on.p50)}, p99 ×${ratio(off.p99, on.p99)}, open ×${ratio(off.openMs, on.openMs)}`]
+        : []),
     ].join('\n'),
   );
 }

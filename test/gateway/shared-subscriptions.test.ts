@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
-import { DEMO, DEMO_USERS } from '../../database/demo/index';
+import { DEMO, DEMO_GROUPS, DEMO_USERS } from '../../database/demo/index';
 import { encodeCursor } from '../../subgraphs/common/cursor';
 import { STAGE_CURSOR } from '../../subgraphs/imports/resolvers';
 import { RawSubscriber } from '../support/raw-subscriber';
@@ -8,7 +8,7 @@ import { startTestStack, type TestStack } from '../support/stack';
 
 /**
  * graphql-ws subscriptions shared at the gateway (gateway/shared-subscriptions.ts,
- * docs/live-status.md, Shared execution): one execution per operation, variables and session —
+ * docs/live-status.md, Shared execution): one execution per operation, variables and access scope —
  * one upstream subscription, one `_entities` fetch per event — with cursors, resuming and the
  * live-session rules unchanged. Counted on /metrics of the gateway and of the subgraphs.
  */
@@ -108,19 +108,117 @@ it('gives two subscribers of one session byte-identical payloads from one execut
   expect(after.omeroRequests - opened.omeroRequests).toBe(2 + 1);
 });
 
-it('never shares between sessions, of one user or of two', async () => {
+/**
+ * A new OMERO user with exactly bob's groups (lab-annotate, lab-readonly, user; no private group,
+ * no leadership): the same access scope as bob. Returns an open session of theirs.
+ */
+let twins = 0;
+async function bobsTwin(): Promise<{ session: string; userId: number }> {
+  const userId = 900 + ++twins;
+  await omero.query(
+    `INSERT INTO experimenter (id, permissions, version, omename, firstname, lastname, email, institution, ldap)
+     VALUES ($1, 0, 0, $2::text, 'Twin', 'Of Bob', $2::text || '@example.org', 'Demo Lab', false)`,
+    [userId, `bobtwin${twins}`],
+  );
+  await omero.query(
+    `INSERT INTO groupexperimentermap (id, permissions, version, parent, child, child_index, owner)
+     SELECT (SELECT max(id) FROM groupexperimentermap) + row_number() OVER (), -52, 0, parent, $2, child_index, owner
+       FROM groupexperimentermap WHERE child = $1`,
+    [DEMO_USERS.bob.id, userId],
+  );
+  const uuid = randomUUID();
+  await omero.query(
+    `INSERT INTO session SELECT (json_populate_record(s, json_build_object('id', (SELECT max(id) + 1 FROM session), 'uuid', $2::text, 'owner', $3::bigint))).* FROM session s WHERE s.uuid = $1`,
+    [DEMO_USERS.bob.sessionUuid, uuid, userId],
+  );
+  return { session: uuid, userId };
+}
+
+it('shares between the sessions and the users of one access scope, never between scopes', async () => {
   const before = await counts();
-  const subscribers = [subscriber(DEMO_USERS.bob.sessionUuid), subscriber(await newSession('bob')), subscriber(DEMO_USERS.alice.sessionUuid)];
+  const twin = await bobsTwin();
+  const subscribers = [
+    subscriber(DEMO_USERS.bob.sessionUuid),
+    subscriber(await newSession('bob')),
+    subscriber(twin.session),
+    subscriber(DEMO_USERS.alice.sessionUuid), // lab-private member: a scope of her own
+  ];
   for (const s of subscribers) await s.subscribe(QUERY);
   await live(subscribers);
-  expect((await counts()).executions - before.executions).toBe(3);
-  await appendStage(DEMO.importOrders.completed, 'Alice private'); // alice, lab-private: not bob's
+  const opened = await counts();
+  expect(opened.executions - before.executions).toBe(2); // bob's scope, alice's
+  await appendStage(DEMO.importOrders.completed, 'Alice private'); // alice, lab-private: not bob's scope
   await appendStage(DEMO.importOrders.pending, 'All see');
-  await subscribers[2].until('two events', () => stagesOf(subscribers[2]).length === 2);
-  for (const s of subscribers.slice(0, 2)) await s.until('one event', () => stagesOf(s).length === 1);
-  expect(stagesOf(subscribers[0])).toEqual(['All see']);
-  expect(stagesOf(subscribers[1])).toEqual(['All see']);
-  expect(stagesOf(subscribers[2])).toEqual(['Alice private', 'All see']);
+  await subscribers[3].until('two events', () => stagesOf(subscribers[3]).length === 2);
+  for (const s of subscribers.slice(0, 3)) await s.until('one event', () => stagesOf(s).length === 1);
+  for (const s of subscribers.slice(0, 3)) expect(stagesOf(s)).toEqual(['All see']);
+  expect(framesOf(subscribers[2])).toEqual(framesOf(subscribers[0])); // one result, serialised once
+  expect(stagesOf(subscribers[3])).toEqual(['Alice private', 'All see']);
+  // one upstream result per event and scope that sees it: bob's scope one, alice's two
+  expect((await counts()).upstream - opened.upstream).toBe(1 + 2);
+});
+
+it('never shares a selection about the caller themself (a caller-specific field) between users', async () => {
+  const twin = await bobsTwin();
+  const query = 'subscription { importOrderEvents { cursor stageRaw order { importedObjects { ... on Image { id permissions { canEdit } } } } } }';
+  const before = await counts();
+  const subscribers = [subscriber(DEMO_USERS.bob.sessionUuid), subscriber(await newSession('bob')), subscriber(twin.session)];
+  for (const s of subscribers) await s.subscribe(query);
+  await live(subscribers);
+  expect((await counts()).executions - before.executions).toBe(2); // bob's two sessions together, the twin alone
+});
+
+it('the representative leaving hands the group to another member: every row once, in order', async () => {
+  const first = await newSession('bob'); // subscribes first: the group runs as this session
+  const twin = await bobsTwin();
+  const [leaving, staying] = [subscriber(first), subscriber(twin.session)];
+  await leaving.subscribe(QUERY);
+  await staying.subscribe(QUERY);
+  await live([leaving, staying]);
+  const before = await counts();
+  const ended = () => leaving.results.some((r) => r.errors?.[0]?.extensions?.code === 'UNAUTHENTICATED');
+  // rows before, while and after the gateway notices the closed session and hands the group over
+  let written = 0;
+  const write = async () => appendStage(DEMO.importOrders.pending, `Handover ${written++}`);
+  for (let i = 0; i < 10; i++) await write();
+  await omero.query('UPDATE session SET closed = now() WHERE uuid = $1', [first]);
+  while (!ended()) {
+    await write();
+    await new Promise((r) => setTimeout(r, 5)); // rows while the new execution starts: its replay must bring them
+  }
+  for (let i = 0; i < 10; i++) await write();
+  await staying.until('every row', () => stagesOf(staying).length >= written);
+  await new Promise((r) => setTimeout(r, 300)); // nothing more arrives
+  expect(stagesOf(staying)).toEqual(Array.from({ length: written }, (_, i) => `Handover ${i}`));
+  expect(stagesOf(leaving).length).toBeLessThan(written);
+  expect((await counts()).executions - before.executions).toBe(1); // the group again, as the twin
+});
+
+it('a member whose scope changes moves to a stream of its own after its last row: every row once, the new scope at once', async () => {
+  const twin = await bobsTwin();
+  const [steady, moving] = [subscriber(DEMO_USERS.bob.sessionUuid), subscriber(twin.session)];
+  await steady.subscribe(QUERY);
+  await moving.subscribe(QUERY);
+  await live([steady, moving]);
+  const before = await counts();
+  // rows (lab-annotate: both scopes see them) before, while and after the gateway notices the change
+  let written = 0;
+  const write = async () => appendStage(DEMO.importOrders.pending, `Move ${written++}`);
+  for (let i = 0; i < 10; i++) await write();
+  await omero.query('DELETE FROM groupexperimentermap WHERE child = $1 AND parent = $2', [twin.userId, DEMO_GROUPS.labReadOnly.id]); // leaves lab-readonly
+  while ((await counts()).executions === before.executions) {
+    await write();
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  for (let i = 0; i < 10; i++) await write();
+  const total = written;
+  await moving.until('every row', () => stagesOf(moving).length >= total);
+  await steady.until('every row', () => stagesOf(steady).length >= total);
+  await new Promise((r) => setTimeout(r, 300));
+  expect(stagesOf(moving)).toEqual(Array.from({ length: total }, (_, i) => `Move ${i}`));
+  expect(stagesOf(steady)).toEqual(Array.from({ length: total }, (_, i) => `Move ${i}`));
+  expect(moving.results.every((r) => !r.errors)).toBe(true);
+  expect((await counts()).executions - before.executions).toBe(1); // the twin's own stream
 });
 
 it('a subscriber leaving does not disturb the others of its group', async () => {
