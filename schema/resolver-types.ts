@@ -64,7 +64,7 @@ export const SUBGRAPH_TYPES: Record<string, SubgraphTypes> = {
       "import type { SlurmJob as SlurmJobModel, Task as TaskModel, WorkflowRun as WorkflowRunModel } from '../fold';",
       "import type { LaunchResult } from '../launch/run-workflow';",
       "import type { WorkflowSources } from '../resolvers';",
-      "import type { WorkflowStatisticsBucket } from '../source/statistics';",
+      "import type { WorkflowStatisticsBucket, WorkflowStatisticsTable as WorkflowStatisticsTableModel } from '../source/statistics';",
       "import type { ApiEvent, RunUpdate } from '../updates';",
     ],
     mappers: {
@@ -79,6 +79,7 @@ export const SUBGRAPH_TYPES: Record<string, SubgraphTypes> = {
       WorkflowConnection: 'Connection<CatalogueWorkflow>',
       SbatchOption: 'SbatchOptionModel',
       WorkflowStatistics: 'WorkflowStatisticsBucket',
+      WorkflowStatisticsTable: 'WorkflowStatisticsTableModel',
       WorkflowInputReference: '{ dataType: string; id: string }',
       RunWorkflowResult: 'LaunchResult',
       WorkflowCatalogueUpdate: 'CatalogueVersion',

@@ -110,6 +110,9 @@ export const cacheConfig = {
     "DatasetEdge": {
       "keyFields": false
     },
+    "DurationColumns": {
+      "keyFields": false
+    },
     "DurationStatistics": {
       "keyFields": false
     },
@@ -293,6 +296,12 @@ export const cacheConfig = {
     "WorkflowStatistics": {
       "keyFields": false
     },
+    "WorkflowStatisticsTable": {
+      "keyFields": false
+    },
+    "WorkflowStatusColumn": {
+      "keyFields": false
+    },
     "WorkflowStatusCount": {
       "keyFields": false
     }
@@ -309,6 +318,7 @@ export const cacheConfig = {
     ],
     "DatasetConnection": null,
     "DatasetEdge": null,
+    "DurationColumns": null,
     "DurationStatistics": null,
     "Ellipse": [
       "id"
@@ -471,6 +481,8 @@ export const cacheConfig = {
     "WorkflowRunEventEdge": null,
     "WorkflowRunUpdate": null,
     "WorkflowStatistics": null,
+    "WorkflowStatisticsTable": null,
+    "WorkflowStatusColumn": null,
     "WorkflowStatusCount": null
   },
   "entityTypes": [
@@ -517,6 +529,7 @@ export const cacheConfig = {
     "Color",
     "DatasetConnection",
     "DatasetEdge",
+    "DurationColumns",
     "DurationStatistics",
     "EnvironmentVariable",
     "FormChange",
@@ -576,6 +589,8 @@ export const cacheConfig = {
     "WorkflowRunEventEdge",
     "WorkflowRunUpdate",
     "WorkflowStatistics",
+    "WorkflowStatisticsTable",
+    "WorkflowStatusColumn",
     "WorkflowStatusCount"
   ]
 } as const;

@@ -6,7 +6,7 @@ import type { CatalogueVersion } from '../catalogue/watch';
 import type { SlurmJob as SlurmJobModel, Task as TaskModel, WorkflowRun as WorkflowRunModel } from '../fold';
 import type { LaunchResult } from '../launch/run-workflow';
 import type { WorkflowSources } from '../resolvers';
-import type { WorkflowStatisticsBucket } from '../source/statistics';
+import type { WorkflowStatisticsBucket, WorkflowStatisticsTable as WorkflowStatisticsTableModel } from '../source/statistics';
 import type { ApiEvent, RunUpdate } from '../updates';
 import type { GraphQLResolveInfo, GraphQLScalarType, GraphQLScalarTypeConfig } from 'graphql';
 export type Maybe<T> = T | null;
@@ -43,6 +43,12 @@ export type Query = {
    * combination of the other keys seen, empty ones as zero buckets: a chart needs no gap filling.
    */
   workflowStatistics: Array<WorkflowStatistics>;
+  /**
+   * The same buckets as workflowStatistics (same arguments, same order) as columns: entry i of every
+   * list belongs to bucket i. What chart libraries and data frames take (Observable Plot, Vega-Lite,
+   * pandas), and a fraction of the cost of one object per bucket for a long range (docs/workflows.md).
+   */
+  workflowStatisticsTable: WorkflowStatisticsTable;
   /** Runs the caller may see, newest first. */
   workflowRuns: WorkflowRunConnection;
   /** A Slurm job of a visible run, by its Slurm job id. */
@@ -82,6 +88,15 @@ export type QueryWorkflowRunArgs = {
 
 /** Read entry points of the federated OMERO + BIOMERO graph. */
 export type QueryWorkflowStatisticsArgs = {
+  range: TimeRange;
+  groupBy: Array<WorkflowStatisticsKey>;
+  period?: InputMaybe<WorkflowStatisticsPeriod>;
+  filter?: InputMaybe<WorkflowRunFilter>;
+};
+
+
+/** Read entry points of the federated OMERO + BIOMERO graph. */
+export type QueryWorkflowStatisticsTableArgs = {
   range: TimeRange;
   groupBy: Array<WorkflowStatisticsKey>;
   period?: InputMaybe<WorkflowStatisticsPeriod>;
@@ -324,6 +339,72 @@ export type WorkflowStatistics = {
   total: DurationStatistics;
   /** Slurm jobs of the bucket's runs (all their tasks; sbatch failures, job id -1, not counted) */
   slurmJobs: Scalars['Int']['output'];
+};
+
+/**
+ * workflowStatistics' buckets as columns: entry i of every list is bucket i's; key columns not
+ * grouped by hold nulls.
+ */
+export type WorkflowStatisticsTable = {
+  __typename?: 'WorkflowStatisticsTable';
+  /** the number of buckets: the length of every list */
+  length: Scalars['Int']['output'];
+  /** start of the period (UTC) when grouped by PERIOD */
+  periodStart: Array<Maybe<Scalars['DateTime']['output']>>;
+  /** the workflow when grouped by WORKFLOW */
+  workflow: Array<Maybe<Scalars['String']['output']>>;
+  /** the workflow version when grouped by WORKFLOW_VERSION */
+  workflowVersion: Array<Maybe<Scalars['String']['output']>>;
+  /** the owner's OMERO experimenter id when grouped by USER */
+  userId: Array<Maybe<Scalars['ID']['output']>>;
+  /** the OMERO group id when grouped by GROUP */
+  groupId: Array<Maybe<Scalars['ID']['output']>>;
+  /** the status when grouped by STATUS */
+  status: Array<Maybe<WorkflowStatus>>;
+  /** runs in the bucket */
+  runs: Array<Scalars['Int']['output']>;
+  /** runs per current status: one column for each status that has runs in some bucket */
+  byStatus: Array<WorkflowStatusColumn>;
+  /** runs DONE */
+  succeeded: Array<Scalars['Int']['output']>;
+  /** runs FAILED */
+  failed: Array<Scalars['Int']['output']>;
+  /** succeeded / (succeeded + failed); null when none finished */
+  successRate: Array<Maybe<Scalars['Float']['output']>>;
+  /** failed / (succeeded + failed); null when none finished */
+  failureRate: Array<Maybe<Scalars['Float']['output']>>;
+  /** seconds from the workflow job's submission to its first RUNNING state */
+  queueWait: DurationColumns;
+  /** seconds from the workflow job's first RUNNING state to its final state */
+  runTime: DurationColumns;
+  /** seconds from the run's creation to WorkflowCompleted/WorkflowFailed */
+  total: DurationColumns;
+  /** Slurm jobs of the bucket's runs */
+  slurmJobs: Array<Scalars['Int']['output']>;
+};
+
+/** Runs of one status in each bucket of a WorkflowStatisticsTable. */
+export type WorkflowStatusColumn = {
+  __typename?: 'WorkflowStatusColumn';
+  /** the runs' current status */
+  status: WorkflowStatus;
+  /** number of runs with it, per bucket (0 where none) */
+  counts: Array<Scalars['Int']['output']>;
+};
+
+/** DurationStatistics of each bucket of a WorkflowStatisticsTable, as columns. */
+export type DurationColumns = {
+  __typename?: 'DurationColumns';
+  /** runs that have this duration */
+  count: Array<Scalars['Int']['output']>;
+  /** mean, in seconds; null when count is 0 */
+  mean: Array<Maybe<Scalars['Float']['output']>>;
+  /** median, in seconds */
+  p50: Array<Maybe<Scalars['Float']['output']>>;
+  /** 90th percentile, in seconds */
+  p90: Array<Maybe<Scalars['Float']['output']>>;
+  /** 99th percentile, in seconds */
+  p99: Array<Maybe<Scalars['Float']['output']>>;
 };
 
 /** How many runs of a bucket have one status. */
@@ -1153,6 +1234,9 @@ export type ResolversTypes = {
   WorkflowStatisticsPeriod: WorkflowStatisticsPeriod;
   WorkflowStatistics: ResolverTypeWrapper<WorkflowStatisticsBucket>;
   Float: ResolverTypeWrapper<Scalars['Float']['output']>;
+  WorkflowStatisticsTable: ResolverTypeWrapper<WorkflowStatisticsTableModel>;
+  WorkflowStatusColumn: ResolverTypeWrapper<WorkflowStatusColumn>;
+  DurationColumns: ResolverTypeWrapper<DurationColumns>;
   WorkflowStatusCount: ResolverTypeWrapper<WorkflowStatusCount>;
   DurationStatistics: ResolverTypeWrapper<DurationStatistics>;
   WorkflowStatus: WorkflowStatus;
@@ -1214,6 +1298,9 @@ export type ResolversParentTypes = {
   TimeRange: TimeRange;
   WorkflowStatistics: WorkflowStatisticsBucket;
   Float: Scalars['Float']['output'];
+  WorkflowStatisticsTable: WorkflowStatisticsTableModel;
+  WorkflowStatusColumn: WorkflowStatusColumn;
+  DurationColumns: DurationColumns;
   WorkflowStatusCount: WorkflowStatusCount;
   DurationStatistics: DurationStatistics;
   WorkflowRun: WorkflowRunModel;
@@ -1269,6 +1356,7 @@ export interface JsonScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes
 export type QueryResolvers<ContextType = SubgraphContext<WorkflowSources>, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
   workflowRun?: Resolver<Maybe<ResolversTypes['WorkflowRun']>, ParentType, ContextType, RequireFields<QueryWorkflowRunArgs, 'id'>>;
   workflowStatistics?: Resolver<Array<ResolversTypes['WorkflowStatistics']>, ParentType, ContextType, RequireFields<QueryWorkflowStatisticsArgs, 'range' | 'groupBy' | 'period'>>;
+  workflowStatisticsTable?: Resolver<ResolversTypes['WorkflowStatisticsTable'], ParentType, ContextType, RequireFields<QueryWorkflowStatisticsTableArgs, 'range' | 'groupBy' | 'period'>>;
   workflowRuns?: Resolver<ResolversTypes['WorkflowRunConnection'], ParentType, ContextType, Partial<QueryWorkflowRunsArgs>>;
   slurmJob?: Resolver<Maybe<ResolversTypes['SlurmJob']>, ParentType, ContextType, RequireFields<QuerySlurmJobArgs, 'id'>>;
   workflows?: Resolver<ResolversTypes['WorkflowConnection'], ParentType, ContextType, Partial<QueryWorkflowsArgs>>;
@@ -1308,6 +1396,39 @@ export type WorkflowStatisticsResolvers<ContextType = SubgraphContext<WorkflowSo
   runTime?: Resolver<ResolversTypes['DurationStatistics'], ParentType, ContextType>;
   total?: Resolver<ResolversTypes['DurationStatistics'], ParentType, ContextType>;
   slurmJobs?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type WorkflowStatisticsTableResolvers<ContextType = SubgraphContext<WorkflowSources>, ParentType extends ResolversParentTypes['WorkflowStatisticsTable'] = ResolversParentTypes['WorkflowStatisticsTable']> = {
+  length?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  periodStart?: Resolver<Array<Maybe<ResolversTypes['DateTime']>>, ParentType, ContextType>;
+  workflow?: Resolver<Array<Maybe<ResolversTypes['String']>>, ParentType, ContextType>;
+  workflowVersion?: Resolver<Array<Maybe<ResolversTypes['String']>>, ParentType, ContextType>;
+  userId?: Resolver<Array<Maybe<ResolversTypes['ID']>>, ParentType, ContextType>;
+  groupId?: Resolver<Array<Maybe<ResolversTypes['ID']>>, ParentType, ContextType>;
+  status?: Resolver<Array<Maybe<ResolversTypes['WorkflowStatus']>>, ParentType, ContextType>;
+  runs?: Resolver<Array<ResolversTypes['Int']>, ParentType, ContextType>;
+  byStatus?: Resolver<Array<ResolversTypes['WorkflowStatusColumn']>, ParentType, ContextType>;
+  succeeded?: Resolver<Array<ResolversTypes['Int']>, ParentType, ContextType>;
+  failed?: Resolver<Array<ResolversTypes['Int']>, ParentType, ContextType>;
+  successRate?: Resolver<Array<Maybe<ResolversTypes['Float']>>, ParentType, ContextType>;
+  failureRate?: Resolver<Array<Maybe<ResolversTypes['Float']>>, ParentType, ContextType>;
+  queueWait?: Resolver<ResolversTypes['DurationColumns'], ParentType, ContextType>;
+  runTime?: Resolver<ResolversTypes['DurationColumns'], ParentType, ContextType>;
+  total?: Resolver<ResolversTypes['DurationColumns'], ParentType, ContextType>;
+  slurmJobs?: Resolver<Array<ResolversTypes['Int']>, ParentType, ContextType>;
+};
+
+export type WorkflowStatusColumnResolvers<ContextType = SubgraphContext<WorkflowSources>, ParentType extends ResolversParentTypes['WorkflowStatusColumn'] = ResolversParentTypes['WorkflowStatusColumn']> = {
+  status?: Resolver<ResolversTypes['WorkflowStatus'], ParentType, ContextType>;
+  counts?: Resolver<Array<ResolversTypes['Int']>, ParentType, ContextType>;
+};
+
+export type DurationColumnsResolvers<ContextType = SubgraphContext<WorkflowSources>, ParentType extends ResolversParentTypes['DurationColumns'] = ResolversParentTypes['DurationColumns']> = {
+  count?: Resolver<Array<ResolversTypes['Int']>, ParentType, ContextType>;
+  mean?: Resolver<Array<Maybe<ResolversTypes['Float']>>, ParentType, ContextType>;
+  p50?: Resolver<Array<Maybe<ResolversTypes['Float']>>, ParentType, ContextType>;
+  p90?: Resolver<Array<Maybe<ResolversTypes['Float']>>, ParentType, ContextType>;
+  p99?: Resolver<Array<Maybe<ResolversTypes['Float']>>, ParentType, ContextType>;
 };
 
 export type WorkflowStatusCountResolvers<ContextType = SubgraphContext<WorkflowSources>, ParentType extends ResolversParentTypes['WorkflowStatusCount'] = ResolversParentTypes['WorkflowStatusCount']> = {
@@ -1618,6 +1739,9 @@ export type Resolvers<ContextType = SubgraphContext<WorkflowSources>> = {
   Mutation?: MutationResolvers<ContextType>;
   Subscription?: SubscriptionResolvers<ContextType>;
   WorkflowStatistics?: WorkflowStatisticsResolvers<ContextType>;
+  WorkflowStatisticsTable?: WorkflowStatisticsTableResolvers<ContextType>;
+  WorkflowStatusColumn?: WorkflowStatusColumnResolvers<ContextType>;
+  DurationColumns?: DurationColumnsResolvers<ContextType>;
   WorkflowStatusCount?: WorkflowStatusCountResolvers<ContextType>;
   DurationStatistics?: DurationStatisticsResolvers<ContextType>;
   WorkflowRun?: WorkflowRunResolvers<ContextType>;

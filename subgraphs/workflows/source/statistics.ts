@@ -379,3 +379,66 @@ function bucketOf(row: Row): WorkflowStatisticsBucket {
     slurmJobs: row.slurm_jobs ?? 0,
   };
 }
+
+/** DurationStatistics of every bucket, as columns. */
+export interface DurationColumns {
+  count: number[];
+  mean: (number | null)[];
+  p50: (number | null)[];
+  p90: (number | null)[];
+  p99: (number | null)[];
+}
+
+/** workflowStatisticsTable: the buckets as columns, entry i of each list bucket i's. */
+export interface WorkflowStatisticsTable {
+  length: number;
+  periodStart: (Date | null)[];
+  workflow: (string | null)[];
+  workflowVersion: (string | null)[];
+  userId: (string | null)[];
+  groupId: (string | null)[];
+  status: (string | null)[];
+  runs: number[];
+  byStatus: { status: string; counts: number[] }[];
+  succeeded: number[];
+  failed: number[];
+  successRate: (number | null)[];
+  failureRate: (number | null)[];
+  queueWait: DurationColumns;
+  runTime: DurationColumns;
+  total: DurationColumns;
+  slurmJobs: number[];
+}
+
+/** The buckets transposed: one list per field, a column per status that has runs anywhere. */
+export function statisticsTable(buckets: WorkflowStatisticsBucket[]): WorkflowStatisticsTable {
+  const column = <T>(value: (b: WorkflowStatisticsBucket) => T): T[] => buckets.map(value);
+  const durations = (of: (b: WorkflowStatisticsBucket) => DurationStatistics): DurationColumns => ({
+    count: column((b) => of(b).count),
+    mean: column((b) => of(b).mean),
+    p50: column((b) => of(b).p50),
+    p90: column((b) => of(b).p90),
+    p99: column((b) => of(b).p99),
+  });
+  const id = (value: number | null) => (value != null && value >= 0 ? String(value) : null);
+  const statuses = STATUSES.filter((status) => buckets.some((b) => b.byStatus.some((s) => s.status === status)));
+  return {
+    length: buckets.length,
+    periodStart: column((b) => b.periodStart),
+    workflow: column((b) => b.workflow),
+    workflowVersion: column((b) => b.workflowVersion),
+    userId: column((b) => id(b.userId)),
+    groupId: column((b) => id(b.groupId)),
+    status: column((b) => b.status),
+    runs: column((b) => b.runs),
+    byStatus: statuses.map((status) => ({ status, counts: column((b) => b.byStatus.find((s) => s.status === status)?.count ?? 0) })),
+    succeeded: column((b) => b.succeeded),
+    failed: column((b) => b.failed),
+    successRate: column((b) => b.successRate),
+    failureRate: column((b) => b.failureRate),
+    queueWait: durations((b) => b.queueWait),
+    runTime: durations((b) => b.runTime),
+    total: durations((b) => b.total),
+    slurmJobs: column((b) => b.slurmJobs),
+  };
+}

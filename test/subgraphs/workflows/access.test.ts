@@ -87,6 +87,17 @@ const CASES: Record<string, Probe | string> = {
           .filter((b: { group: { id: string } | null; runs: number }) => b.group?.id === String(PRIVATE_GROUP))
           .reduce((n: number, b: { runs: number }) => n + b.runs, 0),
     ),
+  'Query.workflowStatisticsTable': (u) =>
+    query(
+      u,
+      '{ workflowStatisticsTable(range: { from: "2020-01-01T00:00:00Z", to: "2060-01-01T00:00:00Z" }, groupBy: [GROUP], period: MONTH) { groupId runs } }',
+      {},
+      (d) =>
+        (d.workflowStatisticsTable.groupId as (string | null)[]).reduce(
+          (n: number, group, i) => n + (group === String(PRIVATE_GROUP) ? (d.workflowStatisticsTable.runs[i] as number) : 0),
+          0,
+        ),
+    ),
   'Query.slurmJob': (u) => query(u, 'query($id: ID!) { slurmJob(id: $id) { jobId } }', { id: String(RUN.jobs.cellpose) }, (d) => (d.slurmJob ? 1 : 0)),
   'Query.workflows': CATALOGUE,
   'Query.workflow': CATALOGUE,

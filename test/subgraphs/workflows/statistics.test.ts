@@ -296,6 +296,57 @@ describe('workflowStatistics', () => {
   });
 });
 
+describe('workflowStatisticsTable', () => {
+  const COLUMNS = `{ length periodStart workflow workflowVersion userId groupId status runs byStatus { status counts } succeeded failed successRate failureRate
+    queueWait ${DURATION} runTime ${DURATION} total ${DURATION} slurmJobs }`;
+  const TABLE = `query($r: TimeRange!, $g: [WorkflowStatisticsKey!]!, $p: WorkflowStatisticsPeriod, $f: WorkflowRunFilter) {
+    workflowStatisticsTable(range: $r, groupBy: $g, period: $p, filter: $f) ${COLUMNS} }`;
+
+  /** The table read back as buckets: entry i of every column is bucket i. */
+  function rows(table: any): any[] {
+    const durations = (d: any, i: number) => ({ count: d.count[i], mean: d.mean[i], p50: d.p50[i], p90: d.p90[i], p99: d.p99[i] });
+    return Array.from({ length: table.length }, (_, i) => ({
+      periodStart: table.periodStart[i],
+      workflow: table.workflow[i],
+      workflowVersion: table.workflowVersion[i],
+      user: table.userId[i] === null ? null : { id: table.userId[i] },
+      group: table.groupId[i] === null ? null : { id: table.groupId[i] },
+      status: table.status[i],
+      runs: table.runs[i],
+      byStatus: table.byStatus.filter((c: any) => c.counts[i] > 0).map((c: any) => ({ status: c.status, count: c.counts[i] })),
+      succeeded: table.succeeded[i],
+      failed: table.failed[i],
+      successRate: table.successRate[i],
+      failureRate: table.failureRate[i],
+      queueWait: durations(table.queueWait, i),
+      runTime: durations(table.runTime, i),
+      total: durations(table.total, i),
+      slurmJobs: table.slurmJobs[i],
+    }));
+  }
+
+  it.each<[DemoUser, Key[], 'DAY' | 'WEEK' | 'MONTH', Record<string, unknown>]>([
+    ['erin', ['PERIOD', 'WORKFLOW', 'STATUS'], 'DAY', {}],
+    ['carol', ['PERIOD', 'GROUP', 'WORKFLOW_VERSION'], 'MONTH', {}],
+    ['erin', ['USER'], 'DAY', { groupId: '5' }],
+    ['dave', [], 'DAY', {}],
+  ])('as %s by %j per %s: the buckets of workflowStatistics, in their order, as columns of one length', async (user, keys, period, filter) => {
+    const variables = { r: YEAR, g: keys, p: period, f: filter };
+    const [{ workflowStatistics: buckets }, { workflowStatisticsTable: table }] = await Promise.all([
+      query(STATS, user, variables),
+      query(TABLE, user, variables),
+    ]);
+    expect(table.length).toBe(buckets.length);
+    for (const column of [table.periodStart, table.runs, table.status, table.total.p99, ...table.byStatus.map((c: any) => c.counts)]) {
+      expect(column).toHaveLength(buckets.length);
+    }
+    const byStatusSorted = (b: any) => ({ ...b, byStatus: [...b.byStatus].sort((x: any, y: any) => x.status.localeCompare(y.status)) });
+    expect(rows(table).map(byStatusSorted)).toEqual(buckets.map(byStatusSorted));
+    // a column per status that has runs somewhere, never an empty one
+    for (const c of table.byStatus) expect(c.counts.some((n: number) => n > 0)).toBe(true);
+  });
+});
+
 describe('run fields and filters', () => {
   const generated = async () => (await allRuns('erin')).filter((r) => r.createdAt >= FROM.toISOString()).sort((a, b) => a.createdAt.localeCompare(b.createdAt));
 
