@@ -414,7 +414,10 @@ export class RunSummary {
    * MAX_REQUEST_FOLD_EVENTS ids behind (the first build is running). Settings for `fn`'s statement
    * in `setLocal` (SET LOCAL …; sent with BEGIN, one round trip).
    */
-  async snapshot<T>(setLocal: string, fn: (client: pg.PoolClient, tail: { touched: string[]; facts: RunFacts[] }) => Promise<T>): Promise<T | null> {
+  async snapshot<T>(
+    setLocal: string,
+    fn: (client: pg.PoolClient, tail: { touched: string[]; facts: RunFacts[] }, alongside: Alongside) => Promise<T>,
+  ): Promise<T | null> {
     if (!(await this.installed())) return null;
     const client = await this.pool.connect();
     try {
@@ -432,7 +435,7 @@ export class RunSummary {
         return null;
       }
       const tail = pending > 0 ? await foldTouched(client, foldedUpTo, null) : { touched: [], facts: [] };
-      const result = await fn(client, tail);
+      const result = await fn(client, tail, (work) => alongside(this.pool, client, setLocal, work));
       await client.query('COMMIT');
       return result;
     } catch (err) {
@@ -449,6 +452,44 @@ export class RunSummary {
     } finally {
       client.release();
     }
+  }
+}
+
+/** Runs a statement in the snapshot of `snapshot()`'s transaction, on a second connection when one is free. */
+export type Alongside = <R>(work: (client: pg.ClientBase) => Promise<R>) => Promise<R>;
+
+/** How long a second connection is waited for before the work queues on the first one. */
+const ALONGSIDE_WAIT_MS = 20;
+
+/**
+ * `work` on a second connection of the pool, in the snapshot of `client`'s open REPEATABLE READ
+ * transaction (pg_export_snapshot / SET TRANSACTION SNAPSHOT), so that it runs at the same time as
+ * what `client` runs next and sees exactly the same rows. When no connection comes within
+ * ALONGSIDE_WAIT_MS it runs on `client` itself, after its queued statements: requests that each
+ * hold one connection and wait for a second could otherwise wait for each other forever.
+ */
+async function alongside<R>(pool: pg.Pool, client: pg.PoolClient, setLocal: string, work: (client: pg.ClientBase) => Promise<R>): Promise<R> {
+  const exported = client.query<{ id: string }>('SELECT pg_export_snapshot() AS id'); // queued before client's next statement
+  const connecting = pool.connect();
+  let timer: NodeJS.Timeout | undefined;
+  const other = await Promise.race([connecting, new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), ALONGSIDE_WAIT_MS)))]);
+  clearTimeout(timer);
+  if (!other) {
+    void connecting.then((late) => late.release()).catch(() => undefined);
+    await exported;
+    return work(client);
+  }
+  try {
+    const { rows } = await exported;
+    await other.query(`BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT '${rows[0].id.replace(/'/g, "''")}'; ${setLocal}`);
+    const result = await work(other);
+    await other.query('COMMIT');
+    return result;
+  } catch (err) {
+    await other.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    other.release();
   }
 }
 

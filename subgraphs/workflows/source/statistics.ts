@@ -250,9 +250,19 @@ export interface WorkflowStatisticsArgs {
  */
 export async function workflowStatistics(pool: pg.Pool, scope: GroupScope, args: WorkflowStatisticsArgs): Promise<WorkflowStatisticsBucket[]> {
   const statement = prepared(scope, args);
-  const rows = await runSummaryOf(pool).snapshot(SET_BASED, async (client, tail) => {
-    const { sql, params } = statement(summaryFactsSql(1, tail));
-    return (await client.query<Row>(sql, params)).rows;
+  const keys = [...new Set(args.groupBy)];
+  const rows = await runSummaryOf(pool).snapshot(SET_BASED, async (client, tail, alongside) => {
+    // by period, the range's halves at once on two connections of one snapshot: the grouping's
+    // sorts are per period, so a half never holds part of another's bucket
+    const mid = keys.includes('PERIOD') ? await middlePeriod(client, args) : null;
+    if (!mid) {
+      const { sql, params } = statement(summaryFactsSql(1, tail));
+      return (await client.query<Row>(sql, params)).rows;
+    }
+    const half = (from: Date, to: Date) => prepared(scope, { ...args, range: { from, to } }, false)(summaryFactsSql(1, tail));
+    const [late, early] = [half(mid, args.range.to), half(args.range.from, mid)];
+    const [second, first] = await Promise.all([alongside((other) => other.query<Row>(late.sql, late.params)), client.query<Row>(early.sql, early.params)]);
+    return filledPeriods(client, args, keys, [...first.rows, ...second.rows]);
   });
   if (rows) return rows.map(bucketOf);
   const { sql, params } = statement(eventFactsSql(1));
@@ -266,7 +276,7 @@ export async function workflowStatisticsFromEvents(pool: pg.Pool, scope: GroupSc
 }
 
 /** The request checked (BAD_USER_INPUT) and its statement over a `facts` CTE. */
-function prepared(scope: GroupScope, args: WorkflowStatisticsArgs): (facts: FactsCte) => { sql: string; params: unknown[] } {
+function prepared(scope: GroupScope, args: WorkflowStatisticsArgs, zeroFill = true): (facts: FactsCte) => { sql: string; params: unknown[] } {
   const { from, to } = args.range;
   const period = args.period ?? 'DAY';
   if (!(from < to)) throw badInput('range.from must be before range.to.', 'range');
@@ -279,7 +289,57 @@ function prepared(scope: GroupScope, args: WorkflowStatisticsArgs): (facts: Fact
   const keys = [...new Set(args.groupBy)];
   const f = args.filter ?? {};
   const others = [optionalId(f.userId, 'userId'), optionalId(f.groupId, 'groupId'), filterRunIds(f)] as const;
-  return (facts) => statisticsStatement(facts, scope, keys, period, args, others);
+  return (facts) => statisticsStatement(facts, scope, keys, period, args, others, zeroFill);
+}
+
+/** Every period of [from, to) as `period` (UTC), from the periods' SQL parameters. */
+function periodsSql(from: string, to: string, unit: string): string {
+  return `SELECT g AT TIME ZONE 'UTC' AS period
+           FROM generate_series(date_trunc(${unit}, ${from}::timestamptz AT TIME ZONE 'UTC'), (${to}::timestamptz AT TIME ZONE 'UTC') - interval '1 microsecond', ('1 ' || ${unit})::interval) g`;
+}
+
+/** The SQL type of each key column, for the combinations sent back to be ordered (filledPeriods). */
+const KEY_TYPES: Record<string, string> = { workflow: 'text', workflow_version: 'text', user_id: 'bigint', group_id: 'bigint', status: 'text' };
+
+/**
+ * The period boundary nearest the middle of the range (PostgreSQL's date_trunc, the statement's
+ * own rule), or null when the range holds a single period: each half then groups its own periods,
+ * none shared.
+ */
+async function middlePeriod(client: pg.ClientBase, args: WorkflowStatisticsArgs): Promise<Date | null> {
+  const { from, to } = args.range;
+  const unit = PERIOD_UNIT[args.period ?? 'DAY'];
+  const { rows } = await client.query<{ mid: Date }>(
+    `SELECT date_trunc($3, ($1::timestamptz + ($2::timestamptz - $1::timestamptz) / 2) AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS mid`,
+    [from, to, unit],
+  );
+  const mid = rows[0].mid;
+  return mid > from && mid < to ? mid : null;
+}
+
+/**
+ * The rows of both halves as the one statement gives them: every period of the range for every
+ * combination of the other keys seen, zero rows where none fell, in the statement's order (periods,
+ * then the keys in the database's collation: both asked of PostgreSQL).
+ */
+async function filledPeriods(client: pg.ClientBase, args: WorkflowStatisticsArgs, keys: WorkflowStatisticsKey[], rows: Row[]): Promise<Row[]> {
+  const others = keys.map((k) => KEY_COLUMNS[k]).filter((c) => c !== 'period');
+  const comboOf = (row: Record<string, unknown>) => JSON.stringify(others.map((c) => row[c] ?? null));
+  const seen = new Map<string, Record<string, unknown>>();
+  for (const row of rows) seen.set(comboOf(row as unknown as Record<string, unknown>), row as unknown as Record<string, unknown>);
+  const [periods, combos] = await Promise.all([
+    client.query<{ period: Date }>(periodsSql('$1', '$2', '$3'), [args.range.from, args.range.to, PERIOD_UNIT[args.period ?? 'DAY']]),
+    others.length
+      ? client.query<Record<string, unknown>>(
+          `SELECT * FROM unnest(${others.map((c, i) => `$${i + 1}::${KEY_TYPES[c]}[]`).join(', ')}) AS c(${others.join(', ')}) ORDER BY ${others.join(', ')}`,
+          others.map((c) => [...seen.values()].map((row) => row[c] ?? null)),
+        )
+      : Promise.resolve({ rows: [{}] }),
+  ]);
+  const byBucket = new Map(rows.map((row) => [`${row.period?.getTime()}\n${comboOf(row as unknown as Record<string, unknown>)}`, row]));
+  return periods.rows.flatMap(({ period }) =>
+    combos.rows.map((combo) => byBucket.get(`${period.getTime()}\n${comboOf(combo)}`) ?? ({ ...combo, period } as unknown as Row)),
+  );
 }
 
 /**
@@ -294,6 +354,7 @@ function statisticsStatement(
   period: WorkflowStatisticsPeriod,
   args: WorkflowStatisticsArgs,
   [userId, groupId, ids]: readonly [number | null, number | null, string[] | null],
+  zeroFill: boolean,
 ): { sql: string; params: unknown[] } {
   const f = args.filter ?? {};
   const n = facts.params.length;
@@ -321,15 +382,15 @@ function statisticsStatement(
   const aggregates = ['runs', 'slurm_jobs', 'by_status', ...['queued', 'running', 'total'].flatMap((d) => [`${d}_n`, `${d}_mean`, `${d}_p`])];
   const grouped = `
      grouped AS (
-       SELECT ${groupColumns.map((c) => `${c}, `).join('')}${otherColumns.length ? `jsonb_build_array(${otherColumns.join(', ')}) AS combo, ` : ''}
+       SELECT ${groupColumns.map((c) => `${c}, `).join('')}${zeroFill && otherColumns.length ? `jsonb_build_array(${otherColumns.join(', ')}) AS combo, ` : ''}
               count(*)::int AS runs, sum(slurm_jobs)::int AS slurm_jobs, ${statusCounts ? `ARRAY[${statusCounts}]` : 'NULL'}::int[] AS by_status,
               ${durationColumns('queued', 'queued')}, ${durationColumns('running', 'running')}, ${durationColumns('total', 'total')}
          FROM chosen ${groupColumns.length ? `GROUP BY ${groupColumns.join(', ')}` : ''})`;
-  const select = !keys.includes('PERIOD')
-    ? `SELECT ${[...groupColumns, ...aggregates].join(', ')} FROM grouped ${groupColumns.length ? `ORDER BY ${groupColumns.join(', ')}` : ''}`
-    : `, periods AS (
-         SELECT g AT TIME ZONE 'UTC' AS period
-           FROM generate_series(date_trunc(${$(7)}, ${$(5)}::timestamptz AT TIME ZONE 'UTC'), (${$(6)}::timestamptz AT TIME ZONE 'UTC') - interval '1 microsecond', ('1 ' || ${$(7)})::interval) g),
+  const select = !zeroFill
+    ? `SELECT ${[...groupColumns, ...aggregates].join(', ')} FROM grouped`
+    : !keys.includes('PERIOD')
+      ? `SELECT ${[...groupColumns, ...aggregates].join(', ')} FROM grouped ${groupColumns.length ? `ORDER BY ${groupColumns.join(', ')}` : ''}`
+      : `, periods AS (${periodsSql($(5), $(6), $(7))}),
        -- grouped by PERIOD alone: one series, present even when no run falls in the range
        combos AS (${otherColumns.length ? `SELECT DISTINCT combo, ${otherColumns.join(', ')} FROM grouped` : 'SELECT 1 AS one'})
        SELECT p.period, ${[...otherColumns.map((c) => `c.${c}`), ...aggregates.map((a) => `g.${a}`)].join(', ')}

@@ -205,6 +205,25 @@ describe('run summary', () => {
     }
   });
 
+  it('by period, the range’s halves run at once on two connections of one snapshot; with no second connection free, one after the other: the same answer', async () => {
+    const args: WorkflowStatisticsArgs = { range: YEAR, groupBy: ['PERIOD', 'WORKFLOW', 'STATUS'], period: 'WEEK' };
+    const [two, one] = [new pg.Pool({ connectionString: summarised.biomeroUrl, max: 4 }), new pg.Pool({ connectionString: summarised.biomeroUrl, max: 1 })];
+    try {
+      const byHalves = await workflowStatistics(two, erin(), args);
+      expect(two.totalCount).toBeGreaterThanOrEqual(2); // the second half's own connection
+      const queued = await workflowStatistics(one, erin(), args);
+      expect(one.totalCount).toBe(1);
+      const whole = await workflowStatistics(plain, erin(), args); // the event store: one statement, zero buckets in SQL
+      expect(rounded(byHalves)).toEqual(rounded(whole));
+      expect(rounded(queued)).toEqual(rounded(whole));
+    } finally {
+      for (const p of [two, one]) {
+        await runSummaryOf(p).stop();
+        await p.end();
+      }
+    }
+  });
+
   it('a caller sees only the runs of the groups they may read', async () => {
     const all = await workflowStatistics(pool, erin(), { range: YEAR, groupBy: ['USER', 'GROUP'] });
     const some = await workflowStatistics(pool, dave(), { range: YEAR, groupBy: ['USER', 'GROUP'] });
