@@ -194,6 +194,39 @@ class Graph:
                 "tasks": ", ".join(t["name"] for t in r["tasks"])})
         return rows
 
+    def workflow_statistics(self, start: Any, end: Any, *, group_by: str | list[str] = "PERIOD", period: str = "DAY",
+                            workflow: str | None = None, status: str | list[str] | None = None, user_id: int | None = None,
+                            group_id: int | None = None) -> Records:
+        """Usage statistics of the workflow runs you may see that were created in [start, end), one
+        row per bucket: ``group_by`` any of PERIOD, WORKFLOW, WORKFLOW_VERSION, USER, GROUP, STATUS
+        (with PERIOD, ``period`` DAY, WEEK or MONTH, and empty periods as rows of zeros). Columns: the
+        keys grouped by (``period_start``, ``workflow``, ``workflow_version``, ``user_id``,
+        ``group_id``, ``status``), ``runs``, ``succeeded``, ``failed``, ``success_rate``,
+        ``failure_rate``, ``slurm_jobs``, ``runs_<STATUS>`` per status, and ``queue_wait_``,
+        ``run_time_``, ``total_`` + ``count``, ``mean``, ``p50``, ``p90``, ``p99`` (seconds).
+        One request (workflowStatisticsTable); ``.to_dataframe()`` gives a pandas DataFrame."""
+        keys = [k.upper() for k in _listed(group_by) or []]
+        flt = {"workflow": workflow, "statuses": _listed(status), "userId": None if user_id is None else str(user_id),
+               "groupId": None if group_id is None else str(group_id)}
+        table = self.query(ops.WORKFLOW_STATISTICS, range={"from": start, "to": end}, groupBy=keys, period=period.upper(),
+                           filter={k: v for k, v in flt.items() if v is not None} or None)["workflowStatisticsTable"]
+        key_columns = {"PERIOD": ("period_start", "periodStart"), "WORKFLOW": ("workflow", "workflow"),
+                       "WORKFLOW_VERSION": ("workflow_version", "workflowVersion"), "USER": ("user_id", "userId"),
+                       "GROUP": ("group_id", "groupId"), "STATUS": ("status", "status")}
+        columns: dict[str, list[Any]] = {name: table[field] for key, (name, field) in key_columns.items() if key in keys}
+        for name, field in (("runs", "runs"), ("succeeded", "succeeded"), ("failed", "failed"), ("success_rate", "successRate"),
+                            ("failure_rate", "failureRate"), ("slurm_jobs", "slurmJobs")):
+            columns[name] = table[field]
+        for by_status in table["byStatus"]:
+            columns[f"runs_{by_status['status']}"] = by_status["counts"]
+        for prefix, field in (("queue_wait", "queueWait"), ("run_time", "runTime"), ("total", "total")):
+            for measure, values in table[field].items():
+                columns[f"{prefix}_{measure}"] = values
+        for name in ("user_id", "group_id"):
+            if name in columns:
+                columns[name] = [omero_id(v) for v in columns[name]]
+        return Records({name: values[i] for name, values in columns.items()} for i in range(table["length"]))
+
     def _limited(self, document: str, flt: dict[str, Any], limit: int | None, page_size: int) -> Iterator[dict[str, Any]]:
         first = min(page_size, MAX_PAGE_SIZE, limit or MAX_PAGE_SIZE)
         for n, node in enumerate(self.paginate(document, filter=flt or None, first=first)):

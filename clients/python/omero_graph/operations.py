@@ -40,6 +40,15 @@ WORKFLOW_RUNS = f"""query WorkflowRuns($filter: WorkflowRunFilter, $first: Int, 
   }}
 }}"""
 
+_DURATION = "{ count mean p50 p90 p99 }"
+
+WORKFLOW_STATISTICS = f"""query WorkflowStatisticsTable($range: TimeRange!, $groupBy: [WorkflowStatisticsKey!]!, $period: WorkflowStatisticsPeriod, $filter: WorkflowRunFilter) {{
+  workflowStatisticsTable(range: $range, groupBy: $groupBy, period: $period, filter: $filter) {{
+    length periodStart workflow workflowVersion userId groupId status runs byStatus {{ status counts }}
+    succeeded failed successRate failureRate slurmJobs queueWait {_DURATION} runTime {_DURATION} total {_DURATION}
+  }}
+}}"""
+
 LINEAGE = """query Lineage($of: ID!, $direction: LineageDirection, $depth: Int, $asOf: DateTime) {
   lineage(of: $of, direction: $direction, depth: $depth, asOf: $asOf) {
     root truncated redactedCount

@@ -91,6 +91,26 @@ def test_workflow_runs_with_filters(graph, world):
     assert len(graph.workflow_runs(limit=1)) == 1
 
 
+def test_workflow_statistics_rows_per_bucket(graph, world):
+    # every day of a month, empty ones as rows of zeros
+    days = graph.workflow_statistics("2030-01-01T00:00:00Z", "2030-02-01T00:00:00Z")
+    assert [r["period_start"] for r in days][:2] == ["2030-01-01T00:00:00.000Z", "2030-01-02T00:00:00.000Z"]
+    assert len(days) == 31 and all(r["runs"] == 0 and r["queue_wait_p50"] is None for r in days)
+    by_workflow = graph.workflow_statistics("2020-01-01T00:00:00Z", "2060-01-01T00:00:00Z", group_by=["workflow"], period="MONTH")
+    assert by_workflow and all(set(r) >= {"workflow", "runs", "success_rate", "queue_wait_p50", "total_p99"} for r in by_workflow)
+    assert "status" not in by_workflow.columns() and "period_start" not in by_workflow.columns()
+    # over all time by status: the runs workflow_runs lists, counted per status
+    everything = graph.workflow_statistics("2020-01-01T00:00:00Z", "2060-01-01T00:00:00Z", group_by="status", period="MONTH")
+    counted = {r["status"]: r["runs"] for r in everything}
+    listed: dict = {}
+    for run in graph.workflow_runs():
+        listed[run["status"]] = listed.get(run["status"], 0) + 1
+    assert counted == listed
+    assert all(r[f"runs_{r['status']}"] == r["runs"] for r in everything)
+    mine = graph.workflow_statistics("2020-01-01T00:00:00Z", "2060-01-01T00:00:00Z", group_by=["user"], period="MONTH", user_id=2)
+    assert [r["user_id"] for r in mine] in ([2], [])
+
+
 def test_lineage_as_nodes_edges_and_adjacency(graph, world):
     ids = world["ids"]
     run = f"WorkflowRun:{ids['workflows']['cellpose']['id']}"
