@@ -168,6 +168,16 @@ it('never shares a selection about the caller themself (a caller-specific field)
   expect((await counts()).executions - before.executions).toBe(2); // bob's two sessions together, the twin alone
 });
 
+it('an operation without the cursor is shared per session only: its group could not resume exactly', async () => {
+  const twin = await bobsTwin();
+  const query = 'subscription { importOrderEvents { stageRaw order { id } } }';
+  const before = await counts();
+  const subscribers = [subscriber(DEMO_USERS.bob.sessionUuid), subscriber(DEMO_USERS.bob.sessionUuid), subscriber(twin.session)];
+  for (const s of subscribers) await s.subscribe(query);
+  await live(subscribers);
+  expect((await counts()).executions - before.executions).toBe(2); // bob's session, the twin's
+});
+
 it('the representative leaving hands the group to another member: every row once, in order', async () => {
   const first = await newSession('bob'); // subscribes first: the group runs as this session
   const twin = await bobsTwin();
