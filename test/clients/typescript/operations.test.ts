@@ -18,6 +18,7 @@ import {
   WorkflowRunsDocument,
   WorkflowRunHistoryDocument,
   WorkflowRunUpdatesDocument,
+  WorkflowStatisticsTableDocument,
   type OmeroGraphClient,
 } from '../../../clients/typescript/src/index.js';
 import { DEMO, DEMO_GROUPS, DEMO_PASSWORDS, DEMO_USERS } from '../../../database/demo/index.js';
@@ -144,6 +145,18 @@ it('lists workflow runs and reads one with its tasks', async () => {
   expect(workflowRun?.status).toBe('DONE');
   expect(workflowRun?.tasks.map((t) => t.id).sort()).toEqual(Object.values(DEMO.workflows.cellpose.tasks).sort());
   expect(workflowRun?.tasks.find((t) => t.id === DEMO.workflows.cellpose.tasks.cellpose)?.slurmJobIds).toEqual([DEMO.workflows.cellpose.jobs.cellpose]);
+});
+
+it('reads workflow statistics as typed columns of one length, one column per status with runs', async () => {
+  const range = { from: '2020-01-01T00:00:00Z', to: '2060-01-01T00:00:00Z' };
+  const { workflowStatisticsTable: table } = await alice.query(WorkflowStatisticsTableDocument, { range, groupBy: ['WORKFLOW', 'STATUS'], period: 'MONTH' });
+  expect(table.length).toBeGreaterThan(0);
+  for (const column of [table.workflow, table.status, table.runs, table.total.p50, ...table.byStatus.map((c) => c.counts)])
+    expect(column).toHaveLength(table.length);
+  // grouped by status: each bucket's runs are all in its own status column
+  table.status.forEach((status, i) => expect(table.byStatus.find((c) => c.status === status)?.counts[i]).toBe(table.runs[i]));
+  const { workflowRuns } = await alice.query(WorkflowRunsDocument, { first: 500 });
+  expect(table.runs.reduce((a, b) => a + b, 0)).toBe(workflowRuns.nodes.length);
 });
 
 it('cancels a run: FORBIDDEN for a run one may only see, NOT_FOUND for a hidden or unknown one', async () => {
