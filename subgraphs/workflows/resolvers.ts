@@ -25,7 +25,7 @@ import {
   type Task,
   type WorkflowRun,
 } from './fold';
-import { statisticsTable, type WorkflowStatisticsArgs, type WorkflowStatisticsBucket } from './source/statistics';
+import type { WorkflowStatisticsArgs, WorkflowStatisticsBucket } from './source/statistics';
 import { liveFields, workflowRunUpdates, type ApiEvent, type RunUpdate } from './updates';
 import { redactParams, redactResult } from './redact';
 import { UNSUBMITTED_JOB_ID, unsubmittedJob } from './unsubmitted';
@@ -122,7 +122,7 @@ export function workflowResolvers(deps: WorkflowDeps): Resolvers {
         return keyedConnection('WorkflowRun', page, rows, () => ctx.sources.events.count(args.filter));
       },
       workflowStatistics: (_: unknown, args: WorkflowStatisticsArgs, ctx: Ctx) => ctx.sources.statistics.statistics(args),
-      workflowStatisticsTable: async (_: unknown, args: WorkflowStatisticsArgs, ctx: Ctx) => statisticsTable(await ctx.sources.statistics.statistics(args)),
+      workflowStatisticsTable: (_: unknown, args: WorkflowStatisticsArgs, ctx: Ctx) => ctx.sources.statistics.table(args),
       slurmJob: (_: unknown, args: { id: string }, ctx: Ctx) => {
         requireIdentity(ctx.caller);
         return resolveJob(ctx, slurmJobId(args.id));

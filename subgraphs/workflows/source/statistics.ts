@@ -249,6 +249,16 @@ export interface WorkflowStatisticsArgs {
  * the other keys seen in the range (zero buckets fill the gaps).
  */
 export async function workflowStatistics(pool: pg.Pool, scope: GroupScope, args: WorkflowStatisticsArgs): Promise<WorkflowStatisticsBucket[]> {
+  return (await statisticsRows(pool, scope, args)).map(bucketOf);
+}
+
+/** The same buckets as columns (workflowStatisticsTable), built from the rows without a bucket object each. */
+export async function workflowStatisticsTable(pool: pg.Pool, scope: GroupScope, args: WorkflowStatisticsArgs): Promise<WorkflowStatisticsTable> {
+  return tableOf(await statisticsRows(pool, scope, args));
+}
+
+/** The statement's rows: from the run summary (the range's halves at once, by period), else from the event store. */
+async function statisticsRows(pool: pg.Pool, scope: GroupScope, args: WorkflowStatisticsArgs): Promise<Row[]> {
   const statement = prepared(scope, args);
   const keys = [...new Set(args.groupBy)];
   const rows = await runSummaryOf(pool).snapshot(SET_BASED, async (client, tail, alongside) => {
@@ -264,9 +274,9 @@ export async function workflowStatistics(pool: pg.Pool, scope: GroupScope, args:
     const [second, first] = await Promise.all([alongside((other) => other.query<Row>(late.sql, late.params)), client.query<Row>(early.sql, early.params)]);
     return filledPeriods(client, args, keys, [...first.rows, ...second.rows]);
   });
-  if (rows) return rows.map(bucketOf);
+  if (rows) return rows;
   const { sql, params } = statement(eventFactsSql(1));
-  return (await inReadOnly<Row>(pool, sql, params)).map(bucketOf);
+  return inReadOnly<Row>(pool, sql, params);
 }
 
 /** The same buckets read from the event store alone: what answers without our migration (and the benchmark's baseline). */
@@ -411,16 +421,21 @@ function statisticsStatement(
   return { sql, params };
 }
 
-function bucketOf(row: Row): WorkflowStatisticsBucket {
+/** What a row's status counts say: one rule for both shapes. */
+function outcomeOf(row: Row): Pick<WorkflowStatisticsBucket, 'byStatus' | 'succeeded' | 'failed' | 'successRate' | 'failureRate'> {
   const byStatus = row.by_status
     ? STATUSES.map((status, i) => ({ status, count: Number(row.by_status?.[i] ?? 0) })).filter((s) => s.count > 0)
-    : row.status !== null && row.runs
+    : row.status != null && row.runs
       ? [{ status: row.status, count: row.runs }]
       : [];
   const count = (status: string) => byStatus.find((s) => s.status === status)?.count ?? 0;
   const succeeded = count('DONE');
   const failed = count('FAILED');
   const finished = succeeded + failed;
+  return { byStatus, succeeded, failed, successRate: finished ? succeeded / finished : null, failureRate: finished ? failed / finished : null };
+}
+
+function bucketOf(row: Row): WorkflowStatisticsBucket {
   return {
     periodStart: row.period ?? null,
     workflow: row.workflow ?? null,
@@ -429,11 +444,7 @@ function bucketOf(row: Row): WorkflowStatisticsBucket {
     groupId: row.group_id == null ? null : Number(row.group_id),
     status: row.status ?? null,
     runs: row.runs ?? 0,
-    byStatus,
-    succeeded,
-    failed,
-    successRate: finished ? succeeded / finished : null,
-    failureRate: finished ? failed / finished : null,
+    ...outcomeOf(row),
     queueWait: durations(row.queued_n, row.queued_mean, row.queued_p),
     runTime: durations(row.running_n, row.running_mean, row.running_p),
     total: durations(row.total_n, row.total_mean, row.total_p),
@@ -471,35 +482,61 @@ export interface WorkflowStatisticsTable {
   slurmJobs: number[];
 }
 
-/** The buckets transposed: one list per field, a column per status that has runs anywhere. */
-export function statisticsTable(buckets: WorkflowStatisticsBucket[]): WorkflowStatisticsTable {
-  const column = <T>(value: (b: WorkflowStatisticsBucket) => T): T[] => buckets.map(value);
-  const durations = (of: (b: WorkflowStatisticsBucket) => DurationStatistics): DurationColumns => ({
-    count: column((b) => of(b).count),
-    mean: column((b) => of(b).mean),
-    p50: column((b) => of(b).p50),
-    p90: column((b) => of(b).p90),
-    p99: column((b) => of(b).p99),
-  });
-  const id = (value: number | null) => (value != null && value >= 0 ? String(value) : null);
-  const statuses = STATUSES.filter((status) => buckets.some((b) => b.byStatus.some((s) => s.status === status)));
-  return {
-    length: buckets.length,
-    periodStart: column((b) => b.periodStart),
-    workflow: column((b) => b.workflow),
-    workflowVersion: column((b) => b.workflowVersion),
-    userId: column((b) => id(b.userId)),
-    groupId: column((b) => id(b.groupId)),
-    status: column((b) => b.status),
-    runs: column((b) => b.runs),
-    byStatus: statuses.map((status) => ({ status, counts: column((b) => b.byStatus.find((s) => s.status === status)?.count ?? 0) })),
-    succeeded: column((b) => b.succeeded),
-    failed: column((b) => b.failed),
-    successRate: column((b) => b.successRate),
-    failureRate: column((b) => b.failureRate),
-    queueWait: durations((b) => b.queueWait),
-    runTime: durations((b) => b.runTime),
-    total: durations((b) => b.total),
-    slurmJobs: column((b) => b.slurmJobs),
+/** The rows as columns, in one pass: a column per status that has runs in some bucket. */
+function tableOf(rows: Row[]): WorkflowStatisticsTable {
+  const durationColumns = (): DurationColumns => ({ count: [], mean: [], p50: [], p90: [], p99: [] });
+  const table: WorkflowStatisticsTable = {
+    length: rows.length,
+    periodStart: [],
+    workflow: [],
+    workflowVersion: [],
+    userId: [],
+    groupId: [],
+    status: [],
+    runs: [],
+    byStatus: [],
+    succeeded: [],
+    failed: [],
+    successRate: [],
+    failureRate: [],
+    queueWait: durationColumns(),
+    runTime: durationColumns(),
+    total: durationColumns(),
+    slurmJobs: [],
   };
+  const add = (columns: DurationColumns, n: number | null, mean: number | null, p: (number | null)[] | null) => {
+    const d = durations(n, mean, p);
+    columns.count.push(d.count);
+    columns.mean.push(d.mean);
+    columns.p50.push(d.p50);
+    columns.p90.push(d.p90);
+    columns.p99.push(d.p99);
+  };
+  const id = (value: string | null) => (value != null && Number(value) >= 0 ? String(value) : null);
+  const counts = new Map<string, number[]>();
+  rows.forEach((row, i) => {
+    table.periodStart.push(row.period ?? null);
+    table.workflow.push(row.workflow ?? null);
+    table.workflowVersion.push(row.workflow_version ?? null);
+    table.userId.push(id(row.user_id));
+    table.groupId.push(id(row.group_id));
+    table.status.push(row.status ?? null);
+    table.runs.push(row.runs ?? 0);
+    const outcome = outcomeOf(row);
+    for (const { status, count } of outcome.byStatus) {
+      let column = counts.get(status);
+      if (!column) counts.set(status, (column = new Array<number>(rows.length).fill(0)));
+      column[i] = count;
+    }
+    table.succeeded.push(outcome.succeeded);
+    table.failed.push(outcome.failed);
+    table.successRate.push(outcome.successRate);
+    table.failureRate.push(outcome.failureRate);
+    add(table.queueWait, row.queued_n, row.queued_mean, row.queued_p);
+    add(table.runTime, row.running_n, row.running_mean, row.running_p);
+    add(table.total, row.total_n, row.total_mean, row.total_p);
+    table.slurmJobs.push(row.slurm_jobs ?? 0);
+  });
+  table.byStatus = STATUSES.filter((status) => counts.has(status)).map((status) => ({ status, counts: counts.get(status)! }));
+  return table;
 }
