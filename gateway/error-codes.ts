@@ -1,5 +1,5 @@
 import type { GatewayPlugin } from '@graphql-hive/gateway-runtime';
-import { GraphQLError } from 'graphql';
+import { GraphQLError, type GraphQLErrorOptions } from 'graphql';
 import { logger, requestScope } from '../subgraphs/common/logger';
 
 /*
@@ -7,6 +7,11 @@ import { logger, requestScope } from '../subgraphs/common/logger';
  * subgraph that is down or late is named, anything unexpected is masked as INTERNAL_SERVER_ERROR
  * with the request id (the log has the rest).
  */
+
+/** Where an error is in the operation and the response, for a new error in its place. */
+function whereIn(e: GraphQLError): Pick<GraphQLErrorOptions, 'nodes' | 'source' | 'positions' | 'path'> {
+  return { nodes: e.nodes, source: e.source, positions: e.positions, path: e.path };
+}
 
 /** A subgraph that cannot be reached or answers too late: say which one, nothing more. */
 function unavailableService(e: GraphQLError): GraphQLError | null {
@@ -19,10 +24,7 @@ function unavailableService(e: GraphQLError): GraphQLError | null {
   if (!service || !(code === 'GATEWAY_TIMEOUT' || transportFailure)) return null;
   const timeout = code === 'GATEWAY_TIMEOUT' || /timed? ?out|aborted/i.test(e.message);
   return new GraphQLError(timeout ? `The ${service} service did not answer in time.` : `The ${service} service is unavailable.`, {
-    nodes: e.nodes,
-    source: e.source,
-    positions: e.positions,
-    path: e.path,
+    ...whereIn(e),
     extensions: { code: 'SERVICE_UNAVAILABLE', serviceName: service },
   });
 }
@@ -40,29 +42,20 @@ function withCodes(result: { errors?: readonly GraphQLError[] }, requestId: stri
     const code = e.extensions?.code ?? (e.path ? 'INTERNAL_SERVER_ERROR' : 'BAD_USER_INPUT');
     if (code === 'INTERNAL_SERVER_ERROR') {
       return new GraphQLError('Internal server error', {
-        nodes: e.nodes,
-        source: e.source,
-        positions: e.positions,
-        path: e.path,
+        ...whereIn(e),
         extensions: { code, requestId },
       });
     }
     // no session (or one a subgraph found closed): the same HTTP status as an unknown session key
     if (code === 'UNAUTHENTICATED' && !e.extensions?.http)
       return new GraphQLError(e.message, {
-        nodes: e.nodes,
-        source: e.source,
-        positions: e.positions,
-        path: e.path,
+        ...whereIn(e),
         originalError: e.originalError,
         extensions: { ...e.extensions, http: { status: 401 } },
       });
     if (e.extensions?.code) return e;
     return new GraphQLError(e.message, {
-      nodes: e.nodes,
-      source: e.source,
-      positions: e.positions,
-      path: e.path,
+      ...whereIn(e),
       originalError: e.originalError,
       extensions: { ...e.extensions, code },
     });

@@ -1,10 +1,10 @@
-import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { DEMO, DEMO_GROUPS, DEMO_USERS } from '../../database/demo/index';
 import { encodeCursor } from '../../subgraphs/common/cursor';
 import { STAGE_CURSOR } from '../../subgraphs/imports/resolvers';
 import { RawSubscriber } from '../support/raw-subscriber';
 import { startTestStack, type TestStack } from '../support/stack';
+import { copySession } from '../support/identities';
 
 /**
  * graphql-ws subscriptions shared at the gateway (gateway/shared-subscriptions.ts,
@@ -40,14 +40,7 @@ function subscriber(session: string): RawSubscriber {
 }
 
 /** A new open OMERO session of a demo user (a copy of their demo session row). */
-async function newSession(user: keyof typeof DEMO_USERS): Promise<string> {
-  const uuid = randomUUID();
-  await omero.query(
-    `INSERT INTO session SELECT (json_populate_record(s, json_build_object('id', (SELECT max(id) + 1 FROM session), 'uuid', $2::text))).* FROM session s WHERE s.uuid = $1`,
-    [DEMO_USERS[user].sessionUuid, uuid],
-  );
-  return uuid;
-}
+const newSession = (user: keyof typeof DEMO_USERS): Promise<string> => copySession(omero, DEMO_USERS[user]);
 
 async function metric(url: string, pattern: RegExp): Promise<number> {
   const text = await (await fetch(url.replace(/\/graphql$/, '/metrics'))).text();
@@ -126,12 +119,7 @@ async function bobsTwin(): Promise<{ session: string; userId: number }> {
        FROM groupexperimentermap WHERE child = $1`,
     [DEMO_USERS.bob.id, userId],
   );
-  const uuid = randomUUID();
-  await omero.query(
-    `INSERT INTO session SELECT (json_populate_record(s, json_build_object('id', (SELECT max(id) + 1 FROM session), 'uuid', $2::text, 'owner', $3::bigint))).* FROM session s WHERE s.uuid = $1`,
-    [DEMO_USERS.bob.sessionUuid, uuid, userId],
-  );
-  return { session: uuid, userId };
+  return { session: await copySession(omero, DEMO_USERS.bob, userId), userId };
 }
 
 it('shares between the sessions and the users of one access scope, never between scopes', async () => {

@@ -8,6 +8,7 @@ import { appendEvents } from '../../database/demo/workflows';
 import { signIdentity, type Identity } from '../../subgraphs/common/identity';
 import { demoIdentity } from '../support/identities';
 import { startTestStack, TEST_SECRET, type TestStack } from '../support/stack';
+import { copySession } from '../support/identities';
 
 /**
  * An open subscription follows its caller (docs/identity.md, Live sessions), on graphql-ws and SSE
@@ -49,14 +50,7 @@ async function waitFor(what: string, condition: () => boolean, ms = BOUND_MS): P
 }
 
 /** A new open OMERO session of a demo user (a copy of their demo session row). */
-async function newSession(user: keyof typeof DEMO_USERS): Promise<string> {
-  const uuid = randomUUID();
-  await omero.query(
-    `INSERT INTO session SELECT (json_populate_record(s, json_build_object('id', (SELECT max(id) + 1 FROM session), 'uuid', $2::text))).* FROM session s WHERE s.uuid = $1`,
-    [DEMO_USERS[user].sessionUuid, uuid],
-  );
-  return uuid;
-}
+const newSession = (user: keyof typeof DEMO_USERS): Promise<string> => copySession(omero, DEMO_USERS[user]);
 
 /** Appends a stage row of a new import order of `user` in `group`; returns its uuid. */
 async function appendRow(group: string, user: string): Promise<string> {

@@ -24,3 +24,22 @@ export function entryPoints(subgraph: string): string[] {
   }
   return [...new Set(points)].sort();
 }
+
+/**
+ * How often the private object shows in one answer of an access test: `count(data)`. An answer
+ * with errors shows nothing; it is expected only as the refusal of an anonymous caller
+ * (`UNAUTHENTICATED`) or, for a signed-in one, as `hidden` — the code the entry point gives for
+ * what does not exist, where it answers that with an error. Any other error fails the test.
+ */
+export function timesShown(
+  answer: { data?: any; errors?: readonly { extensions?: { code?: unknown } }[] },
+  user: string | null,
+  count: (data: any) => number,
+  hidden?: string,
+): number {
+  if (!answer.errors) return count(answer.data);
+  const allowed = user === null ? 'UNAUTHENTICATED' : hidden;
+  if (allowed === undefined) throw new Error(`${user} got errors: ${JSON.stringify(answer.errors)}`);
+  expect(answer.errors.map((e) => e.extensions?.code)).toEqual([allowed]);
+  return 0;
+}
