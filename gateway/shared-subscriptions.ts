@@ -5,6 +5,7 @@ import { callerSpecificMarks, selectsCallerSpecific, type CallerSpecificMarks } 
 import { codedError } from '../subgraphs/common/errors';
 import type { Caller, Identity } from '../subgraphs/common/identity';
 import { operationKey, operationShape, type OperationShape } from '../subgraphs/common/shared-subscriptions';
+import type { DirectFrames } from '../subgraphs/common/ws-frames';
 import { sessionEnded, type LiveSessions, type PinnedIdentity, type SessionFollower } from './live-sessions';
 
 /**
@@ -85,6 +86,8 @@ export interface SubscriptionRequest {
   /** the caller the connection signed in as, with its identity token */
   caller?: Caller;
   identityToken?: string;
+  /** writes a result straight to the subscriber's socket when it can (ws-frames.ts) */
+  direct?: DirectFrames;
 }
 
 type Outcome = AsyncIterableIterator<ExecutionResult> | ExecutionResult;
@@ -106,6 +109,8 @@ class Outlet implements AsyncIterableIterator<ExecutionResult> {
     private readonly maxQueue: number,
     private readonly counted?: SharedSubscriptionsOptions['counted'],
     private readonly served?: SharedSubscriptionsOptions['served'],
+    /** the subscriber's socket, written to directly while graphql-ws waits for the next result */
+    private readonly direct?: DirectFrames,
   ) {
     served?.(1);
   }
@@ -113,6 +118,9 @@ class Outlet implements AsyncIterableIterator<ExecutionResult> {
   push(result: ExecutionResult): void {
     if (this.closed) return;
     this.counted?.('delivery');
+    // graphql-ws waiting means everything before has been sent: a direct write keeps the order.
+    // A result with errors goes through graphql-ws, whose onNext hook shapes errors.
+    if (this.waiting && this.direct && !result.errors && this.direct(result)) return;
     if (this.waiting) {
       const { resolve } = this.waiting;
       this.waiting = null;
@@ -489,12 +497,12 @@ export class SharedSubscriptions {
     if (current) {
       const refused = refusalOf(admit);
       if (refused) return refused;
-      const outlet = new Outlet(this.options.maxQueue, this.options.counted, this.options.served);
+      const outlet = this.outlet(request);
       this.member(current.group, outlet);
       return whenStarted(current.started, outlet);
     }
     const { group, started } = this.startGroup(plan.key, () => start());
-    const outlet = new Outlet(this.options.maxQueue, this.options.counted, this.options.served);
+    const outlet = this.outlet(request);
     this.member(group, outlet);
     return whenStarted(started, outlet);
   }
@@ -543,7 +551,7 @@ export class SharedSubscriptions {
       });
       this.scopeGroups.set(plan.key, (group = created));
     }
-    const outlet = new Outlet(this.options.maxQueue, this.options.counted, this.options.served);
+    const outlet = this.outlet(request);
     const member: Member = {
       outlet,
       request,
@@ -571,6 +579,10 @@ export class SharedSubscriptions {
     });
     joined.join(member);
     return whenStarted(joined.started, outlet);
+  }
+
+  private outlet(request: SubscriptionRequest): Outlet {
+    return new Outlet(this.options.maxQueue, this.options.counted, this.options.served, request.direct);
   }
 
   private member(group: Group, outlet: Outlet): void {
@@ -707,6 +719,7 @@ export function subscriptionRequestOf(contextValue: unknown): SubscriptionReques
     sessionKey?: string | null;
     caller?: Caller;
     identityToken?: string;
+    directFrames?: DirectFrames;
   };
   const params = context.params ?? {};
   return {
@@ -717,5 +730,6 @@ export function subscriptionRequestOf(contextValue: unknown): SubscriptionReques
     sessionKey: context.sessionKey ?? null,
     caller: context.caller ?? null,
     identityToken: context.identityToken,
+    direct: context.directFrames,
   };
 }

@@ -3,7 +3,7 @@ import { getGraphQLWSOptions, type GatewayRuntime } from '@graphql-hive/gateway-
 import { GraphQLError } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { jsonMessageReplacer, spliceSharedPayloads } from '../subgraphs/common/ws-frames';
+import { directFrames, jsonMessageReplacer, spliceSharedPayloads } from '../subgraphs/common/ws-frames';
 import type { OperationAdmission } from './admission';
 import type { BrowserRules } from './browser';
 import type { IdentityContext } from './identity';
@@ -170,7 +170,10 @@ export function startWsEndpoint(deps: WsEndpointDeps): { close(): Promise<void> 
           // the same admission as HTTP's (admission.ts), then who may introspect
           payload = admission.admit(payload as never);
           checkIntrospection(settings.introspection, payload.query, connections.get(ctx.extra.socket)?.identity.caller);
-          return await (wsOptions.onSubscribe as (...a: unknown[]) => Promise<never>)(ctx, id, payload);
+          const args = await (wsOptions.onSubscribe as (...a: unknown[]) => Promise<{ contextValue: Record<string, unknown> }>)(ctx, id, payload);
+          // a shared subscription's results may be written straight to this socket (ws-frames.ts)
+          args.contextValue.directFrames = directFrames(ctx.extra.socket, id);
+          return args as never;
         } catch (err) {
           // a coded error (e.g. RATE_LIMITED while building the context) goes to this operation only
           if (err instanceof GraphQLError) {

@@ -17,13 +17,41 @@ const serialised = new WeakMap<object, string>();
 /** the payload JSON of the message being stringified, taken by the `send` that follows at once */
 let pending: string | null = null;
 
+/** a result's JSON, made once per result object */
+function payloadJson(value: object): string {
+  let json = serialised.get(value);
+  if (json === undefined) serialised.set(value, (json = JSON.stringify(value)));
+  return json;
+}
+
 /** graphql-ws `jsonMessageReplacer` */
 export function jsonMessageReplacer(this: unknown, key: string, value: unknown): unknown {
   if (key !== 'payload' || (this as { type?: unknown }).type !== 'next' || value === null || typeof value !== 'object') return value;
-  let json = serialised.get(value);
-  if (json === undefined) serialised.set(value, (json = JSON.stringify(value)));
-  pending = json;
+  pending = payloadJson(value);
   return PLACEHOLDER;
+}
+
+/**
+ * Writes a `next` message for a result straight to the socket, or answers false when it must go
+ * through graphql-ws instead. Only a subscriber whose socket has nothing buffered is written to
+ * directly: one that falls behind goes back to graphql-ws's own sends, which wait for each write
+ * and so fill the subscriber's bounded queue (SLOW_CONSUMER, docs/limits.md).
+ */
+export type DirectFrames = (result: object) => boolean;
+
+/**
+ * The direct path for one operation of one connection: graphql-ws's own path for a message costs
+ * a promise, a hook, a JSON.stringify of the message and a write callback per subscriber, which at
+ * thousands of subscribers per event was most of the gateway's time (docs/performance.md). The
+ * message is the one graphql-ws would send: `{"id":…,"type":"next","payload":…}`.
+ */
+export function directFrames(socket: WebSocket, id: string): DirectFrames {
+  const head = `{"id":${JSON.stringify(id)},"type":"next","payload":`;
+  return (result) => {
+    if (socket.readyState !== socket.OPEN || socket.bufferedAmount > 0) return false;
+    socket.send(head + payloadJson(result) + '}');
+    return true;
+  };
 }
 
 /** Makes the socket's `send` splice the pending payload into the message graphql-ws just built. */

@@ -20,12 +20,15 @@
  * BENCH_SCENARIOS (default off,on,large,own) runs some of them only, e.g. `BENCH_LARGE=1
  * BENCH_SCENARIOS=large` for the memory of 10,000 subscribers alone (RSS never shrinks within
  * one process, so an earlier scenario's peak stays in a later one's figure).
+ * BENCH_PROFILE_OPEN=1 profiles the opening of the subscriptions too (it slows them down).
+ * BENCH_PROFILE_TOP=N also lists the N functions with the most self time in the profiled round.
  * BENCH_DIRECT=1: subscribe on the imports subgraph itself (no entity field), to see what the gateway adds.
  * The benchmark sets the gateway limits it needs itself (connections per identity, no rate limit),
  * so it runs with the defaults of the environment.
  */
 import { fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { cpus } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { DEMO } from '../../database/demo/index';
@@ -76,7 +79,28 @@ interface Figures {
   rssIdle: number;
   rssPeak: number;
   heapIdle: number;
+  /** CPU ms per measured row: the server process, the subscribers' process, the whole machine (all cores, PostgreSQL too) */
+  cpu: { server: number; subscribers: number; machine: number; cores: number; wallMs: number };
   profile: string[];
+  /** CPU ms while the subscriptions opened: the server process, the subscribers' process */
+  openCpu: { server: number; subscribers: number };
+  /** where the server's time went while the subscriptions opened (BENCH_PROFILE_OPEN=1) */
+  openProfile: string[];
+}
+
+/** CPU ms (user and system) between two process.cpuUsage() readings */
+const cpuMsOf = (a: NodeJS.CpuUsage, b: NodeJS.CpuUsage) => (b.user + b.system - a.user - a.system) / 1000;
+
+/** busy and total CPU ms of the whole machine so far (all cores) */
+function machineCpu(): { busy: number; total: number } {
+  let busy = 0;
+  let total = 0;
+  for (const { times } of cpus()) {
+    const all = times.user + times.nice + times.sys + times.irq + times.idle;
+    total += all;
+    busy += all - times.idle;
+  }
+  return { busy, total };
 }
 
 const direct = process.env.BENCH_DIRECT === '1';
@@ -117,10 +141,17 @@ async function runScenario(
       ? await Promise.all(users.map(async (u) => ({ identity: signIdentity((await resolver.resolve(u.sessionUuid))!, BENCH_SECRET, 3600) })))
       : users.map((u) => ({ session: u.sessionUuid }));
     const url = direct ? stack.subgraphs.imports.url : stack.gateway.url;
+    const profileOpen = process.env.BENCH_PROFILE_OPEN === '1' ? await startProfile() : null;
+    const openCpuBefore = { server: process.cpuUsage(), subscribers: (await ask<{ cpu: NodeJS.CpuUsage }>({ cpu: true })).cpu };
     const opened = now();
     const opening = await ask<{ ready?: true; error?: string }>({ open: { url, credentials, count: scenario.subscribers, query: QUERY } });
     if (opening.error) throw new Error(opening.error);
     const openMs = now() - opened;
+    const openCpu = {
+      server: cpuMsOf(openCpuBefore.server, process.cpuUsage()),
+      subscribers: cpuMsOf(openCpuBefore.subscribers, (await ask<{ cpu: NodeJS.CpuUsage }>({ cpu: true })).cpu),
+    };
+    const openProfile = profileOpen ? formatProfile(await profileOpen(), 1, intFromEnv(process.env, 'BENCH_PROFILE_TOP', 0)) : [];
     // subscriber i is users[i % identities]: who receives a row of each group
     const groupOf = (subscriber: number) => users[subscriber % users.length].groupName;
     const subscribersIn = new Map<string, number>();
@@ -153,6 +184,13 @@ async function runScenario(
         await sleep(rows.gap);
       }
     };
+    const cpuAt = async () => ({
+      server: process.cpuUsage(),
+      subscribers: (await ask<{ cpu: NodeJS.CpuUsage }>({ cpu: true })).cpu,
+      machine: machineCpu(),
+      wall: now(),
+    });
+    const cpuBefore = await cpuAt();
     await writeRows('measured', rows.events, true);
     // every event delivered? waits for late ones (counted in the latency) up to 30 s
     type Report = { receipts: [number, string, number][]; errors: number; firstError: string | null };
@@ -164,6 +202,14 @@ async function runScenario(
       report = await ask<Report>({ report: true });
       ours = report.receipts.filter(([, stage]) => committed.has(stage));
     } while (ours.length < expected && Date.now() < deadline);
+    const cpuAfter = await cpuAt();
+    const cpu = {
+      server: cpuMsOf(cpuBefore.server, cpuAfter.server) / rows.events,
+      subscribers: cpuMsOf(cpuBefore.subscribers, cpuAfter.subscribers) / rows.events,
+      machine: (cpuAfter.machine.busy - cpuBefore.machine.busy) / rows.events,
+      cores: cpus().length,
+      wallMs: cpuAfter.wall - cpuBefore.wall,
+    };
     const { errors, firstError } = report;
     // the access rule, checked on the way: nobody receives another group's rows
     const leaked = ours.filter(([subscriber, stage]) => groupOf(subscriber) !== importerOf.get(stage)!.groupName).length;
@@ -174,7 +220,7 @@ async function runScenario(
     const stop = await startProfile();
     await writeRows('profiled', profileEvents, false);
     await sleep(1000);
-    const profile = formatProfile(await stop(), profileEvents);
+    const profile = formatProfile(await stop(), profileEvents, intFromEnv(process.env, 'BENCH_PROFILE_TOP', 0));
     await writer.end();
     return {
       scenario,
@@ -191,7 +237,10 @@ async function runScenario(
       rssIdle: idle.rss,
       rssPeak: peak,
       heapIdle: idle.heap,
+      cpu,
+      openCpu,
       profile,
+      openProfile,
     };
   } finally {
     const exited = new Promise((resolve) => child.once('exit', resolve));
@@ -275,9 +324,11 @@ function printScenario(f: Figures, events: number, gap: number, groups: number):
       `live status — ${scenario.label}: ${scenario.subscribers} graphql-ws subscribers ${direct ? 'directly on the imports subgraph' : 'through the gateway'} as ${scenario.identities} users in ${groups} groups (${Math.ceil(scenario.subscribers / scenario.identities)} connections per user), ${events} rows ${gap} ms apart`,
       `  delivered ${f.delivered} of ${f.expected} (subscriber × row of their group, within 30 s of the last row); rows of another group received: ${f.leaked}; results with errors: ${f.errors}${f.firstError ? ` (first: ${f.firstError})` : ''}`,
       `  commit → client latency ms: p50 ${f.p50.toFixed(2)}  p99 ${f.p99.toFixed(2)}  max ${f.max.toFixed(2)}`,
-      `  opening ${scenario.subscribers} subscriptions took ${f.openMs.toFixed(0)} ms`,
+      `  opening ${scenario.subscribers} subscriptions took ${f.openMs.toFixed(0)} ms (CPU: server process ${f.openCpu.server.toFixed(0)} ms, subscribers' process ${f.openCpu.subscribers.toFixed(0)} ms)`,
+      ...(f.openProfile.length ? ['  server CPU while they opened (BENCH_PROFILE_OPEN=1; ms in all), by stage:', ...f.openProfile] : []),
       `  server memory: RSS ${mb(f.rssBefore)} → ${mb(f.rssIdle)} MiB idle, ${mb(f.rssPeak)} MiB peak; heap ${mb(f.heapIdle)} MiB idle; per idle subscriber: RSS ${((f.rssIdle - f.rssBefore) / scenario.subscribers / 1024).toFixed(1)} KiB`,
-      `  server CPU while rows stream (profiled second round), by stage:`,
+      `  CPU per row (measured round, ${(f.cpu.wallMs / 1000).toFixed(1)} s until every delivery was in): server process ${f.cpu.server.toFixed(1)} ms, subscribers' process ${f.cpu.subscribers.toFixed(1)} ms, whole machine ${f.cpu.machine.toFixed(1)} ms of ${f.cpu.cores} cores`,
+      `  server CPU while rows stream (profiled second round, wall-clock samples: waiting for a core counts too), by stage:`,
       ...f.profile,
     ].join('\n'),
   );

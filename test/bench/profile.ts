@@ -46,7 +46,7 @@ const STAGES: Array<[string, (f: ProfileNode['callFrame']) => boolean]> = [
 ];
 
 /** Starts profiling this process; the returned function stops and summarises (ms per stage). */
-export async function startProfile(): Promise<() => Promise<Map<string, number>>> {
+export async function startProfile(): Promise<() => Promise<ProfileSummary>> {
   const session = new Session();
   session.connect();
   const post = <T>(method: string, params?: object) =>
@@ -61,7 +61,7 @@ export async function startProfile(): Promise<() => Promise<Map<string, number>>
   };
 }
 
-function summarise(profile: Profile): Map<string, number> {
+function summarise(profile: Profile): ProfileSummary {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const parent = new Map<number, number>();
   for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
@@ -103,19 +103,46 @@ function summarise(profile: Profile): Map<string, number> {
     return stage;
   };
   const totals = new Map<string, number>();
+  const functions = new Map<string, number>();
+  const ours = new Map<string, number>();
+  const nameOf = ({ functionName, url }: ProfileNode['callFrame']) =>
+    `${functionName || '(anonymous)'} ${url.replace(/^.*\/node_modules\//, '').replace(/^file:\/\/.*\/dist\//, '')}`;
   profile.samples.forEach((id, i) => {
+    // inclusive time of our own functions (gateway/, subgraphs/): each counted once per sample
+    const seen = new Set<string>();
+    for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
+      const frame = byId.get(at)!.callFrame;
+      if (!/\/dist\/(gateway|subgraphs)\//.test(frame.url)) continue;
+      const name = nameOf(frame);
+      if (!seen.has(name)) ours.set(name, (ours.get(name) ?? 0) + (profile.timeDeltas[i] ?? 0) / 1000);
+      seen.add(name);
+    }
     const stage = classify(id);
-    totals.set(stage, (totals.get(stage) ?? 0) + (profile.timeDeltas[i] ?? 0) / 1000);
+    const ms = (profile.timeDeltas[i] ?? 0) / 1000;
+    totals.set(stage, (totals.get(stage) ?? 0) + ms);
+    const name = nameOf(byId.get(id)!.callFrame);
+    functions.set(name, (functions.get(name) ?? 0) + ms);
   });
-  return totals;
+  return { stages: totals, functions, ours };
+}
+
+export interface ProfileSummary {
+  /** ms per stage */
+  stages: Map<string, number>;
+  /** self ms per function (name and file) */
+  functions: Map<string, number>;
+  /** inclusive ms per function of our own code (gateway/, subgraphs/) */
+  ours: Map<string, number>;
 }
 
 /**
- * One line per stage, busiest first (the 14 busiest): ms and share of the busy (non-idle) time.
+ * One line per stage, busiest first (the 14 busiest): ms and share of the busy (non-idle) time;
+ * then, with `top`, the `top` functions with the most self time and the `top` functions of our own
+ * code with the most time in all (theirs and what they called).
  * Samples are wall-clock intervals: on a machine shared with other work, time the process waits
  * for a CPU is counted to the frame it was in.
  */
-export function formatProfile(totals: Map<string, number>, events: number): string[] {
+export function formatProfile({ stages: totals, functions, ours }: ProfileSummary, events: number, top = 0): string[] {
   const busy = [...totals].filter(([stage]) => stage !== 'idle').reduce((sum, [, ms]) => sum + ms, 0);
   return [...totals]
     .filter(([stage]) => stage !== 'idle')
@@ -127,5 +154,18 @@ export function formatProfile(totals: Map<string, number>, events: number): stri
     )
     .concat([
       `    ${'busy CPU in the server process'.padEnd(52)} ${busy.toFixed(0).padStart(6)} ms          ${(busy / events).toFixed(2).padStart(7)} ms/event`,
-    ]);
+    ])
+    .concat(
+      [...functions]
+        .filter(([name]) => !name.startsWith('(idle)'))
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, top)
+        .map(([name, ms]) => `      self ${(ms / events).toFixed(2).padStart(6)} ms/event  ${name}`),
+    )
+    .concat(
+      [...ours]
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, top)
+        .map(([name, ms]) => `      total ${(ms / events).toFixed(2).padStart(6)} ms/event  ${name}`),
+    );
 }

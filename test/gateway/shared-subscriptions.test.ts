@@ -1,4 +1,6 @@
+import type { ExecutionResult } from 'graphql';
 import pg from 'pg';
+import { SharedSubscriptions } from '../../gateway/shared-subscriptions';
 import { DEMO, DEMO_GROUPS, DEMO_USERS } from '../../database/demo/index';
 import { encodeCursor } from '../../subgraphs/common/cursor';
 import { STAGE_CURSOR } from '../../subgraphs/imports/resolvers';
@@ -344,4 +346,87 @@ it('ends every subscriber of a shared group with UNAUTHENTICATED when their sess
   await appendStage(DEMO.importOrders.pending, 'After close');
   await other.until('the row', () => stagesOf(other).includes('After close'));
   for (const s of subscribers) expect(stagesOf(s)).not.toContain('After close');
+});
+
+describe('direct frames: a shared result written straight to the socket while graphql-ws waits', () => {
+  /** an upstream execution whose results the test pushes */
+  function upstream() {
+    const results: ExecutionResult[] = [];
+    let wake: (() => void) | null = null;
+    const iterable: AsyncIterableIterator<ExecutionResult> = {
+      async next() {
+        while (results.length === 0) await new Promise<void>((resolve) => (wake = resolve));
+        return { value: results.shift()!, done: false };
+      },
+      async return() {
+        return { value: undefined, done: true };
+      },
+      [Symbol.asyncIterator]: () => iterable,
+    };
+    return {
+      iterable,
+      push: async (result: ExecutionResult) => {
+        results.push(result);
+        wake?.();
+        await new Promise((r) => setImmediate(r)); // the group hands it on
+      },
+    };
+  }
+
+  async function subscribed(maxQueue = 2) {
+    const shared = new SharedSubscriptions({ enabled: true, maxQueue, logStreams: new Set(['importOrderEvents']) });
+    const source = upstream();
+    const written: ExecutionResult[] = [];
+    let writable = true;
+    const outcome = await shared.subscribe(
+      {
+        query: 'subscription { importOrderEvents { stageRaw } }',
+        sessionKey: 'session',
+        direct: (result) => writable && written.push(result as ExecutionResult) > 0,
+      },
+      async () => source.iterable,
+      () => undefined,
+    );
+    const stream = outcome as AsyncIterableIterator<ExecutionResult>;
+    return { source, stream, written, setWritable: (value: boolean) => void (writable = value) };
+  }
+  const row = (n: number): ExecutionResult => ({ data: { importOrderEvents: { stageRaw: `Row ${n}` } } });
+
+  it('writes directly only while graphql-ws waits for the next result, in order', async () => {
+    const { source, stream, written, setWritable } = await subscribed();
+    await source.push(row(0)); // graphql-ws has not asked yet: queued for it
+    expect(await stream.next()).toEqual({ value: row(0), done: false });
+    const waiting = stream.next();
+    await source.push(row(1));
+    await source.push(row(2));
+    expect(written).toEqual([row(1), row(2)]); // graphql-ws still waits: nothing was handed to it
+    setWritable(false); // the socket has bytes buffered: through graphql-ws, which waits for its send
+    await source.push(row(3));
+    expect(await waiting).toEqual({ value: row(3), done: false });
+    setWritable(true);
+    await source.push(row(4)); // graphql-ws is sending row 3: row 4 must not overtake it
+    expect(written).toEqual([row(1), row(2)]);
+    expect(await stream.next()).toEqual({ value: row(4), done: false });
+  });
+
+  it('hands a result with errors to graphql-ws, whose onNext hook shapes errors', async () => {
+    const { source, stream, written } = await subscribed();
+    const waiting = stream.next();
+    const failed: ExecutionResult = { errors: [{ message: 'no', extensions: { code: 'X' } }] as never };
+    await source.push(failed);
+    expect(written).toEqual([]);
+    expect((await waiting).value).toBe(failed);
+  });
+
+  it('keeps the bounded queue for a subscriber whose socket is backed up: SLOW_CONSUMER', async () => {
+    const { source, stream, setWritable } = await subscribed(2);
+    setWritable(false);
+    const waiting = stream.next();
+    await source.push(row(0)); // to graphql-ws, which now waits for its send
+    for (const n of [1, 2, 3]) await source.push(row(n)); // 2 queued, the third overflows
+    expect((await waiting).value).toEqual(row(0));
+    expect((await stream.next()).value).toEqual(row(1)); // what was queued, then the error
+    expect((await stream.next()).value).toEqual(row(2));
+    await expect(stream.next()).rejects.toMatchObject({ extensions: { code: 'SLOW_CONSUMER' } });
+  });
 });
