@@ -9,7 +9,7 @@
 -- BIOMERO never reads them.
 --
 -- Idempotent: safe to run on every start. The role the subgraph connects as needs SELECT,
--- INSERT, UPDATE and DELETE on the three tables (the owner has them).
+-- INSERT, UPDATE and DELETE on the four tables (the owner has them).
 
 BEGIN;
 
@@ -49,5 +49,15 @@ CREATE TABLE IF NOT EXISTS omero_graph_workflow_run_summary_state (
 );
 INSERT INTO omero_graph_workflow_run_summary_state (one, folded_up_to, fold_version) VALUES (true, 0, 0)
     ON CONFLICT (one) DO NOTHING;
+-- A new value each time the summary is rebuilt: buckets remembered from an earlier build are not reused.
+ALTER TABLE omero_graph_workflow_run_summary_state ADD COLUMN IF NOT EXISTS generation text NOT NULL DEFAULT '';
+
+-- A version per UTC day of the runs' `created`, raised in the same transaction as any summary row
+-- of that day is written or removed: workflowStatistics reuses the buckets of a day whose version
+-- is unchanged (subgraphs/workflows/source/statistics-cache.ts).
+CREATE TABLE IF NOT EXISTS omero_graph_workflow_run_day (
+    day timestamptz PRIMARY KEY,
+    version bigint NOT NULL
+);
 
 COMMIT;

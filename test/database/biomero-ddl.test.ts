@@ -1,7 +1,7 @@
 /**
  * Contract: database/biomero.sql creates the BIOMERO tables as the services do
  * (reference biomero-models.md §1.3, §1.4, §2.1), notify.sql adds only its triggers and
- * run-summary.sql only its three omero_graph_ tables.
+ * run-summary.sql only its four omero_graph_ tables.
  */
 import pg from 'pg';
 import { createTestDatabases, type TestDatabases } from '../support/databases';
@@ -107,6 +107,7 @@ describe('BIOMERO DDL', () => {
     const names: string[] = rows.map((r) => r.relname);
     expect(names.filter((n) => !n.startsWith('omero_graph_'))).toEqual(Object.keys(EXPECTED).sort());
     expect(names.filter((n) => n.startsWith('omero_graph_'))).toEqual([
+      'omero_graph_workflow_run_day',
       'omero_graph_workflow_run_summary',
       'omero_graph_workflow_run_summary_state',
       'omero_graph_workflow_run_task',

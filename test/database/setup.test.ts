@@ -45,8 +45,8 @@ describe('prepareDatabases', () => {
     });
     const before = await snapshot();
     expect(before.omero.experimenters).toBe(2);
-    // BIOMERO's 15 tables and our 3 of the workflow statistics' run summary (database/run-summary.sql)
-    expect(before.biomero).toEqual({ tables: 18, triggers: 2 });
+    // BIOMERO's 15 tables and our 4 of the workflow statistics' run summary (database/run-summary.sql)
+    expect(before.biomero).toEqual({ tables: 19, triggers: 2 });
 
     const second = await prepareDatabases(testServerUrl(), names);
     expect(second).toEqual(first);

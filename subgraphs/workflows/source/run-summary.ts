@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { HOLDERS_SQL, SEQUENCE_SQL } from '../../common/eventlog';
 import { logger } from '../../common/logger';
@@ -38,6 +39,8 @@ const SETTLE_WAIT_MS = 2_000;
 /** Background catch-up after live events: coalesced over this delay. */
 const NUDGE_DELAY_MS = 250;
 const RUN_TOPICS = `${TOPIC_PREFIX}WorkflowRun.%`;
+/** A run's UTC day (omero_graph_workflow_run_day.day), from its `created`. */
+export const RUN_DAY_SQL = `date_trunc('day', created AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'`;
 
 /** One run's statistics facts: a row of omero_graph_workflow_run_summary. */
 export interface RunFacts {
@@ -226,7 +229,8 @@ export class RunSummary {
     if (this.present || (this.present === false && Date.now() - this.checkedAt < 60_000)) return this.present;
     const { rows } = await this.pool.query<{ ok: boolean }>(
       `SELECT to_regclass('omero_graph_workflow_run_summary') IS NOT NULL AND to_regclass('omero_graph_workflow_run_task') IS NOT NULL
-          AND to_regclass('omero_graph_workflow_run_summary_state') IS NOT NULL AS ok`,
+          AND to_regclass('omero_graph_workflow_run_summary_state') IS NOT NULL AND to_regclass('omero_graph_workflow_run_day') IS NOT NULL
+          AND EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass('omero_graph_workflow_run_summary_state') AND attname = 'generation') AS ok`,
     );
     let ok = rows[0].ok;
     if (ok && !this.relations) {
@@ -325,9 +329,11 @@ export class RunSummary {
             logger.info({ from: locked.foldVersion, to: FOLD_VERSION }, 'workflow run summary: building it (new, or the fold rules changed)');
             await client.query('DELETE FROM omero_graph_workflow_run_summary');
             await client.query('DELETE FROM omero_graph_workflow_run_task');
+            await client.query('DELETE FROM omero_graph_workflow_run_day');
             await client.query(
-              'INSERT INTO omero_graph_workflow_run_summary_state (one, folded_up_to, fold_version) VALUES (true, 0, $1) ON CONFLICT (one) DO UPDATE SET folded_up_to = 0, fold_version = $1',
-              [FOLD_VERSION],
+              `INSERT INTO omero_graph_workflow_run_summary_state (one, folded_up_to, fold_version, generation) VALUES (true, 0, $1, $2)
+               ON CONFLICT (one) DO UPDATE SET folded_up_to = 0, fold_version = $1, generation = $2`,
+              [FOLD_VERSION, randomUUID()],
             );
             locked.foldedUpTo = 0;
           }
@@ -356,6 +362,16 @@ export class RunSummary {
   private async foldInto(client: pg.PoolClient, lower: number, upper: number): Promise<number> {
     const { touched, facts, tasks } = await foldTouched(client, lower, upper);
     if (touched.length === 0) return 0;
+    // the days of the rows about to change, as they were and as they will be (before the upsert)
+    await client.query(
+      `INSERT INTO omero_graph_workflow_run_day (day, version)
+       SELECT DISTINCT ${RUN_DAY_SQL}, 1 FROM (
+         SELECT created FROM omero_graph_workflow_run_summary WHERE run_id = ANY($1::uuid[])
+         UNION ALL SELECT unnest($2::timestamptz[])) r
+        WHERE created IS NOT NULL
+       ON CONFLICT (day) DO UPDATE SET version = omero_graph_workflow_run_day.version + 1`,
+      [touched, facts.map((f) => f.created)],
+    );
     const types = FACT_TYPES.map((t, i) => `$${i + 1}::${t}[]`).join(', ');
     await client.query(
       `INSERT INTO omero_graph_workflow_run_summary (${FACT_NAMES.join(', ')})
@@ -414,17 +430,14 @@ export class RunSummary {
    * MAX_REQUEST_FOLD_EVENTS ids behind (the first build is running). Settings for `fn`'s statement
    * in `setLocal` (SET LOCAL …; sent with BEGIN, one round trip).
    */
-  async snapshot<T>(
-    setLocal: string,
-    fn: (client: pg.PoolClient, tail: { touched: string[]; facts: RunFacts[] }, alongside: Alongside) => Promise<T>,
-  ): Promise<T | null> {
+  async snapshot<T>(setLocal: string, fn: (client: pg.PoolClient, tail: SummaryTail, alongside: Alongside) => Promise<T>): Promise<T | null> {
     if (!(await this.installed())) return null;
     const client = await this.pool.connect();
     try {
       await client.query(`BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; ${setLocal}`);
       // ids above the watermark bound the events there (max: one index probe)
-      const { rows } = await client.query<{ folded_up_to: number | null; fold_version: number | null; newest: number | null }>(
-        `SELECT s.folded_up_to, s.fold_version, (SELECT max(id) FROM workflowtracker_events) AS newest
+      const { rows } = await client.query<{ folded_up_to: number | null; fold_version: number | null; generation: string | null; newest: number | null }>(
+        `SELECT s.folded_up_to, s.fold_version, s.generation, (SELECT max(id) FROM workflowtracker_events) AS newest
            FROM (SELECT 1) one LEFT JOIN omero_graph_workflow_run_summary_state s ON true`,
       );
       const foldedUpTo = Number(rows[0].folded_up_to ?? 0);
@@ -434,7 +447,8 @@ export class RunSummary {
         await client.query('ROLLBACK');
         return null;
       }
-      const tail = pending > 0 ? await foldTouched(client, foldedUpTo, null) : { touched: [], facts: [] };
+      const { touched, facts } = pending > 0 ? await foldTouched(client, foldedUpTo, null) : { touched: [], facts: [] };
+      const tail: SummaryTail = { touched, facts, generation: `${FOLD_VERSION}:${rows[0].generation ?? ''}` };
       const result = await fn(client, tail, (work) => alongside(this.pool, client, setLocal, work));
       await client.query('COMMIT');
       return result;
@@ -453,6 +467,14 @@ export class RunSummary {
       client.release();
     }
   }
+}
+
+/** What a snapshot sees above the summary: the runs touched since the watermark, folded in it. */
+export interface SummaryTail {
+  touched: string[];
+  facts: RunFacts[];
+  /** the fold version and build of the summary: rows remembered from another are not reused */
+  generation: string;
 }
 
 /** Runs a statement in the snapshot of `snapshot()`'s transaction, on a second connection when one is free. */

@@ -3,7 +3,8 @@ import { groupScopeParams, groupScopeSql, type GroupScope } from '../../common/a
 import { badInput } from '../../common/errors';
 import { KNOWN_STATUSES, SUPPORT_TASK_PATTERN } from '../fold';
 import { filterRunIds, runStatusAfterTaskSql, statusEnumSql, TOPICS, type WorkflowRunFilter } from './events';
-import { FACT_TYPES, factColumns, runSummaryOf, type RunFacts } from './run-summary';
+import { FACT_TYPES, factColumns, runSummaryOf, type Alongside, type SummaryTail } from './run-summary';
+import { StatisticsCache } from './statistics-cache';
 
 /**
  * workflowStatistics: runs grouped by workflow, version, owner, group, status and period, with
@@ -178,7 +179,7 @@ function eventFactsSql(first: number): FactsCte {
  * `facts` from the run summary: its rows, but those of the runs touched above its watermark,
  * which `tail` gives as folded in this snapshot (run-summary.ts).
  */
-function summaryFactsSql(first: number, tail: { touched: string[]; facts: RunFacts[] }): FactsCte {
+function summaryFactsSql(first: number, tail: Pick<SummaryTail, 'touched' | 'facts'>): FactsCte {
   const columns = factColumns(tail.facts).slice(0, -1); // not last_event_id
   const unnest = FACT_TYPES.slice(0, -1)
     .map((t, i) => `$${first + 1 + i}::${t}[]`)
@@ -257,26 +258,120 @@ export async function workflowStatisticsTable(pool: pg.Pool, scope: GroupScope, 
   return tableOf(await statisticsRows(pool, scope, args));
 }
 
-/** The statement's rows: from the run summary (the range's halves at once, by period), else from the event store. */
+/** The statement's rows: from the run summary (by period: byPeriod), else from the event store. */
 async function statisticsRows(pool: pg.Pool, scope: GroupScope, args: WorkflowStatisticsArgs): Promise<Row[]> {
   const statement = prepared(scope, args);
   const keys = [...new Set(args.groupBy)];
   const rows = await runSummaryOf(pool).snapshot(SET_BASED, async (client, tail, alongside) => {
-    // by period, the range's halves at once on two connections of one snapshot: the grouping's
-    // sorts are per period, so a half never holds part of another's bucket
-    const mid = keys.includes('PERIOD') ? await middlePeriod(client, args) : null;
-    if (!mid) {
-      const { sql, params } = statement(summaryFactsSql(1, tail));
-      return (await client.query<Row>(sql, params)).rows;
-    }
-    const half = (from: Date, to: Date) => prepared(scope, { ...args, range: { from, to } }, false)(summaryFactsSql(1, tail));
-    const [late, early] = [half(mid, args.range.to), half(args.range.from, mid)];
-    const [second, first] = await Promise.all([alongside((other) => other.query<Row>(late.sql, late.params)), client.query<Row>(early.sql, early.params)]);
-    return filledPeriods(client, args, keys, [...first.rows, ...second.rows]);
+    if (keys.includes('PERIOD')) return byPeriod(pool, client, tail, alongside, scope, args, keys);
+    const { sql, params } = statement(summaryFactsSql(1, tail));
+    return (await client.query<Row>(sql, params)).rows;
   });
   if (rows) return rows;
   const { sql, params } = statement(eventFactsSql(1));
   return inReadOnly<Row>(pool, sql, params);
+}
+
+const caches = new WeakMap<pg.Pool, StatisticsCache<Row>>();
+
+/** One period of a request: its start, the next one's, its stamp (statistics-cache.ts) and whether its rows may be reused. */
+interface Period {
+  start: Date;
+  next: Date;
+  stamp: string;
+  /** inside the range and no run of it above the watermark */
+  reusable: boolean;
+}
+
+/**
+ * Grouped by period, in the request's snapshot: the rows of each full period whose runs are
+ * unchanged as remembered (statistics-cache.ts), the others computed — in two halves at once on
+ * two connections of the snapshot when there are several (the grouping's sorts are per period,
+ * so a half never holds part of another's bucket) — then every period × combination filled.
+ */
+async function byPeriod(
+  pool: pg.Pool,
+  client: pg.PoolClient,
+  tail: SummaryTail,
+  alongside: Alongside,
+  scope: GroupScope,
+  args: WorkflowStatisticsArgs,
+  keys: WorkflowStatisticsKey[],
+): Promise<Row[]> {
+  const unit = PERIOD_UNIT[args.period ?? 'DAY'];
+  const { from, to } = args.range;
+  const [{ rows: stamped }, dirty] = await Promise.all([
+    client.query<{ period: Date; next: Date; stamp: string }>(
+      `WITH p AS (${periodsSql('$1', '$2', '$3')}),
+            d AS (SELECT date_trunc($3, day AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS period, sum(version) AS stamp
+                    FROM omero_graph_workflow_run_day WHERE day >= (SELECT min(period) FROM p) AND day < $2 GROUP BY 1)
+       SELECT p.period, (p.period AT TIME ZONE 'UTC' + ('1 ' || $3)::interval) AT TIME ZONE 'UTC' AS next, coalesce(d.stamp, 0)::text AS stamp
+         FROM p LEFT JOIN d USING (period) ORDER BY p.period`,
+      [from, to, unit],
+    ),
+    tail.touched.length
+      ? client
+          .query<{ period: Date }>(
+            `SELECT DISTINCT date_trunc($3, created AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS period
+               FROM (SELECT created FROM omero_graph_workflow_run_summary WHERE run_id = ANY($1::uuid[]) UNION ALL SELECT unnest($2::timestamptz[])) r
+              WHERE created IS NOT NULL`,
+            [tail.touched, tail.facts.map((f) => f.created), unit],
+          )
+          .then(({ rows }) => new Set(rows.map((r) => r.period.getTime())))
+      : new Set<number>(),
+  ]);
+  const periods: Period[] = stamped.map(({ period, next, stamp }) => ({
+    start: period,
+    next,
+    stamp,
+    reusable: period >= from && next <= to && !dirty.has(period.getTime()),
+  }));
+  let cache = caches.get(pool);
+  if (!cache) caches.set(pool, (cache = new StatisticsCache<Row>()));
+  const f = args.filter ?? {};
+  const key = JSON.stringify([
+    tail.generation,
+    groupScopeParams(scope, 'id'),
+    keys,
+    unit,
+    [f.userId, f.groupId, f.createdAfter, f.createdBefore, filterRunIds(f), f.workflow, f.version, f.statuses].map((v) => v ?? null),
+  ]);
+  const found = new Map<number, Row[]>();
+  const missing: number[] = []; // indexes into periods
+  periods.forEach((p, i) => {
+    const rows = p.reusable ? cache.get(key, p.start.getTime(), p.stamp) : undefined;
+    if (rows) found.set(p.start.getTime(), rows);
+    else missing.push(i);
+  });
+  if (missing.length) {
+    const part = (indexes: number[]) => {
+      const first = periods[indexes[0]];
+      const last = periods[indexes[indexes.length - 1]];
+      const contiguous = indexes[indexes.length - 1] - indexes[0] === indexes.length - 1;
+      const range = { from: first.start < from ? from : first.start, to: last.next > to ? to : last.next };
+      return prepared(scope, { ...args, range }, false, contiguous ? null : indexes.map((i) => periods[i].start))(summaryFactsSql(1, tail));
+    };
+    const halves = missing.length > 1 ? [missing.slice(missing.length >> 1), missing.slice(0, missing.length >> 1)] : [missing];
+    const [late, early] = halves.map(part);
+    const results = await Promise.all([
+      early ? alongside((other) => other.query<Row>(late.sql, late.params)) : client.query<Row>(late.sql, late.params),
+      ...(early ? [client.query<Row>(early.sql, early.params)] : []),
+    ]);
+    const computed = new Map<number, Row[]>(missing.map((i) => [periods[i].start.getTime(), []]));
+    for (const { rows } of results) for (const row of rows) computed.get(row.period!.getTime())?.push(row);
+    for (const i of missing) {
+      const p = periods[i];
+      const rows = computed.get(p.start.getTime())!;
+      found.set(p.start.getTime(), rows);
+      if (p.reusable) cache.set(key, p.start.getTime(), p.stamp, rows);
+    }
+  }
+  return filledPeriods(
+    client,
+    keys,
+    periods.flatMap((p) => found.get(p.start.getTime()) ?? []),
+    periods.map((p) => p.start),
+  );
 }
 
 /** The same buckets read from the event store alone: what answers without our migration (and the benchmark's baseline). */
@@ -286,7 +381,12 @@ export async function workflowStatisticsFromEvents(pool: pg.Pool, scope: GroupSc
 }
 
 /** The request checked (BAD_USER_INPUT) and its statement over a `facts` CTE. */
-function prepared(scope: GroupScope, args: WorkflowStatisticsArgs, zeroFill = true): (facts: FactsCte) => { sql: string; params: unknown[] } {
+function prepared(
+  scope: GroupScope,
+  args: WorkflowStatisticsArgs,
+  zeroFill = true,
+  periods: Date[] | null = null,
+): (facts: FactsCte) => { sql: string; params: unknown[] } {
   const { from, to } = args.range;
   const period = args.period ?? 'DAY';
   if (!(from < to)) throw badInput('range.from must be before range.to.', 'range');
@@ -299,7 +399,7 @@ function prepared(scope: GroupScope, args: WorkflowStatisticsArgs, zeroFill = tr
   const keys = [...new Set(args.groupBy)];
   const f = args.filter ?? {};
   const others = [optionalId(f.userId, 'userId'), optionalId(f.groupId, 'groupId'), filterRunIds(f)] as const;
-  return (facts) => statisticsStatement(facts, scope, keys, period, args, others, zeroFill);
+  return (facts) => statisticsStatement(facts, scope, keys, period, args, others, zeroFill, periods);
 }
 
 /** Every period of [from, to) as `period` (UTC), from the periods' SQL parameters. */
@@ -312,42 +412,23 @@ function periodsSql(from: string, to: string, unit: string): string {
 const KEY_TYPES: Record<string, string> = { workflow: 'text', workflow_version: 'text', user_id: 'bigint', group_id: 'bigint', status: 'text' };
 
 /**
- * The period boundary nearest the middle of the range (PostgreSQL's date_trunc, the statement's
- * own rule), or null when the range holds a single period: each half then groups its own periods,
- * none shared.
- */
-async function middlePeriod(client: pg.ClientBase, args: WorkflowStatisticsArgs): Promise<Date | null> {
-  const { from, to } = args.range;
-  const unit = PERIOD_UNIT[args.period ?? 'DAY'];
-  const { rows } = await client.query<{ mid: Date }>(
-    `SELECT date_trunc($3, ($1::timestamptz + ($2::timestamptz - $1::timestamptz) / 2) AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS mid`,
-    [from, to, unit],
-  );
-  const mid = rows[0].mid;
-  return mid > from && mid < to ? mid : null;
-}
-
-/**
- * The rows of both halves as the one statement gives them: every period of the range for every
+ * The rows of every period as the one statement gives them: every period of the range for every
  * combination of the other keys seen, zero rows where none fell, in the statement's order (periods,
- * then the keys in the database's collation: both asked of PostgreSQL).
+ * then the keys in the database's collation, asked of PostgreSQL).
  */
-async function filledPeriods(client: pg.ClientBase, args: WorkflowStatisticsArgs, keys: WorkflowStatisticsKey[], rows: Row[]): Promise<Row[]> {
+async function filledPeriods(client: pg.ClientBase, keys: WorkflowStatisticsKey[], rows: Row[], periods: Date[]): Promise<Row[]> {
   const others = keys.map((k) => KEY_COLUMNS[k]).filter((c) => c !== 'period');
   const comboOf = (row: Record<string, unknown>) => JSON.stringify(others.map((c) => row[c] ?? null));
   const seen = new Map<string, Record<string, unknown>>();
   for (const row of rows) seen.set(comboOf(row as unknown as Record<string, unknown>), row as unknown as Record<string, unknown>);
-  const [periods, combos] = await Promise.all([
-    client.query<{ period: Date }>(periodsSql('$1', '$2', '$3'), [args.range.from, args.range.to, PERIOD_UNIT[args.period ?? 'DAY']]),
-    others.length
-      ? client.query<Record<string, unknown>>(
-          `SELECT * FROM unnest(${others.map((c, i) => `$${i + 1}::${KEY_TYPES[c]}[]`).join(', ')}) AS c(${others.join(', ')}) ORDER BY ${others.join(', ')}`,
-          others.map((c) => [...seen.values()].map((row) => row[c] ?? null)),
-        )
-      : Promise.resolve({ rows: [{}] }),
-  ]);
+  const combos = others.length
+    ? await client.query<Record<string, unknown>>(
+        `SELECT * FROM unnest(${others.map((c, i) => `$${i + 1}::${KEY_TYPES[c]}[]`).join(', ')}) AS c(${others.join(', ')}) ORDER BY ${others.join(', ')}`,
+        others.map((c) => [...seen.values()].map((row) => row[c] ?? null)),
+      )
+    : { rows: [{}] };
   const byBucket = new Map(rows.map((row) => [`${row.period?.getTime()}\n${comboOf(row as unknown as Record<string, unknown>)}`, row]));
-  return periods.rows.flatMap(({ period }) =>
+  return periods.flatMap((period) =>
     combos.rows.map((combo) => byBucket.get(`${period.getTime()}\n${comboOf(combo)}`) ?? ({ ...combo, period } as unknown as Row)),
   );
 }
@@ -365,6 +446,7 @@ function statisticsStatement(
   args: WorkflowStatisticsArgs,
   [userId, groupId, ids]: readonly [number | null, number | null, string[] | null],
   zeroFill: boolean,
+  periods: Date[] | null,
 ): { sql: string; params: unknown[] } {
   const f = args.filter ?? {};
   const n = facts.params.length;
@@ -382,6 +464,7 @@ function statisticsStatement(
     f.workflow ?? null,
     f.version ?? null, // n+12..n+14
     f.statuses?.length ? f.statuses : null, // n+15
+    periods, // n+16: only these periods of the range
   ];
   const $ = (i: number) => `$${n + i}`;
   const groupColumns = keys.map((k) => KEY_COLUMNS[k]);
@@ -416,7 +499,8 @@ function statisticsStatement(
           AND (${$(10)}::timestamptz IS NULL OR created >= ${$(10)}) AND (${$(11)}::timestamptz IS NULL OR created < ${$(11)})
           AND (${$(12)}::uuid[] IS NULL OR run_id = ANY(${$(12)}::uuid[]))
           AND (${$(13)}::text IS NULL OR lower(workflow) = lower(${$(13)})) AND (${$(14)}::text IS NULL OR workflow_version = ${$(14)})
-          AND (${$(15)}::text[] IS NULL OR status = ANY(${$(15)}::text[]))),${grouped}
+          AND (${$(15)}::text[] IS NULL OR status = ANY(${$(15)}::text[]))
+          AND (${$(16)}::timestamptz[] IS NULL OR date_trunc(${$(7)}, created AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' = ANY(${$(16)}::timestamptz[]))),${grouped}
      ${select}`;
   return { sql, params };
 }

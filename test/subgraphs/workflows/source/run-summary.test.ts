@@ -71,7 +71,9 @@ beforeAll(async () => {
   [summarised, eventsOnly] = await Promise.all([createTestDatabases(), createTestDatabases()]);
   pool = new pg.Pool({ connectionString: summarised.biomeroUrl, max: 4 });
   plain = new pg.Pool({ connectionString: eventsOnly.biomeroUrl, max: 4 });
-  await plain.query('DROP TABLE omero_graph_workflow_run_summary, omero_graph_workflow_run_task, omero_graph_workflow_run_summary_state');
+  await plain.query(
+    'DROP TABLE omero_graph_workflow_run_summary, omero_graph_workflow_run_task, omero_graph_workflow_run_summary_state, omero_graph_workflow_run_day',
+  );
   // catch-ups here are explicit, each by a RunSummary of its own (one per replica), so that
   // what each folded can be counted: no background catch-up after requests on this pool
   await runSummaryOf(pool).stop();
@@ -236,7 +238,9 @@ describe('run summary', () => {
 
   it('tables dropped while running: answers from the event store, the same', async () => {
     await new RunSummary(pool).catchUp();
-    await pool.query('DROP TABLE omero_graph_workflow_run_summary, omero_graph_workflow_run_task, omero_graph_workflow_run_summary_state');
+    await pool.query(
+      'DROP TABLE omero_graph_workflow_run_summary, omero_graph_workflow_run_task, omero_graph_workflow_run_summary_state, omero_graph_workflow_run_day',
+    );
     await expectSameAnswers();
   });
 });
