@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createGatewayRuntime } from '@graphql-hive/gateway-runtime';
+import { createGatewayRuntime, type GatewayRuntime } from '@graphql-hive/gateway-runtime';
 import { unifiedGraphHandler } from '@graphql-hive/router-runtime';
 import httpTransport from '@graphql-mesh/transport-http';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
@@ -173,6 +173,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
 
   // Load the supergraph now: the WebSocket path asks for the schema without an HTTP request first.
   await runtime.getSchema();
+  await warmUp(runtime);
   // graphql-ws subscribers of one operation, variables and access scope share one execution (docs/live-status.md)
   const shared = gatewaySharedSubscriptions(settings, metrics.registry, (await runtime.getSchema()) as GraphQLSchema, {
     live,
@@ -292,4 +293,24 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       await traces.exporter?.flush();
     },
   };
+}
+
+/**
+ * One anonymous operation through the runtime before the gateway serves: the query planner builds
+ * its subgraph executors on the first subgraph fetch (≈ 400 ms of CPU in bench:live's opening of
+ * 1,000 subscriptions, docs/performance.md), which would otherwise fall on the first users. The
+ * omero subgraph answers it UNAUTHENTICATED and nothing else happens; a subgraph that is down
+ * changes nothing (the executors are built before the fetch), and where only trusted documents
+ * run, admission refuses it and the first operation builds them as before.
+ */
+async function warmUp(runtime: GatewayRuntime<IdentityContext>): Promise<void> {
+  const request = new Request('http://gateway/graphql', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ query: '{ me { id } }' }),
+    signal: AbortSignal.timeout(5_000),
+  });
+  await Promise.resolve(runtime.fetch(request))
+    .then((res) => res.text())
+    .catch(() => undefined);
 }

@@ -6,14 +6,22 @@ import { BoundedMap } from '../subgraphs/common/bounded-map';
 /** OMERO's `system` group: its members are administrators. */
 const SYSTEM_GROUP_ID = 0;
 
+interface SessionEntry {
+  caller: Identity | null;
+  token: string | null;
+  until: number;
+}
+
 /**
  * Resolves OMERO session keys to identities from OMERO's own tables (design section 3): the
  * session row whose uuid is the key, open while `closed` is null and, when `timetolive` (ms) is
  * not 0, while `started + timetolive` lies ahead. Results are cached for `cacheMs`, so a closed
- * session stops working within that time.
+ * session stops working within that time; lookups of one key at the same time share one read.
  */
 export class SessionResolver {
-  private readonly cache: BoundedMap<string, { caller: Identity | null; token: string | null; until: number }>;
+  private readonly cache: BoundedMap<string, SessionEntry>;
+  /** lookups running now: the connections a client opens at once for one key share one */
+  private readonly running = new Map<string, Promise<SessionEntry>>();
   private anonymous: { token: string; until: number } | null = null;
 
   constructor(
@@ -51,20 +59,31 @@ export class SessionResolver {
   /** Drops a cached entry (after logout), so the next lookup reads the database. */
   forget(sessionKey: string): void {
     this.cache.delete(sessionKey);
+    this.running.delete(sessionKey); // a read begun before the logout is not cached
   }
 
-  private async lookup(sessionKey: string) {
-    const now = Date.now();
+  private lookup(sessionKey: string): Promise<SessionEntry> {
     const cached = this.cache.get(sessionKey);
-    if (cached && cached.until > now) return cached;
-    const caller = await this.query(sessionKey);
-    const entry = {
-      caller,
-      token: caller ? signIdentity(caller, this.options.secret, this.options.tokenTtlSeconds, now) : null,
-      until: now + this.options.cacheMs,
-    };
-    this.cache.set(sessionKey, entry);
-    return entry;
+    if (cached && cached.until > Date.now()) return Promise.resolve(cached);
+    const running = this.running.get(sessionKey);
+    if (running) return running;
+    const read: Promise<SessionEntry> = this.query(sessionKey).then((caller) => {
+      const now = Date.now();
+      const entry = {
+        caller,
+        token: caller ? signIdentity(caller, this.options.secret, this.options.tokenTtlSeconds, now) : null,
+        until: now + this.options.cacheMs,
+      };
+      if (this.running.get(sessionKey) === read) this.cache.set(sessionKey, entry); // not after a forget() meanwhile
+      return entry;
+    });
+    this.running.set(sessionKey, read);
+    read
+      .finally(() => {
+        if (this.running.get(sessionKey) === read) this.running.delete(sessionKey);
+      })
+      .catch(() => undefined); // the caller of lookup sees the error
+    return read;
   }
 
   private async query(sessionKey: string): Promise<Identity | null> {

@@ -20,7 +20,8 @@
  * server), BENCH_RUNS (--runs, default 100000: a smaller world runs in minutes), BENCH_ROUNDS
  * (--rounds, statistics requests, default 20), BENCH_PAGES (--pages, default 20),
  * BENCH_EVENT_STORE_ROUNDS (--event-store-rounds, default 1; 0 skips the slow baseline),
- * BENCH_NEW_RUNS (--new-runs, default 100).
+ * BENCH_NEW_RUNS (--new-runs, default 100), BENCH_PROFILE_TOP (--profile-top, default 0: where a
+ * request's CPU time goes, by stage and the N busiest functions, with nothing changed).
  */
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -36,6 +37,7 @@ import { RunSummary } from '../../subgraphs/workflows/source/run-summary';
 import { workflowStatistics, workflowStatisticsFromEvents } from '../../subgraphs/workflows/source/statistics';
 import { gql as viaGateway } from '../support/stack';
 import { gql as direct, identityOf, SECRET } from '../subgraphs/workflows/support';
+import { formatProfile, startProfile } from './profile';
 import { generatedTasks, generateStatisticsRuns } from './statistics-world';
 
 const percentile = (values: number[], p: number) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor((p / 100) * values.length))];
@@ -57,7 +59,7 @@ function settings(): NodeJS.ProcessEnv {
   const env = { ...process.env };
   for (const arg of process.argv.slice(2)) {
     const m = /^--([a-z-]+)=(\d+)$/.exec(arg);
-    if (!m) throw new Error(`unknown argument ${arg} (flags: --runs=N --rounds=N --pages=N --event-store-rounds=N --new-runs=N)`);
+    if (!m) throw new Error(`unknown argument ${arg} (flags: --runs=N --rounds=N --pages=N --event-store-rounds=N --new-runs=N --profile-top=N)`);
     env[`BENCH_${m[1].toUpperCase().replace(/-/g, '_')}`] = m[2];
   }
   return env;
@@ -71,6 +73,7 @@ async function main(): Promise<void> {
   const pages = intFromEnv(env, 'BENCH_PAGES', 20);
   const eventStoreRounds = intFromEnv(env, 'BENCH_EVENT_STORE_ROUNDS', 1);
   const newRuns = intFromEnv(env, 'BENCH_NEW_RUNS', 100);
+  const profileTop = intFromEnv(env, 'BENCH_PROFILE_TOP', 0);
   let serverUrl = env.BENCH_DATABASE_URL;
   mkdirSync(join(projectRoot(), '.data'), { recursive: true });
   let embedded: { stop(): Promise<void> } | null = null;
@@ -174,6 +177,7 @@ async function main(): Promise<void> {
         period: 'DAY',
       });
     let p50 = 0;
+    const profiles: string[] = [];
     try {
       for (const [label, ask] of [
         ['workflowStatistics, a year by day × workflow × status, at the subgraph', objects],
@@ -183,6 +187,12 @@ async function main(): Promise<void> {
         const everyDay = await measured(ask, changed.everyDay);
         const oneDay = await measured(ask, changed.oneDay);
         const nothing = await measured(ask, changed.nothing);
+        if (profileTop > 0) {
+          // where a request's time goes when nothing changed (BENCH_PROFILE_TOP=N)
+          const stop = await startProfile();
+          await measured(ask, changed.nothing);
+          profiles.push(`  ${label}, nothing changed, per request:`, ...formatProfile(await stop(), rounds, profileTop));
+        }
         summary(
           label === 'workflowStatistics, a year by day × workflow × status, at the subgraph' ? `${label} (${buckets} buckets)` : label,
           [
@@ -198,6 +208,7 @@ async function main(): Promise<void> {
       await statePool.end();
       await days.end();
     }
+    lines.push(...profiles);
 
     // runs committed since: the next request folds them itself (and starts a catch-up)
     if (newRuns > 0) {

@@ -428,13 +428,13 @@ export class RunSummary {
    * exactly the fold of the store as the snapshot sees it; events found there start a background
    * catch-up. null (nothing run) when the summary is absent, of another fold version, or more than
    * MAX_REQUEST_FOLD_EVENTS ids behind (the first build is running). Settings for `fn`'s statement
-   * in `setLocal` (SET LOCAL …; sent with BEGIN, one round trip).
+   * in `setLocal` (SET LOCAL …), applied after the fold of the runs above the watermark.
    */
   async snapshot<T>(setLocal: string, fn: (client: pg.PoolClient, tail: SummaryTail, alongside: Alongside) => Promise<T>): Promise<T | null> {
     if (!(await this.installed())) return null;
     const client = await this.pool.connect();
     try {
-      await client.query(`BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; ${setLocal}`);
+      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
       // ids above the watermark bound the events there (max: one index probe)
       const { rows } = await client.query<{ folded_up_to: number | null; fold_version: number | null; generation: string | null; newest: number | null }>(
         `SELECT s.folded_up_to, s.fold_version, s.generation, (SELECT max(id) FROM workflowtracker_events) AS newest
@@ -448,6 +448,8 @@ export class RunSummary {
         return null;
       }
       const { touched, facts } = pending > 0 ? await foldTouched(client, foldedUpTo, null) : { touched: [], facts: [] };
+      // fn's settings only now: the fold's reads are index lookups, which `enable_nestloop = off` would turn into scans of the store
+      if (setLocal) await client.query(setLocal);
       const tail: SummaryTail = { touched, facts, generation: `${FOLD_VERSION}:${rows[0].generation ?? ''}` };
       const result = await fn(client, tail, (work) => alongside(this.pool, client, setLocal, work));
       await client.query('COMMIT');
