@@ -80,7 +80,7 @@ interface Figures {
   rssPeak: number;
   heapIdle: number;
   /** CPU ms per measured row: the server process, the subscribers' process, the whole machine (all cores, PostgreSQL too) */
-  cpu: { server: number; subscribers: number; machine: number; cores: number; wallMs: number };
+  cpu: { server: number; serverSystem: number; subscribers: number; machine: number; cores: number; wallMs: number };
   profile: string[];
   /** CPU ms while the subscriptions opened: the server process, the subscribers' process */
   openCpu: { server: number; subscribers: number };
@@ -205,6 +205,7 @@ async function runScenario(
     const cpuAfter = await cpuAt();
     const cpu = {
       server: cpuMsOf(cpuBefore.server, cpuAfter.server) / rows.events,
+      serverSystem: (cpuAfter.server.system - cpuBefore.server.system) / 1000 / rows.events,
       subscribers: cpuMsOf(cpuBefore.subscribers, cpuAfter.subscribers) / rows.events,
       machine: (cpuAfter.machine.busy - cpuBefore.machine.busy) / rows.events,
       cores: cpus().length,
@@ -327,7 +328,7 @@ function printScenario(f: Figures, events: number, gap: number, groups: number):
       `  opening ${scenario.subscribers} subscriptions took ${f.openMs.toFixed(0)} ms (CPU: server process ${f.openCpu.server.toFixed(0)} ms, subscribers' process ${f.openCpu.subscribers.toFixed(0)} ms)`,
       ...(f.openProfile.length ? ['  server CPU while they opened (BENCH_PROFILE_OPEN=1; ms in all), by stage:', ...f.openProfile] : []),
       `  server memory: RSS ${mb(f.rssBefore)} → ${mb(f.rssIdle)} MiB idle, ${mb(f.rssPeak)} MiB peak; heap ${mb(f.heapIdle)} MiB idle; per idle subscriber: RSS ${((f.rssIdle - f.rssBefore) / scenario.subscribers / 1024).toFixed(1)} KiB`,
-      `  CPU per row (measured round, ${(f.cpu.wallMs / 1000).toFixed(1)} s until every delivery was in): server process ${f.cpu.server.toFixed(1)} ms, subscribers' process ${f.cpu.subscribers.toFixed(1)} ms, whole machine ${f.cpu.machine.toFixed(1)} ms of ${f.cpu.cores} cores`,
+      `  CPU per row (measured round, ${(f.cpu.wallMs / 1000).toFixed(1)} s until every delivery was in): server process ${f.cpu.server.toFixed(1)} ms (${f.cpu.serverSystem.toFixed(1)} ms of it in the kernel), subscribers' process ${f.cpu.subscribers.toFixed(1)} ms, whole machine ${f.cpu.machine.toFixed(1)} ms of ${f.cpu.cores} cores`,
       `  server CPU while rows stream (profiled second round, wall-clock samples: waiting for a core counts too), by stage:`,
       ...f.profile,
     ].join('\n'),
