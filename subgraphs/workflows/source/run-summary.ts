@@ -39,8 +39,11 @@ const SETTLE_WAIT_MS = 2_000;
 /** Background catch-up after live events: coalesced over this delay. */
 const NUDGE_DELAY_MS = 250;
 const RUN_TOPICS = `${TOPIC_PREFIX}WorkflowRun.%`;
-/** A run's UTC day (omero_graph_workflow_run_day.day), from its `created`. */
-export const RUN_DAY_SQL = `date_trunc('day', created AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'`;
+/**
+ * The period of a timestamp `column` in UTC — the one rule of the statistics' days, weeks and
+ * months and of omero_graph_workflow_run_day — for a `unit` in SQL ('day', or a parameter).
+ */
+export const periodSql = (column: string, unit: string) => `date_trunc(${unit}, ${column} AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'`;
 
 /** One run's statistics facts: a row of omero_graph_workflow_run_summary. */
 export interface RunFacts {
@@ -365,7 +368,7 @@ export class RunSummary {
     // the days of the rows about to change, as they were and as they will be (before the upsert)
     await client.query(
       `INSERT INTO omero_graph_workflow_run_day (day, version)
-       SELECT DISTINCT ${RUN_DAY_SQL}, 1 FROM (
+       SELECT DISTINCT ${periodSql('created', "'day'")}, 1 FROM (
          SELECT created FROM omero_graph_workflow_run_summary WHERE run_id = ANY($1::uuid[])
          UNION ALL SELECT unnest($2::timestamptz[])) r
         WHERE created IS NOT NULL

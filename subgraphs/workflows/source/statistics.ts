@@ -3,7 +3,7 @@ import { groupScopeParams, groupScopeSql, type GroupScope } from '../../common/a
 import { badInput } from '../../common/errors';
 import { KNOWN_STATUSES, SUPPORT_TASK_PATTERN } from '../fold';
 import { filterRunIds, runStatusAfterTaskSql, statusEnumSql, TOPICS, type WorkflowRunFilter } from './events';
-import { FACT_TYPES, factColumns, runSummaryOf, type Alongside, type SummaryTail } from './run-summary';
+import { FACT_TYPES, factColumns, periodSql, runSummaryOf, type Alongside, type SummaryTail } from './run-summary';
 import { StatisticsCache } from './statistics-cache';
 
 /**
@@ -303,7 +303,7 @@ async function byPeriod(
   const [{ rows: stamped }, dirty] = await Promise.all([
     client.query<{ period: Date; next: Date; stamp: string }>(
       `WITH p AS (${periodsSql('$1', '$2', '$3')}),
-            d AS (SELECT date_trunc($3, day AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS period, sum(version) AS stamp
+            d AS (SELECT ${periodSql('day', '$3')} AS period, sum(version) AS stamp
                     FROM omero_graph_workflow_run_day WHERE day >= (SELECT min(period) FROM p) AND day < $2 GROUP BY 1)
        SELECT p.period, (p.period AT TIME ZONE 'UTC' + ('1 ' || $3)::interval) AT TIME ZONE 'UTC' AS next, coalesce(d.stamp, 0)::text AS stamp
          FROM p LEFT JOIN d USING (period) ORDER BY p.period`,
@@ -312,7 +312,7 @@ async function byPeriod(
     tail.touched.length
       ? client
           .query<{ period: Date }>(
-            `SELECT DISTINCT date_trunc($3, created AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS period
+            `SELECT DISTINCT ${periodSql('created', '$3')} AS period
                FROM (SELECT created FROM omero_graph_workflow_run_summary WHERE run_id = ANY($1::uuid[]) UNION ALL SELECT unnest($2::timestamptz[])) r
               WHERE created IS NOT NULL`,
             [tail.touched, tail.facts.map((f) => f.created), unit],
@@ -492,7 +492,7 @@ function statisticsStatement(
         ORDER BY ${['p.period', ...otherColumns.map((c) => `c.${c}`)].join(', ')}`;
   const sql = `WITH ${facts.sql},
      chosen AS (
-       SELECT *, date_trunc(${$(7)}, created AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS period FROM facts
+       SELECT *, ${periodSql('created', $(7))} AS period FROM facts
         WHERE created >= ${$(5)} AND created < ${$(6)}
           AND ${groupScopeSql('group_id', 'user_id', n + 1, 'id')}
           AND (${$(8)}::bigint IS NULL OR user_id = ${$(8)}) AND (${$(9)}::bigint IS NULL OR group_id = ${$(9)})
@@ -500,7 +500,7 @@ function statisticsStatement(
           AND (${$(12)}::uuid[] IS NULL OR run_id = ANY(${$(12)}::uuid[]))
           AND (${$(13)}::text IS NULL OR lower(workflow) = lower(${$(13)})) AND (${$(14)}::text IS NULL OR workflow_version = ${$(14)})
           AND (${$(15)}::text[] IS NULL OR status = ANY(${$(15)}::text[]))
-          AND (${$(16)}::timestamptz[] IS NULL OR date_trunc(${$(7)}, created AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' = ANY(${$(16)}::timestamptz[]))),${grouped}
+          AND (${$(16)}::timestamptz[] IS NULL OR ${periodSql('created', $(7))} = ANY(${$(16)}::timestamptz[]))),${grouped}
      ${select}`;
   return { sql, params };
 }
