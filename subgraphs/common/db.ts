@@ -13,12 +13,15 @@ export interface PoolOptions {
   readOnly?: boolean;
 }
 
+/** How long a pool keeps an idle connection open (docs/limits.md). */
+export const POOL_IDLE_TIMEOUT_MS = 30_000;
+
 export function createPool(connectionString: string, options: PoolOptions): pg.Pool {
   const pool = new pg.Pool({
     connectionString,
     max: options.max ?? 10,
     application_name: `omero-graph/${options.name}`,
-    idleTimeoutMillis: 30_000,
+    idleTimeoutMillis: POOL_IDLE_TIMEOUT_MS,
     ...(options.readOnly ? { options: '-c default_transaction_read_only=on' } : {}),
   });
   // An idle client losing its server must not crash the process; the pool replaces it.

@@ -23,6 +23,7 @@ import { projectRoot } from '../../database/paths';
 import { prepareDatabases } from '../../database/setup';
 import { freePort, startCluster, type Cluster, type Replica } from '../../gateway/cluster';
 import { encodeCursor } from '../../subgraphs/common/cursor';
+import { POOL_IDLE_TIMEOUT_MS } from '../../subgraphs/common/db';
 import { ErrorTally, Querier, sdkClient, STREAMS, StreamSubscriber, type StreamName } from './clients';
 import { SoakPostgres } from './postgres';
 import { Writer, type Budget } from './writers';
@@ -310,13 +311,16 @@ async function main(): Promise<void> {
     };
     mark('queries', queries);
 
-    // back to baseline: connections and sessions within 30 s; memory within 1.5× the warm baseline
+    // back to baseline: connections and sessions once the pools' idle connections have closed (a
+    // connection last used as the campaign ended stays open that long: not a leak), plus 15 s;
+    // memory within 1.5× the warm baseline
     let end = { connections: 0, memoryKb: 0, haproxySessions: 0 };
+    const settleMs = POOL_IDLE_TIMEOUT_MS + 15_000;
     const settled = await until(async () => {
       end = { connections: await databaseConnections(db), memoryKb: replicaMemoryKb(cluster!), haproxySessions: await haproxySessions(socket) };
       return end.connections <= baseline.connections && end.haproxySessions <= idleSessions && end.memoryKb <= baseline.memoryKb * 1.5;
-    }, 30_000);
-    mark(settled ? 'back to baseline' : 'not back to baseline within 30 s', { baseline, idleSessions, end });
+    }, settleMs);
+    mark(settled ? 'back to baseline' : `not back to baseline within ${settleMs / 1000} s`, { baseline, idleSessions, end });
 
     const recovery = recoveries.length
       ? { medianMs: recoveries.sort((a, b) => a - b)[Math.floor(recoveries.length / 2)], maxMs: Math.max(...recoveries) }
