@@ -55,3 +55,23 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   if (typeof code === 'string' && (UNAVAILABLE_SQLSTATE.test(code) || /^(ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT)$/.test(code))) return true;
   return typeof message === 'string' && UNAVAILABLE_MESSAGE.test(message);
 }
+
+/**
+ * `fn` in one transaction opened by `begin` (`BEGIN`, `BEGIN READ ONLY; SET LOCAL …`, …) on a
+ * connection of `db`, released afterwards, or on `db` itself when it is a client: committed when
+ * `fn` returns, rolled back when it throws. The one place a transaction is opened and closed.
+ */
+export async function inTransaction<T>(db: pg.Pool | pg.ClientBase, fn: (client: pg.ClientBase) => Promise<T>, begin = 'BEGIN'): Promise<T> {
+  const client = db instanceof pg.Pool ? await db.connect() : db;
+  try {
+    await client.query(begin);
+    const result = await fn(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    if (db instanceof pg.Pool) (client as pg.PoolClient).release();
+  }
+}

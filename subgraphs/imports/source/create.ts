@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { lstat, readlink, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import type pg from 'pg';
+import { inTransaction } from '../../common/db';
 import { badInput, codedError } from '../../common/errors';
 import type { Identity, IdentityGroup } from '../../common/identity';
 import type { BiomeroConfigFile } from '../config/mappings';
@@ -73,9 +74,7 @@ export async function createImportOrder(deps: CreateImportOrderDeps, caller: Ide
   const realFiles = await resolveFiles(folder, group.name, files);
 
   const uuid = randomUUID();
-  const client = await deps.biomero.connect();
-  try {
-    await client.query('BEGIN');
+  await inTransaction(deps.biomero, async (client) => {
     let preprocessingId: number | null = null;
     if (preprocessing) {
       const { rows } = await client.query<{ id: number }>(
@@ -101,13 +100,7 @@ export async function createImportOrder(deps: CreateImportOrderDeps, caller: Ide
         preprocessingId,
       ],
     );
-    await client.query('COMMIT');
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw error;
-  } finally {
-    client.release();
-  }
+  });
   return uuid;
 }
 

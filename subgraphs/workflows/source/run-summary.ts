@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
+import { inTransaction } from '../../common/db';
 import { HOLDERS_SQL, SEQUENCE_SQL } from '../../common/eventlog';
 import { logger } from '../../common/logger';
 import { barrierPassed } from '../../common/settlement';
@@ -508,13 +509,11 @@ async function alongside<R>(pool: pg.Pool, client: pg.PoolClient, setLocal: stri
   }
   try {
     const { rows } = await exported;
-    await other.query(`BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT '${rows[0].id.replace(/'/g, "''")}'; ${setLocal}`);
-    const result = await work(other);
-    await other.query('COMMIT');
-    return result;
-  } catch (err) {
-    await other.query('ROLLBACK').catch(() => undefined);
-    throw err;
+    return await inTransaction(
+      other,
+      work,
+      `BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT '${rows[0].id.replace(/'/g, "''")}'; ${setLocal}`,
+    );
   } finally {
     other.release();
   }

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { groupScopeParams, groupScopeSql, type GroupScope } from '../../common/access';
+import { inTransaction } from '../../common/db';
 import { badInput } from '../../common/errors';
 import { KNOWN_STATUSES, SUPPORT_TASK_PATTERN } from '../fold';
 import { filterRunIds, runStatusAfterTaskSql, statusEnumSql, TOPICS, type WorkflowRunFilter } from './events';
@@ -205,19 +206,8 @@ function summaryFactsSql(first: number, tail: Pick<SummaryTail, 'touched' | 'fac
 const SET_BASED = "SET LOCAL enable_nestloop = off; SET LOCAL work_mem = '64MB'; SET LOCAL jit = off";
 
 /** The event-store statement in a read-only transaction of its own. */
-async function inReadOnly<R extends pg.QueryResultRow>(pool: pg.Pool, sql: string, params: unknown[]): Promise<R[]> {
-  const client = await pool.connect();
-  try {
-    await client.query(`BEGIN READ ONLY; ${SET_BASED}`);
-    const { rows } = await client.query<R>(sql, params);
-    await client.query('COMMIT');
-    return rows;
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  } finally {
-    client.release();
-  }
+function inReadOnly<R extends pg.QueryResultRow>(pool: pg.Pool, sql: string, params: unknown[]): Promise<R[]> {
+  return inTransaction(pool, async (client) => (await client.query<R>(sql, params)).rows, `BEGIN READ ONLY; ${SET_BASED}`);
 }
 
 function durationColumns(column: string, name: string): string {

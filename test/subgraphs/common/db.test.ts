@@ -1,6 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
+import pg from 'pg';
 import { projectRoot } from '../../../database/paths';
+import { createPool, inTransaction } from '../../../subgraphs/common/db';
 import { createTestDatabases, type TestDatabases } from '../../support/databases';
 
 /**
@@ -46,4 +48,40 @@ it('survives a checked-out connection terminated by the server, and serves queri
   expect(run.stderr).not.toContain("Unhandled 'error' event");
   expect(run.stdout.trim()).toBe('ALIVE 1');
   expect(run.status).toBe(0);
+});
+
+describe('inTransaction', () => {
+  let pool: pg.Pool;
+  beforeAll(async () => {
+    pool = createPool(dbs.biomeroUrl, { name: 'db-test', max: 2 });
+    await pool.query('CREATE TABLE IF NOT EXISTS tx_test (n int)');
+  });
+  afterAll(async () => {
+    await pool?.end();
+  });
+  const count = async () => (await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM tx_test')).rows[0].n;
+
+  it('commits what fn wrote when it returns, rolls it back when it throws, and gives the connection back either way', async () => {
+    await expect(inTransaction(pool, async (client) => (await client.query('INSERT INTO tx_test VALUES (1) RETURNING n')).rows[0].n)).resolves.toBe(1);
+    expect(await count()).toBe(1);
+    await expect(
+      inTransaction(pool, async (client) => {
+        await client.query('INSERT INTO tx_test VALUES (2)');
+        throw new Error('no');
+      }),
+    ).rejects.toThrow('no');
+    expect(await count()).toBe(1);
+    expect(pool.totalCount - pool.idleCount).toBe(0); // nothing left checked out
+  });
+
+  it('opens the transaction with the statement given, on a client it does not release', async () => {
+    const client = await pool.connect();
+    try {
+      await expect(inTransaction(client, (c) => c.query('INSERT INTO tx_test VALUES (3)'), 'BEGIN READ ONLY')).rejects.toMatchObject({ code: '25006' });
+      expect((await client.query('SELECT 1 AS one')).rows[0].one).toBe(1); // rolled back, still usable
+    } finally {
+      client.release();
+    }
+    expect(await count()).toBe(1);
+  });
 });
