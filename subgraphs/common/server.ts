@@ -20,6 +20,7 @@ import { logger, requestScope } from './logger';
 import { registerEventLag } from './metrics';
 import { isDevelopmentSecret } from './production';
 import { loadSubgraphSdl } from './sdl';
+import { compiledExecution } from './compiled-execution';
 import { liveSharedFromEnv, SharedExecutions } from './shared-subscriptions';
 import { jsonMessageReplacer, spliceSharedPayloads } from './ws-frames';
 import { exporterFromEnv, newId, traceFrom } from './tracing';
@@ -44,6 +45,11 @@ export interface SubgraphDefinition<S> {
   resolvers: Record<string, object>;
   /** Per request (per operation on a WebSocket): sources scoped to the caller, `access` read at each use. */
   createSources(caller: Caller, access: CallerAccess): S;
+  /**
+   * Root Query fields whose answers are wide (thousands of objects): a query of only these runs as
+   * code compiled for its document (compiled-execution.ts), not field by field on graphql-js.
+   */
+  compiledFields?: readonly string[];
   /** background work that must run before serving, e.g. the live-status tailer */
   start?(): Promise<void>;
   /** readiness: e.g. the database answers */
@@ -142,7 +148,7 @@ export async function startSubgraph<S>(
   }
   const schema = buildSubgraphSchema([{ typeDefs: loadSubgraphSdl(name), resolvers: definition.resolvers as GraphQLResolverMap<unknown> }]);
   const apollo = new ApolloServer<SubgraphContext<S>>({
-    schema,
+    ...(definition.compiledFields?.length ? { gateway: compiledExecution(schema, definition.compiledFields) } : { schema }),
     includeStacktraceInErrorResponses: false,
     formatError: maskError(name),
     // Subgraphs are reached by the gateway only: no landing page, no Apollo usage traces, and no

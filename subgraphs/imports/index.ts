@@ -42,6 +42,8 @@ export function importsSubgraph(options: ({ databaseUrl: string } | { pool: Pool
   });
   return {
     name: 'imports',
+    // a year of daily buckets by user and group is thousands of objects (compiled-execution.ts)
+    compiledFields: ['importStatistics'],
     resolvers: importResolvers(tailer, { biomero: pool, omero, config }),
     createSources: (_caller, access) => ({ orders: new ImportOrderSource(pool, access) }),
     start: () => tailer.start(),

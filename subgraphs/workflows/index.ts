@@ -99,6 +99,8 @@ export function workflowsSubgraph(options: ({ databaseUrl: string } | { pool: Po
   const launch = new RunLauncher({ pool, omero, catalogue, launcher, limits: options.launchLimits ?? launchLimitsFromEnv() });
   return {
     name: 'workflows',
+    // a year of daily buckets is thousands of objects (docs/performance.md)
+    compiledFields: ['workflowStatistics', 'workflowStatisticsTable'],
     resolvers: workflowResolvers({ tailer, catalogue, cluster, watcher, maxQueue: settings.maxQueue, launch, catalogueEditing: editing }),
     createSources: (_caller, access) => ({
       events: new WorkflowEventSource(pool, access),

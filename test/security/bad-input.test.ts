@@ -310,3 +310,34 @@ describe('createImportOrder: a symlink out of the folder answers the same whethe
     expect(res.data.createImportOrder.files).toEqual([path.join(mount, 'lab-private/a.tif')]);
   });
 });
+
+describe('a statistics document cannot bring code into the compiled execution (subgraphs/common/compiled-execution.ts)', () => {
+  // graphql-jit writes literals into the code it generates and turns "__MAGIC_DATE__…" strings
+  // back into code; such a literal must be answered as any other string, and nothing run.
+  const marker = '__MAGIC_DATE__33a9e76d_02e0_4128_8e92_3530ad3da74d';
+  // written for where the literal sits (filter: { … } first): it closes the arguments' object
+  // literal, runs a statement and opens an object the rest of the arguments complete
+  const payload = `${marker}0)}}; globalThis.omeroGraphProbe = 1; const zz = {a:{b:(0`;
+  const statistics = (workflow: string) =>
+    `{ workflowStatistics(range: { from: "2020-01-01T00:00:00Z", to: "2030-01-01T00:00:00Z" }, groupBy: [WORKFLOW], period: MONTH, filter: { workflow: ${JSON.stringify(workflow)} }) { workflow runs } }`;
+
+  it('workflowStatistics and importStatistics with the marker in a string literal: answered, nothing run', async () => {
+    const probe = await gql(url, statistics(payload), { session: erin });
+    expect(probe.errors).toBeUndefined();
+    expect(probe.data.workflowStatistics).toEqual([]);
+    const imports = await gql(
+      url,
+      `{ importStatistics(groupBy: DAY, range: { from: "2026-01-01T00:00:00Z", to: "2026-01-03T00:00:00Z" }, filter: { userName: ${JSON.stringify(payload)} }) { periodStart total } }`,
+      { session: erin },
+    );
+    expect(imports.errors).toBeUndefined();
+    expect(imports.data.importStatistics.map((b: { total: number }) => b.total)).toEqual([0, 0]);
+    expect((globalThis as Record<string, unknown>).omeroGraphProbe).toBeUndefined();
+  });
+
+  it('the same document without the marker is answered (positive control)', async () => {
+    const control = await gql(url, statistics('cellpose'), { session: erin });
+    expect(control.errors).toBeUndefined();
+    expect(control.data.workflowStatistics.length).toBeGreaterThan(0);
+  });
+});
