@@ -83,12 +83,16 @@ export function compiledExecution(schema: GraphQLSchema, compiledFields: readonl
   };
 }
 
-/** A query whose top-level selection is only fields named in `eligible` (no fragments, no directives). */
+/** A query selecting at least one field named in `eligible` and otherwise only `__typename` (no fragments, no directives). */
 function answersWideFields(operation: OperationDefinitionNode, eligible: ReadonlySet<string>): boolean {
-  if (operation.operation !== 'query' || eligible.size === 0) return false;
-  return operation.selectionSet.selections.every(
-    (s) => s.kind === Kind.FIELD && !s.directives?.length && (eligible.has(s.name.value) || s.name.value === '__typename'),
-  );
+  if (operation.operation !== 'query') return false;
+  let wide = false;
+  for (const s of operation.selectionSet.selections) {
+    if (s.kind !== Kind.FIELD || s.directives?.length) return false;
+    if (eligible.has(s.name.value)) wide = true;
+    else if (s.name.value !== '__typename') return false;
+  }
+  return wide;
 }
 
 /**

@@ -178,6 +178,8 @@ describe('compiledExecution', () => {
   it('runs everything else on graphql-js: other fields, mixed selections, mutations, entities, the service SDL', async () => {
     const others: [string, Record<string, unknown>?][] = [
       ['{ other }'],
+      ['{ __typename }'],
+      ['{ buckets(n: 1) @include(if: true) { id } }'],
       ['{ other buckets(n: 1) { id } }'],
       ['{ ... on Query { buckets(n: 1) { id } } }'],
       ['mutation { touch }'],
