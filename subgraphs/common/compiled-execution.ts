@@ -49,8 +49,7 @@ export function compiledExecution(schema: GraphQLSchema, compiledFields: readonl
     if (!byName) compiled.set(document, (byName = new Map()));
     const key = operationName ?? '';
     if (!byName.has(key)) {
-      const query = compilesFaithfully(document) ? compileQuery(schema, document, operationName) : null;
-      byName.set(key, query && isCompiledQuery(query) ? query : null);
+      byName.set(key, compilesFaithfully(document) ? compiledOrNull(schema, document, operationName) : null);
     }
     return byName.get(key) ?? null;
   };
@@ -85,6 +84,16 @@ export function compiledExecution(schema: GraphQLSchema, compiledFields: readonl
     },
     stop: async () => undefined,
   };
+}
+
+/** graphql-jit's code for the operation, or null where it answers with errors or throws (graphql-js then answers). */
+function compiledOrNull(schema: GraphQLSchema, document: DocumentNode, operationName: string | undefined): CompiledQuery | null {
+  try {
+    const query = compileQuery(schema, document, operationName);
+    return isCompiledQuery(query) ? query : null;
+  } catch {
+    return null;
+  }
 }
 
 /** A query selecting at least one field named in `eligible` and otherwise only `__typename` (no fragments at the top). */
