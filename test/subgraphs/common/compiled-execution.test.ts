@@ -1,4 +1,5 @@
 import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import { GraphQLError, parse } from 'graphql';
 import { compiledExecution, type CompiledExecution } from '../../../subgraphs/common/compiled-execution';
@@ -82,7 +83,12 @@ let execution: CompiledExecution;
 beforeAll(async () => {
   const schema = buildSubgraphSchema([{ typeDefs, resolvers: resolvers as never }]);
   execution = compiledExecution(schema, ['buckets']);
-  const common = { formatError: maskError('workflows'), includeStacktraceInErrorResponses: false, stopOnTerminationSignals: false };
+  const common = {
+    formatError: maskError('workflows'),
+    includeStacktraceInErrorResponses: false,
+    stopOnTerminationSignals: false,
+    plugins: [ApolloServerPluginInlineTraceDisabled()], // as subgraphs/common/server.ts
+  };
   interpreted = new ApolloServer({ schema, ...common });
   compiled = new ApolloServer({ gateway: execution, ...common });
   await Promise.all([interpreted.start(), compiled.start()]);
