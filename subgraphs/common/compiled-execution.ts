@@ -14,6 +14,15 @@ import {
   type SourceLocation,
 } from 'graphql';
 import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
+import { BoundedMap } from './bounded-map';
+
+/**
+ * Compiled documents kept per subgraph process (docs/limits.md): one is ≈ 70 KiB of generated
+ * code for a year of statistics, so Apollo Server's own document store (≈ 30 MiB of parsed
+ * documents, thousands of them) would let a caller pile up hundreds of MiB by sending distinct
+ * documents. A dashboard asks a handful; one evicted is compiled again (≈ 1 ms).
+ */
+export const COMPILED_DOCUMENTS = 100;
 
 /**
  * Compiled execution for a subgraph's wide answers. graphql-js spends ≈ 0.4 µs on every field it
@@ -35,20 +44,24 @@ import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
 export interface CompiledExecution extends GatewayInterface {
   /** operations answered by compiled code since the start (what the tests observe) */
   readonly compiledRuns: number;
+  /** documents compiled (or found not to compile faithfully) since the start */
+  readonly compilations: number;
 }
 
 export function compiledExecution(schema: GraphQLSchema, compiledFields: readonly string[]): CompiledExecution {
   const eligible = new Set(compiledFields);
-  // per parsed document: Apollo Server keeps one DocumentNode per query text in its bounded
-  // document store, so these go when it lets a document go
-  const compiled = new WeakMap<DocumentNode, Map<string, CompiledQuery | null>>();
+  // per parsed document (Apollo Server keeps one DocumentNode per query text while it is in its
+  // document store), the least recently used beyond COMPILED_DOCUMENTS forgotten
+  const compiled = new BoundedMap<DocumentNode, Map<string, CompiledQuery | null>>(COMPILED_DOCUMENTS);
   let compiledRuns = 0;
+  let compilations = 0;
 
   const compiledFor = (document: DocumentNode, operationName: string | undefined): CompiledQuery | null => {
     let byName = compiled.get(document);
     if (!byName) compiled.set(document, (byName = new Map()));
     const key = operationName ?? '';
     if (!byName.has(key)) {
+      compilations++;
       byName.set(key, compilesFaithfully(document) ? compiledOrNull(schema, document, operationName) : null);
     }
     return byName.get(key) ?? null;
@@ -76,6 +89,9 @@ export function compiledExecution(schema: GraphQLSchema, compiledFields: readonl
   return {
     get compiledRuns() {
       return compiledRuns;
+    },
+    get compilations() {
+      return compilations;
     },
     load: async () => ({ executor }),
     onSchemaLoadOrUpdate: (callback) => {

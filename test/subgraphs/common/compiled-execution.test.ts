@@ -2,7 +2,7 @@ import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import { GraphQLError, parse } from 'graphql';
-import { compiledExecution, type CompiledExecution } from '../../../subgraphs/common/compiled-execution';
+import { COMPILED_DOCUMENTS, compiledExecution, type CompiledExecution } from '../../../subgraphs/common/compiled-execution';
 import { DateTime, JSON as JSONScalar } from '../../../subgraphs/common/scalars';
 import { maskError } from '../../../subgraphs/common/server';
 
@@ -234,6 +234,20 @@ describe('compiledExecution', () => {
       }
     }
     expect(compiledCount).toBeGreaterThan(250); // the rest fail validation alike (e.g. durations twice with other subfields is fine, a leaf and durations under one name is not)
+  });
+
+  it(`compiles a document once, and keeps at most ${COMPILED_DOCUMENTS} (the least recently used forgotten)`, async () => {
+    const ask = (i: number) => compiled.executeOperation({ query: `{ buckets(n: 1) { id a${i}: runs } }` });
+    const start = execution.compilations;
+    await ask(0);
+    await ask(0);
+    expect(execution.compilations - start).toBe(1); // Apollo Server's stored document, compiled once
+    for (let i = 1; i <= COMPILED_DOCUMENTS; i++) await ask(i);
+    expect(execution.compilations - start).toBe(COMPILED_DOCUMENTS + 1);
+    await ask(COMPILED_DOCUMENTS); // still kept
+    expect(execution.compilations - start).toBe(COMPILED_DOCUMENTS + 1);
+    await ask(0); // the least recently used: forgotten, compiled again
+    expect(execution.compilations - start).toBe(COMPILED_DOCUMENTS + 2);
   });
 
   it('chooses by the operation named in a document of several', async () => {
