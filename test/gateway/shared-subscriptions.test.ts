@@ -31,8 +31,15 @@ afterAll(async () => {
 /** with an entity field another subgraph resolves: Experimenter.firstName comes from omero through `_entities` */
 const QUERY = `subscription($after: String) { importOrderEvents(after: $after) { cursor uuid stageRaw order { id user { userName firstName } } } }`;
 const open: RawSubscriber[] = [];
-afterEach(() => {
+afterEach(async () => {
   for (const s of open.splice(0)) s.close();
+  // until the gateway has let them go: a group of the last test still closing would take the next
+  // test's subscribers of its scope, and its representative's leaving would count a restart there
+  const deadline = Date.now() + 10_000;
+  while ((await metric(stack.gateway.url, /omero_graph_live_gateway_subscribers (\d+)/)) > 0) {
+    if (Date.now() > deadline) throw new Error('the gateway still serves subscribers of the last test');
+    await new Promise((r) => setTimeout(r, 50));
+  }
 });
 
 function subscriber(session: string): RawSubscriber {
