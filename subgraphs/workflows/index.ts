@@ -99,7 +99,7 @@ export function workflowsSubgraph(options: ({ databaseUrl: string } | { pool: Po
   const launch = new RunLauncher({ pool, omero, catalogue, launcher, limits: options.launchLimits ?? launchLimitsFromEnv() });
   return {
     name: 'workflows',
-    // a year of daily buckets is thousands of objects (docs/performance.md)
+    // a year of daily buckets is thousands of objects (compiled-execution.ts; measured in docs/workflows.md)
     compiledFields: ['workflowStatistics', 'workflowStatisticsTable'],
     resolvers: workflowResolvers({ tailer, catalogue, cluster, watcher, maxQueue: settings.maxQueue, launch, catalogueEditing: editing }),
     createSources: (_caller, access) => ({
